@@ -1,0 +1,123 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ConfigError } from '../core/errors.js';
+import { type ConfigLayer, configSchema, type JarvisConfig } from './schema.js';
+
+export const CONFIG_FILE_NAMES = ['jarvis.config.json', '.jarvisrc.json'];
+
+/** The config file to read: an explicit path, JARVIS_CONFIG, the working directory, then ~/.config/jarvis. */
+export function findConfigFile(cwd: string, env: NodeJS.ProcessEnv, explicit?: string): string | undefined {
+  const wanted = explicit ?? env.JARVIS_CONFIG;
+  if (wanted) {
+    const path = resolve(cwd, wanted);
+    if (!existsSync(path)) throw new ConfigError(`Config file not found: ${path}`);
+    return path;
+  }
+  const candidates = [
+    ...CONFIG_FILE_NAMES.map((name) => join(cwd, name)),
+    join(env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'jarvis', 'config.json'),
+  ];
+  return candidates.find((path) => existsSync(path));
+}
+
+function readConfigFile(path: string): ConfigLayer {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as ConfigLayer;
+  } catch (error) {
+    throw new ConfigError(`Cannot read config file ${path}: ${(error as Error).message}`);
+  }
+}
+
+const truthy = (value: string | undefined): boolean | undefined =>
+  value === undefined || value === '' ? undefined : /^(1|true|yes|on)$/i.test(value);
+
+const integer = (name: string, value: string | undefined): number | undefined => {
+  if (value === undefined || value === '') return undefined;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed)) throw new ConfigError(`${name} must be an integer, got "${value}"`);
+  return parsed;
+};
+
+/** The settings the environment gives. */
+export function configFromEnv(env: NodeJS.ProcessEnv): ConfigLayer {
+  const mode = env.JARVIS_INFERENCE_MODE;
+  return {
+    llm: {
+      baseURL: env.JARVIS_LLM_BASE_URL || env.OPENAI_BASE_URL || undefined,
+      apiKey: env.JARVIS_LLM_API_KEY || env.OPENAI_API_KEY || undefined,
+      model: env.JARVIS_LLM_MODEL || undefined,
+      contextTokens: integer('JARVIS_LLM_CONTEXT_TOKENS', env.JARVIS_LLM_CONTEXT_TOKENS),
+      timeoutMs: integer('JARVIS_LLM_TIMEOUT_MS', env.JARVIS_LLM_TIMEOUT_MS),
+      localModel: env.JARVIS_LOCAL_MODEL || undefined,
+    },
+    inference: {
+      mode: mode === 'local' || mode === 'huggingface' || mode === 'hybrid' ? mode : undefined,
+      hfToken: env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN || undefined,
+      catalogFile: env.JARVIS_CATALOG || undefined,
+      offline: truthy(env.JARVIS_OFFLINE) ?? (truthy(env.HF_HUB_OFFLINE) || undefined),
+      cacheDir: env.JARVIS_CACHE_DIR || undefined,
+    },
+    dataDir: env.JARVIS_DATA_DIR || undefined,
+    server: {
+      apiKey: env.JARVIS_API_KEY || undefined,
+      port: integer('JARVIS_PORT', env.JARVIS_PORT),
+      host: env.JARVIS_HOST || undefined,
+      database: env.JARVIS_DATABASE || undefined,
+    },
+  };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Merges layers left to right; undefined never overrides a value. */
+export function mergeLayers(...layers: ConfigLayer[]): ConfigLayer {
+  const out: Record<string, unknown> = {};
+  for (const layer of layers) {
+    for (const [key, value] of Object.entries(layer)) {
+      if (value === undefined) continue;
+      if (isPlainObject(value)) {
+        const previous = isPlainObject(out[key]) ? (out[key] as Record<string, unknown>) : {};
+        const merged = { ...previous };
+        for (const [inner, innerValue] of Object.entries(value)) {
+          if (innerValue !== undefined) merged[inner] = innerValue;
+        }
+        out[key] = merged;
+      } else {
+        out[key] = value;
+      }
+    }
+  }
+  return out as ConfigLayer;
+}
+
+export interface LoadConfigOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  configFile?: string;
+  /** Settings from command-line flags: the last word. */
+  flags?: ConfigLayer;
+}
+
+export interface LoadedConfig {
+  config: JarvisConfig;
+  /** The config file that was read, if any. */
+  file?: string;
+}
+
+export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
+  const cwd = options.cwd ?? process.cwd();
+  const env = options.env ?? process.env;
+  const file = findConfigFile(cwd, env, options.configFile);
+  const merged = mergeLayers(file ? readConfigFile(file) : {}, configFromEnv(env), options.flags ?? {});
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration${file ? ` (${file})` : ''}: ${problems.join('; ')}`);
+  }
+  const config = parsed.data;
+  config.dataDir = resolve(cwd, config.dataDir);
+  return file ? { config, file } : { config };
+}

@@ -1,0 +1,87 @@
+import { z } from 'zod';
+
+/** Every setting Jarvis reads, with its default. Sources merge as defaults < file < environment < flags. */
+export const configSchema = z.object({
+  llm: z
+    .object({
+      /** OpenAI-compatible endpoint, e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1. */
+      baseURL: z.string().url().optional(),
+      apiKey: z.string().optional(),
+      model: z.string().default('gpt-4o-mini'),
+      /** Context window of the model, for trimming chat history. */
+      contextTokens: z.number().int().positive().default(16_000),
+      timeoutMs: z.number().int().positive().default(120_000),
+      maxRetries: z.number().int().min(0).max(10).default(3),
+      /** Provider supports `response_format: json_schema`. */
+      structuredOutputs: z.boolean().default(true),
+      /** GGUF file or model reference for the embedded controller (used when no baseURL is set). */
+      localModel: z.string().optional(),
+      temperature: z.number().min(0).max(2).default(0),
+    })
+    .prefault({}),
+  plan: z
+    .object({
+      /** How many past messages of a conversation the planner sees at most. */
+      maxHistoryMessages: z.number().int().min(0).default(20),
+    })
+    .prefault({}),
+  select: z
+    .object({
+      /** `llm`: the controller picks among candidates; `top`: the top-ranked candidate, no LLM call. */
+      strategy: z.enum(['llm', 'top']).default('llm'),
+      topK: z.number().int().positive().default(5),
+      descriptionChars: z.number().int().positive().default(300),
+    })
+    .prefault({}),
+  execute: z
+    .object({
+      concurrency: z.number().int().positive().default(4),
+      taskTimeoutMs: z.number().int().positive().default(120_000),
+      /** Allow input URLs on private, loopback and link-local addresses. */
+      allowPrivateUrls: z.boolean().default(false),
+      maxDownloadBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(25 * 1024 * 1024),
+      urlTimeoutMs: z.number().int().positive().default(15_000),
+    })
+    .prefault({}),
+  respond: z.object({ enabled: z.boolean().default(true) }).prefault({}),
+  inference: z
+    .object({
+      /** HuggingGPT's modes: `local` experts only, `huggingface` remote only, `hybrid` prefers local. */
+      mode: z.enum(['local', 'huggingface', 'hybrid']).default('hybrid'),
+      hfToken: z.string().optional(),
+      /** JSONL catalog of allowed models, in the form of HuggingGPT's p0_models.jsonl. */
+      catalogFile: z.string().optional(),
+      offline: z.boolean().default(false),
+      /** Where downloaded models and the Hub catalog cache live. */
+      cacheDir: z.string().optional(),
+    })
+    .prefault({}),
+  /** Where runs write generated files and the database lives. Relative paths are from the working directory. */
+  dataDir: z.string().default('.jarvis'),
+  server: z
+    .object({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(7860),
+      apiKey: z.string().optional(),
+      database: z.string().optional(),
+      corsOrigins: z.array(z.string()).default([]),
+      maxConcurrentRunsPerKey: z.number().int().positive().default(4),
+      maxUploadBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(20 * 1024 * 1024),
+    })
+    .prefault({}),
+});
+
+export type JarvisConfig = z.infer<typeof configSchema>;
+
+/** A partial config as found in a file, the environment or flags. */
+export type ConfigLayer = {
+  [K in keyof JarvisConfig]?: JarvisConfig[K] extends Record<string, unknown> ? Partial<JarvisConfig[K]> : JarvisConfig[K];
+};

@@ -1,0 +1,31 @@
+import type { ResourceKind, TaskName } from './tasks.js';
+
+/** `<GENERATED>-k`: "the resource of the argument's kind that task k produced". */
+export const GENERATED_PATTERN = /^<GENERATED>-(\d+)$/;
+
+export function generatedRef(taskId: number): string {
+  return `<GENERATED>-${taskId}`;
+}
+
+/** The task id an argument refers to, or undefined when the argument is a literal value. */
+export function referencedTask(value: string): number | undefined {
+  const match = GENERATED_PATTERN.exec(value);
+  return match ? Number(match[1]) : undefined;
+}
+
+export type TaskArgs = Partial<Record<ResourceKind, string>>;
+
+/** One node of a plan, in HuggingGPT's own shape. `dep: [-1]` means "no dependency". */
+export interface PlannedTask {
+  id: number;
+  task: TaskName;
+  dep: number[];
+  args: TaskArgs;
+}
+
+export type TaskGraph = PlannedTask[];
+
+/** The ids a task depends on, without HuggingGPT's `-1` placeholder. */
+export function dependencies(task: PlannedTask): number[] {
+  return task.dep.filter((id) => id >= 0);
+}

@@ -1,0 +1,46 @@
+import type { ResourceKind } from './tasks.js';
+
+/** A file a task produced (or an input file), stored in the run's folder. */
+export interface Artifact {
+  kind: Exclude<ResourceKind, 'text'>;
+  /** Absolute path on disk. */
+  path: string;
+  mimeType: string;
+  /** Short human description ("annotated detections", "skeleton"). */
+  label?: string;
+}
+
+/** What an expert returns. Every field is optional; a task fills in what it has. */
+export interface TaskOutput {
+  /** Human-readable result ("2 zebras, 1 giraffe", a transcript, a caption). */
+  text?: string;
+  /** Structured result: labels, boxes, entities, keypoints. JSON-serialisable. */
+  data?: unknown;
+  artifacts?: Artifact[];
+}
+
+/** A file handed to an expert. */
+export interface InputFile {
+  path: string;
+  mimeType: string;
+}
+
+export type ResolvedInputs = {
+  text?: string;
+  image?: InputFile;
+  audio?: InputFile;
+  video?: InputFile;
+};
+
+/** Where an expert writes the files it generates; the run decides where they live. */
+export interface ArtifactSink {
+  write(file: {
+    kind: Artifact['kind'];
+    bytes: Uint8Array;
+    mimeType: string;
+    extension: string;
+    label?: string;
+  }): Promise<Artifact>;
+  /** A fresh path inside the run folder, for tools that write files themselves. */
+  reservePath(extension: string): string;
+}

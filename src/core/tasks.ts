@@ -1,0 +1,160 @@
+import { PIPELINE_DATA } from '@huggingface/tasks';
+
+/** The kinds of resource that flow between tasks; also the argument names a plan may use. */
+export const RESOURCE_KINDS = ['text', 'image', 'audio', 'video'] as const;
+export type ResourceKind = (typeof RESOURCE_KINDS)[number];
+
+/**
+ * HuggingGPT's control tasks (ControlNet pre-processors and conditioned generation) and its legacy
+ * `conversational` task: not Hugging Face pipeline tags, but part of the planning vocabulary.
+ */
+export const CONTROL_TASKS = [
+  'canny-control',
+  'hed-control',
+  'mlsd-control',
+  'normal-control',
+  'openpose-control',
+  'depth-control',
+  'scribble-control',
+  'seg-control',
+  'canny-text-to-image',
+  'hed-text-to-image',
+  'mlsd-text-to-image',
+  'normal-text-to-image',
+  'openpose-text-to-image',
+  'depth-text-to-image',
+  'scribble-text-to-image',
+  'seg-text-to-image',
+] as const;
+
+export const LEGACY_TASKS = ['conversational', 'text2text-generation'] as const;
+
+export type PipelineTask = keyof typeof PIPELINE_DATA;
+export type ControlTask = (typeof CONTROL_TASKS)[number];
+export type TaskName = PipelineTask | ControlTask | (typeof LEGACY_TASKS)[number];
+
+export const TASK_NAMES: readonly TaskName[] = [
+  ...(Object.keys(PIPELINE_DATA) as PipelineTask[]).filter((task) => task !== 'other'),
+  ...CONTROL_TASKS,
+  ...LEGACY_TASKS,
+];
+
+const TASK_SET = new Set<string>(TASK_NAMES);
+
+export function isTaskName(value: string): value is TaskName {
+  return TASK_SET.has(value);
+}
+
+/** What a task takes (argument kinds, required ones first) and what it produces. */
+export interface TaskSignature {
+  readonly inputs: readonly ResourceKind[];
+  /** Inputs that must be present; the rest are optional. */
+  readonly required: readonly ResourceKind[];
+  readonly output: ResourceKind;
+}
+
+const sig = (inputs: ResourceKind[], output: ResourceKind, required: ResourceKind[] = inputs): TaskSignature => ({
+  inputs,
+  required,
+  output,
+});
+
+const EXPLICIT_SIGNATURES: Partial<Record<TaskName, TaskSignature>> = {
+  'text-classification': sig(['text'], 'text'),
+  'token-classification': sig(['text'], 'text'),
+  'zero-shot-classification': sig(['text'], 'text'),
+  'question-answering': sig(['text'], 'text'),
+  'table-question-answering': sig(['text'], 'text'),
+  translation: sig(['text'], 'text'),
+  summarization: sig(['text'], 'text'),
+  conversational: sig(['text'], 'text'),
+  'text-generation': sig(['text'], 'text'),
+  'text2text-generation': sig(['text'], 'text'),
+  'fill-mask': sig(['text'], 'text'),
+  'sentence-similarity': sig(['text'], 'text'),
+  'feature-extraction': sig(['text'], 'text'),
+  'text-to-speech': sig(['text'], 'audio'),
+  'text-to-audio': sig(['text'], 'audio'),
+  'automatic-speech-recognition': sig(['audio'], 'text'),
+  'audio-to-audio': sig(['audio'], 'audio'),
+  'audio-classification': sig(['audio'], 'text'),
+  'depth-estimation': sig(['image'], 'image'),
+  'image-classification': sig(['image'], 'text'),
+  'object-detection': sig(['image'], 'image'),
+  'image-segmentation': sig(['image'], 'image'),
+  'text-to-image': sig(['text'], 'image'),
+  'image-to-text': sig(['image'], 'text'),
+  'image-to-image': sig(['image', 'text'], 'image', ['image']),
+  'text-to-video': sig(['text'], 'video'),
+  'visual-question-answering': sig(['image', 'text'], 'text'),
+  'document-question-answering': sig(['image', 'text'], 'text'),
+  'zero-shot-image-classification': sig(['image', 'text'], 'text', ['image']),
+  'zero-shot-object-detection': sig(['image', 'text'], 'image', ['image']),
+  'image-text-to-text': sig(['image', 'text'], 'text', ['image']),
+  'video-classification': sig(['video'], 'text'),
+  'tabular-classification': sig(['text'], 'text'),
+  'tabular-regression': sig(['text'], 'text'),
+};
+
+/** The signature of a task: explicit where we know it, else derived from its modality. */
+export function taskSignature(task: TaskName): TaskSignature {
+  const explicit = EXPLICIT_SIGNATURES[task];
+  if (explicit) return explicit;
+  if ((CONTROL_TASKS as readonly string[]).includes(task)) {
+    return task.endsWith('-text-to-image') ? sig(['image', 'text'], 'image', ['image']) : sig(['image'], 'image');
+  }
+  const modality = (PIPELINE_DATA as Record<string, { modality: string }>)[task]?.modality;
+  switch (modality) {
+    case 'cv':
+      return sig(['image', 'text'], 'image', ['image']);
+    case 'audio':
+      return sig(['audio', 'text'], 'audio', []);
+    case 'multimodal':
+      return sig(['image', 'audio', 'video', 'text'], 'text', []);
+    default:
+      return sig(['text'], 'text');
+  }
+}
+
+/**
+ * Maps a near-miss task name an LLM wrote ("Object Detection", "object_detection", "objectdetection")
+ * to the vocabulary, or returns undefined.
+ */
+export function normalizeTaskName(raw: string): TaskName | undefined {
+  const cleaned = raw
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_]+/g, '-')
+    .replace(/-+/g, '-');
+  if (isTaskName(cleaned)) return cleaned;
+  const squashed = cleaned.replace(/-/g, '');
+  return TASK_NAMES.find((task) => task.replace(/-/g, '') === squashed) ?? TASK_ALIASES[squashed];
+}
+
+const TASK_ALIASES: Record<string, TaskName> = {
+  ner: 'token-classification',
+  namedentityrecognition: 'token-classification',
+  sentimentanalysis: 'text-classification',
+  sentiment: 'text-classification',
+  tts: 'text-to-speech',
+  asr: 'automatic-speech-recognition',
+  speechrecognition: 'automatic-speech-recognition',
+  speechtotext: 'automatic-speech-recognition',
+  imagecaptioning: 'image-to-text',
+  captioning: 'image-to-text',
+  ocr: 'image-to-text',
+  vqa: 'visual-question-answering',
+  poseestimation: 'openpose-control',
+  pose: 'openpose-control',
+  chat: 'conversational',
+};
+
+/** Tasks the controller LLM performs itself, as HuggingGPT does. */
+export const LLM_TEXT_TASKS: readonly TaskName[] = [
+  'summarization',
+  'translation',
+  'conversational',
+  'text-generation',
+  'text2text-generation',
+  'question-answering',
+];
