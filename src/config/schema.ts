@@ -83,5 +83,7 @@ export type JarvisConfig = z.infer<typeof configSchema>;
 
 /** A partial config as found in a file, the environment or flags. */
 export type ConfigLayer = {
-  [K in keyof JarvisConfig]?: JarvisConfig[K] extends Record<string, unknown> ? Partial<JarvisConfig[K]> : JarvisConfig[K];
+  [K in keyof JarvisConfig]?: JarvisConfig[K] extends Record<string, unknown>
+    ? Partial<JarvisConfig[K]>
+    : JarvisConfig[K];
 };

@@ -43,7 +43,10 @@ export class ConfigError extends JarvisError {
 
 /** The controller LLM could not be reached or answered with an error. */
 export class LlmError extends JarvisError {
-  constructor(message: string, options: { cause?: unknown; retryable?: boolean; context?: ErrorContext } = {}) {
+  constructor(
+    message: string,
+    options: { cause?: unknown; retryable?: boolean; context?: ErrorContext } = {},
+  ) {
     super('llm', message, options);
   }
 }
@@ -83,7 +86,10 @@ export class ModelUnavailableError extends JarvisError {
 
 /** An expert failed while running. */
 export class InferenceError extends JarvisError {
-  constructor(message: string, options: { cause?: unknown; retryable?: boolean; context?: ErrorContext } = {}) {
+  constructor(
+    message: string,
+    options: { cause?: unknown; retryable?: boolean; context?: ErrorContext } = {},
+  ) {
     super('inference', message, options);
   }
 }

@@ -53,7 +53,11 @@ export interface TaskSignature {
   readonly output: ResourceKind;
 }
 
-const sig = (inputs: ResourceKind[], output: ResourceKind, required: ResourceKind[] = inputs): TaskSignature => ({
+const sig = (
+  inputs: ResourceKind[],
+  output: ResourceKind,
+  required: ResourceKind[] = inputs,
+): TaskSignature => ({
   inputs,
   required,
   output,
@@ -101,7 +105,9 @@ export function taskSignature(task: TaskName): TaskSignature {
   const explicit = EXPLICIT_SIGNATURES[task];
   if (explicit) return explicit;
   if ((CONTROL_TASKS as readonly string[]).includes(task)) {
-    return task.endsWith('-text-to-image') ? sig(['image', 'text'], 'image', ['image']) : sig(['image'], 'image');
+    return task.endsWith('-text-to-image')
+      ? sig(['image', 'text'], 'image', ['image'])
+      : sig(['image'], 'image');
   }
   const modality = (PIPELINE_DATA as Record<string, { modality: string }>)[task]?.modality;
   switch (modality) {

@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { type OpenAITestServer, startOpenAITestServer } from '../../test/support/openai-server.js';
+import { CancelledError, LlmError, TimeoutError } from '../core/errors.js';
+import { createOpenAICompatibleController, type OpenAICompatibleSettings } from './openai-compatible.js';
+
+let server: OpenAITestServer;
+const settings = (overrides: Partial<OpenAICompatibleSettings> = {}): OpenAICompatibleSettings => ({
+  baseURL: server.baseURL,
+  apiKey: 'sk-test-secret-key-123456',
+  model: 'test-model',
+  contextTokens: 8000,
+  timeoutMs: 10_000,
+  maxRetries: 2,
+  structuredOutputs: true,
+  temperature: 0,
+  ...overrides,
+});
+const user = (content: string) => [{ role: 'user' as const, content }];
+
+before(async () => {
+  server = await startOpenAITestServer();
+});
+after(() => server.close());
+
+describe('OpenAI-compatible controller', () => {
+  test('returns the reply text and counts tokens', async () => {
+    server.enqueue({ content: 'hello there', usage: { prompt_tokens: 12, completion_tokens: 3 } });
+    const result = await createOpenAICompatibleController(settings()).chat({
+      stage: 'chat',
+      messages: user('hi'),
+    });
+    assert.equal(result.text, 'hello there');
+    assert.deepEqual(result.usage, { inputTokens: 12, outputTokens: 3 });
+    assert.equal(server.headers.at(-1)?.authorization, 'Bearer sk-test-secret-key-123456');
+  });
+
+  test('streams deltas in order and reports usage', async () => {
+    server.enqueue({
+      content: 'The answer is four zebras.',
+      usage: { prompt_tokens: 5, completion_tokens: 7 },
+    });
+    const deltas: string[] = [];
+    const result = await createOpenAICompatibleController(settings()).chat({
+      stage: 'respond',
+      messages: user('count'),
+      onDelta: (text) => deltas.push(text),
+    });
+    assert.ok(deltas.length > 1, 'several chunks arrive');
+    assert.equal(deltas.join(''), 'The answer is four zebras.');
+    assert.equal(result.text, 'The answer is four zebras.');
+    assert.deepEqual(result.usage, { inputTokens: 5, outputTokens: 7 });
+    assert.equal(server.requests.at(-1)?.stream, true);
+  });
+
+  test('asks for JSON schema output and keeps text that does not match the schema', async () => {
+    server.enqueue('not json at all');
+    const result = await createOpenAICompatibleController(settings()).chat({
+      stage: 'plan',
+      messages: user('plan'),
+      jsonSchema: { name: 'plan', schema: { type: 'object', properties: { tasks: { type: 'array' } } } },
+    });
+    assert.equal(result.text, 'not json at all');
+    assert.equal(server.requests.at(-1)?.response_format?.type, 'json_schema');
+  });
+
+  test('retries a 429 after the Retry-After delay, then succeeds', async () => {
+    server.enqueue({ status: 429, headers: { 'retry-after': '1' } }, 'ok after retry');
+    const before = server.requests.length;
+    const started = Date.now();
+    const result = await createOpenAICompatibleController(settings()).chat({
+      stage: 'chat',
+      messages: user('x'),
+    });
+    assert.equal(result.text, 'ok after retry');
+    assert.equal(server.requests.length - before, 2);
+    assert.ok(Date.now() - started >= 900, 'waited for Retry-After');
+  });
+
+  test('a persistent 500 becomes an LlmError naming the endpoint and status, key redacted', async () => {
+    server.enqueue(
+      {
+        status: 500,
+        body: '{"error":{"message":"boom sk-test-secret-key-123456"}}',
+        headers: { 'retry-after': '0' },
+      },
+      { status: 500, body: '{"error":{"message":"boom"}}', headers: { 'retry-after': '0' } },
+    );
+    const error = await createOpenAICompatibleController(settings({ maxRetries: 1 }))
+      .chat({ stage: 'chat', messages: user('x') })
+      .then(
+        () => assert.fail('should fail'),
+        (caught: unknown) => caught,
+      );
+    assert.ok(error instanceof LlmError);
+    assert.match(error.message, /HTTP 500/);
+    assert.ok(error.message.includes(server.baseURL), error.message);
+    assert.ok(!error.message.includes('sk-test-secret-key-123456'), error.message);
+    assert.equal(error.context.status, 500);
+  });
+
+  test('an unreachable endpoint says it cannot connect and what to set', async () => {
+    const error = await createOpenAICompatibleController(
+      settings({ baseURL: 'http://127.0.0.1:9/v1', maxRetries: 0 }),
+    )
+      .chat({ stage: 'chat', messages: user('x') })
+      .catch((caught: unknown) => caught);
+    assert.ok(error instanceof LlmError);
+    assert.match(error.message, /cannot connect/);
+    assert.match(error.message, /JARVIS_LLM_BASE_URL/);
+  });
+
+  test('a slow server hits the timeout', async () => {
+    server.enqueue({ content: 'late', delayMs: 3000 });
+    const error = await createOpenAICompatibleController(settings({ timeoutMs: 300, maxRetries: 0 }))
+      .chat({ stage: 'chat', messages: user('x') })
+      .catch((caught: unknown) => caught);
+    assert.ok(error instanceof TimeoutError, String(error));
+  });
+
+  test('cancelling the caller signal cancels the call', async () => {
+    server.enqueue({ content: 'late', delayMs: 3000 });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const error = await createOpenAICompatibleController(settings())
+      .chat({ stage: 'chat', messages: user('x'), signal: controller.signal })
+      .catch((caught: unknown) => caught);
+    assert.ok(error instanceof CancelledError, String(error));
+  });
+});
