@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { createLocalBackend } from '../index.js';
+import { request } from '../test-support.js';
+
+const backend = createLocalBackend();
+
+interface EntityData {
+  entities: { type: string; text: string; start: number; end: number }[];
+}
+
+describe('named-entity recognition (compromise-ner)', () => {
+  test('finds people, places and organizations with offsets into the text', async () => {
+    const text =
+      'Barack Obama met Angela Merkel in Berlin on Tuesday, then flew to Paris to speak at the United Nations.';
+    const output = await backend.infer(request('token-classification', 'compromise-ner', { text }));
+    const { entities } = output.data as EntityData;
+    const of = (type: string) =>
+      entities.filter((entity) => entity.type === type).map((entity) => entity.text);
+    assert.deepEqual(of('PERSON'), ['Barack Obama', 'Angela Merkel']);
+    assert.ok(of('LOCATION').includes('Berlin'));
+    assert.ok(of('LOCATION').includes('Paris'));
+    assert.ok(of('ORGANIZATION').includes('United Nations'), `organizations: ${of('ORGANIZATION')}`);
+    for (const entity of entities) assert.equal(text.slice(entity.start, entity.end), entity.text);
+    assert.match(output.text ?? '', /2 people: Barack Obama, Angela Merkel/);
+    assert.match(output.text ?? '', /Berlin/);
+  });
+
+  test('reports dates and money found by wink-nlp beside the names', async () => {
+    const text = 'On March 3rd 2020 Jane Goodall paid $20 for a ticket to Nairobi.';
+    const output = await backend.infer(request('token-classification', 'compromise-ner', { text }));
+    const types = (output.data as EntityData).entities.map((entity) => `${entity.type}:${entity.text}`);
+    assert.ok(types.includes('PERSON:Jane Goodall'), types.join(', '));
+    assert.ok(types.includes('MONEY:$20'), types.join(', '));
+    assert.ok(
+      types.some((entry) => entry.startsWith('DATE:March 3rd')),
+      types.join(', '),
+    );
+  });
+
+  test('says so plainly when the text names nothing', async () => {
+    const output = await backend.infer(
+      request('token-classification', 'compromise-ner', { text: 'it is raining' }),
+    );
+    assert.equal(output.text, 'No named entities found.');
+    assert.deepEqual((output.data as EntityData).entities, []);
+  });
+
+  test('a missing text input is an inference error, not a crash', async () => {
+    await assert.rejects(backend.infer(request('token-classification', 'compromise-ner', {})), {
+      code: 'inference',
+      message: /needs a text input/,
+    });
+  });
+});
+
+describe('sentiment (wink-sentiment)', () => {
+  const classify = async (text: string) => {
+    const output = await backend.infer(request('text-classification', 'wink-sentiment', { text }));
+    return output.data as { label: string; score: number; polarity: number };
+  };
+
+  test('labels praise positive and complaints negative', async () => {
+    assert.equal((await classify('I love this phone, the camera is wonderful.')).label, 'POSITIVE');
+    assert.equal((await classify('The service was terrible and the food was awful.')).label, 'NEGATIVE');
+  });
+
+  test('handles negation: "not good" is negative, "I do not hate it" is not negative', async () => {
+    assert.equal((await classify('This movie is not good.')).label, 'NEGATIVE');
+    assert.notEqual((await classify("I don't hate it.")).label, 'NEGATIVE');
+  });
+
+  test('plain statements are neutral', async () => {
+    const result = await classify('The meeting is on the third floor.');
+    assert.equal(result.label, 'NEUTRAL');
+  });
+
+  test('the score is between 0 and 1 and the text names the label', async () => {
+    const output = await backend.infer(
+      request('text-classification', 'wink-sentiment', { text: 'Great work!' }),
+    );
+    const data = output.data as { label: string; score: number };
+    assert.ok(data.score > 0 && data.score <= 1);
+    assert.match(output.text ?? '', /^POSITIVE/);
+  });
+});
+
+describe('the local backend', () => {
+  test('lists a card per expert, marked local and built-in', async () => {
+    const cards = await backend.listModels('token-classification');
+    assert.equal(cards[0]?.id, 'compromise-ner');
+    assert.equal(cards[0]?.backend, 'local');
+    assert.equal(cards[0]?.local, true);
+    assert.equal(cards[0]?.available, true);
+    assert.ok(backend.supports('text-classification'));
+    assert.ok(!backend.supports('text-to-video'));
+  });
+
+  test('an unknown model id is refused with the list of what exists for the task', async () => {
+    await assert.rejects(backend.infer(request('text-classification', 'no-such', { text: 'hi' })), {
+      code: 'no-such-model',
+      message: /wink-sentiment/,
+    });
+  });
+});
