@@ -1,0 +1,467 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { type Client, createClient, type InArgs, type Row } from '@libsql/client';
+import type { RunEvent } from '../core/events.js';
+import type { Artifact } from '../core/output.js';
+
+/**
+ * Persistence for the server: conversations, their messages, runs with their events, the artifacts runs
+ * wrote and the files users uploaded. One SQLite file (through libsql, which installs prebuilt), so a
+ * restart of the server finds everything again.
+ */
+
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
+
+export interface Conversation {
+  id: string;
+  title: string;
+  /** Where it was started: "web", "api", "openai", "hugginggpt". */
+  source: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface StoredMessage {
+  id: number;
+  conversationId: string;
+  role: 'user' | 'assistant';
+  content: string;
+  runId: string | null;
+  /** Upload ids attached to a user message. */
+  files: string[];
+  createdAt: number;
+}
+
+export interface StoredRun {
+  id: string;
+  conversationId: string | null;
+  request: string;
+  status: RunStatus;
+  /** The task graph once planned (JSON). */
+  plan: unknown;
+  /** The whole RunResult once finished (JSON). */
+  result: unknown;
+  answer: string | null;
+  error: { code: string; message: string } | null;
+  createdAt: number;
+  endedAt: number | null;
+}
+
+export interface StoredArtifact {
+  id: string;
+  runId: string;
+  taskId: number | null;
+  kind: Artifact['kind'];
+  path: string;
+  mimeType: string;
+  label: string | null;
+  createdAt: number;
+}
+
+export interface StoredUpload {
+  id: string;
+  /** The name the user's file had (for display only; never used as a path). */
+  name: string;
+  path: string;
+  mimeType: string;
+  kind: 'image' | 'audio' | 'video';
+  size: number;
+  createdAt: number;
+}
+
+export interface StoredEvent {
+  seq: number;
+  event: RunEvent;
+}
+
+export interface Store {
+  /** The database file. */
+  readonly path: string;
+  createConversation(input: { id?: string; title: string; source?: string }): Promise<Conversation>;
+  /** Most recently active first. */
+  listConversations(options?: { limit?: number }): Promise<Conversation[]>;
+  getConversation(id: string): Promise<Conversation | undefined>;
+  renameConversation(id: string, title: string): Promise<boolean>;
+  /** Removes the conversation with its messages, runs, events and artifact records. */
+  deleteConversation(id: string): Promise<boolean>;
+  addMessage(input: {
+    conversationId: string;
+    role: StoredMessage['role'];
+    content: string;
+    runId?: string;
+    files?: string[];
+  }): Promise<StoredMessage>;
+  listMessages(conversationId: string): Promise<StoredMessage[]>;
+  createRun(input: { id: string; conversationId?: string; request: string }): Promise<StoredRun>;
+  setRunPlan(id: string, plan: unknown): Promise<void>;
+  finishRun(
+    id: string,
+    outcome: {
+      status: Exclude<RunStatus, 'running'>;
+      result?: unknown;
+      answer?: string | null;
+      error?: { code: string; message: string } | null;
+    },
+  ): Promise<void>;
+  getRun(id: string): Promise<StoredRun | undefined>;
+  listRuns(conversationId: string): Promise<StoredRun[]>;
+  appendEvent(runId: string, seq: number, event: RunEvent): Promise<void>;
+  listEvents(runId: string, afterSeq?: number): Promise<StoredEvent[]>;
+  addArtifact(input: { runId: string; taskId: number | null; artifact: Artifact }): Promise<StoredArtifact>;
+  getArtifact(id: string): Promise<StoredArtifact | undefined>;
+  listArtifacts(runId: string): Promise<StoredArtifact[]>;
+  addUpload(input: Omit<StoredUpload, 'createdAt' | 'id'> & { id?: string }): Promise<StoredUpload>;
+  getUpload(id: string): Promise<StoredUpload | undefined>;
+  getSetting<T>(key: string): Promise<T | undefined>;
+  setSetting(key: string, value: unknown): Promise<void>;
+  /** Marks runs left "running" by a process that stopped as "interrupted"; returns how many. */
+  markInterruptedRuns(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Short, sortable, unguessable ids ("c_lq2k3f9a_3f9ad0c1b2e4"): time first so lists sort by creation. */
+export function newId(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}_${randomBytes(6).toString('hex')}`;
+}
+
+const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT NOT NULL,
+    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, conversation_id TEXT NOT NULL, role TEXT NOT NULL,
+    content TEXT NOT NULL, run_id TEXT, files TEXT NOT NULL DEFAULT '[]', created_at INTEGER NOT NULL)`,
+  'CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation_id, id)',
+  `CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY, conversation_id TEXT, request TEXT NOT NULL, status TEXT NOT NULL,
+    plan TEXT, result TEXT, answer TEXT, error TEXT, created_at INTEGER NOT NULL, ended_at INTEGER)`,
+  'CREATE INDEX IF NOT EXISTS runs_by_conversation ON runs (conversation_id, created_at)',
+  `CREATE TABLE IF NOT EXISTS run_events (
+    run_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL, at INTEGER NOT NULL,
+    PRIMARY KEY (run_id, seq))`,
+  `CREATE TABLE IF NOT EXISTS artifacts (
+    id TEXT PRIMARY KEY, run_id TEXT NOT NULL, task_id INTEGER, kind TEXT NOT NULL, path TEXT NOT NULL,
+    mime_type TEXT NOT NULL, label TEXT, created_at INTEGER NOT NULL)`,
+  'CREATE INDEX IF NOT EXISTS artifacts_by_run ON artifacts (run_id)',
+  `CREATE TABLE IF NOT EXISTS uploads (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, path TEXT NOT NULL, mime_type TEXT NOT NULL, kind TEXT NOT NULL,
+    size INTEGER NOT NULL, created_at INTEGER NOT NULL)`,
+  'CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)',
+];
+
+const text = (row: Row, column: string): string => String(row[column]);
+const nullableText = (row: Row, column: string): string | null =>
+  row[column] === null || row[column] === undefined ? null : String(row[column]);
+const json = (value: unknown): unknown =>
+  value === null || value === undefined ? null : JSON.parse(String(value));
+
+function toConversation(row: Row): Conversation {
+  return {
+    id: text(row, 'id'),
+    title: text(row, 'title'),
+    source: text(row, 'source'),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+function toMessage(row: Row): StoredMessage {
+  return {
+    id: Number(row.id),
+    conversationId: text(row, 'conversation_id'),
+    role: text(row, 'role') as StoredMessage['role'],
+    content: text(row, 'content'),
+    runId: nullableText(row, 'run_id'),
+    files: json(row.files) as string[],
+    createdAt: Number(row.created_at),
+  };
+}
+
+function toRun(row: Row): StoredRun {
+  return {
+    id: text(row, 'id'),
+    conversationId: nullableText(row, 'conversation_id'),
+    request: text(row, 'request'),
+    status: text(row, 'status') as RunStatus,
+    plan: json(row.plan),
+    result: json(row.result),
+    answer: nullableText(row, 'answer'),
+    error: json(row.error) as StoredRun['error'],
+    createdAt: Number(row.created_at),
+    endedAt: row.ended_at === null ? null : Number(row.ended_at),
+  };
+}
+
+function toArtifact(row: Row): StoredArtifact {
+  return {
+    id: text(row, 'id'),
+    runId: text(row, 'run_id'),
+    taskId: row.task_id === null ? null : Number(row.task_id),
+    kind: text(row, 'kind') as StoredArtifact['kind'],
+    path: text(row, 'path'),
+    mimeType: text(row, 'mime_type'),
+    label: nullableText(row, 'label'),
+    createdAt: Number(row.created_at),
+  };
+}
+
+function toUpload(row: Row): StoredUpload {
+  return {
+    id: text(row, 'id'),
+    name: text(row, 'name'),
+    path: text(row, 'path'),
+    mimeType: text(row, 'mime_type'),
+    kind: text(row, 'kind') as StoredUpload['kind'],
+    size: Number(row.size),
+    createdAt: Number(row.created_at),
+  };
+}
+
+/** Opens (and creates, with its folder) the database at `path`. */
+export async function openStore(path: string): Promise<Store> {
+  const file = resolve(path);
+  mkdirSync(dirname(file), { recursive: true });
+  const client: Client = createClient({ url: pathToFileURL(file).href });
+  // WAL lets the web UI read while a run writes its events; a busy timeout rides out a second process.
+  await client.execute('PRAGMA journal_mode = WAL');
+  await client.execute('PRAGMA busy_timeout = 5000');
+  await client.batch(SCHEMA, 'write');
+
+  const rows = async (sql: string, args: InArgs = []): Promise<Row[]> =>
+    (await client.execute({ sql, args })).rows;
+  const run = async (sql: string, args: InArgs = []): Promise<number> =>
+    (await client.execute({ sql, args })).rowsAffected;
+
+  const touch = (conversationId: string, at: number) =>
+    run('UPDATE conversations SET updated_at = ? WHERE id = ?', [at, conversationId]);
+
+  return {
+    path: file,
+
+    async createConversation(input) {
+      const now = Date.now();
+      const conversation: Conversation = {
+        id: input.id ?? newId('c'),
+        title: input.title,
+        source: input.source ?? 'web',
+        createdAt: now,
+        updatedAt: now,
+      };
+      await run(
+        'INSERT INTO conversations (id, title, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
+        [conversation.id, conversation.title, conversation.source, now, now],
+      );
+      return conversation;
+    },
+
+    async listConversations(options = {}) {
+      const limit = options.limit ?? 200;
+      return (
+        await rows('SELECT * FROM conversations ORDER BY updated_at DESC, id DESC LIMIT ?', [limit])
+      ).map(toConversation);
+    },
+
+    async getConversation(id) {
+      const [row] = await rows('SELECT * FROM conversations WHERE id = ?', [id]);
+      return row ? toConversation(row) : undefined;
+    },
+
+    async renameConversation(id, title) {
+      return (await run('UPDATE conversations SET title = ? WHERE id = ?', [title, id])) > 0;
+    },
+
+    async deleteConversation(id) {
+      const runIds = 'SELECT id FROM runs WHERE conversation_id = ?';
+      const results = await client.batch(
+        [
+          { sql: `DELETE FROM run_events WHERE run_id IN (${runIds})`, args: [id] },
+          { sql: `DELETE FROM artifacts WHERE run_id IN (${runIds})`, args: [id] },
+          { sql: 'DELETE FROM runs WHERE conversation_id = ?', args: [id] },
+          { sql: 'DELETE FROM messages WHERE conversation_id = ?', args: [id] },
+          { sql: 'DELETE FROM conversations WHERE id = ?', args: [id] },
+        ],
+        'write',
+      );
+      return (results.at(-1)?.rowsAffected ?? 0) > 0;
+    },
+
+    async addMessage(input) {
+      const now = Date.now();
+      const files = input.files ?? [];
+      const result = await client.execute({
+        sql: 'INSERT INTO messages (conversation_id, role, content, run_id, files, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        args: [
+          input.conversationId,
+          input.role,
+          input.content,
+          input.runId ?? null,
+          JSON.stringify(files),
+          now,
+        ],
+      });
+      await touch(input.conversationId, now);
+      return {
+        id: Number(result.lastInsertRowid),
+        conversationId: input.conversationId,
+        role: input.role,
+        content: input.content,
+        runId: input.runId ?? null,
+        files,
+        createdAt: now,
+      };
+    },
+
+    async listMessages(conversationId) {
+      return (
+        await rows('SELECT * FROM messages WHERE conversation_id = ? ORDER BY id', [conversationId])
+      ).map(toMessage);
+    },
+
+    async createRun(input) {
+      const now = Date.now();
+      await run(
+        'INSERT INTO runs (id, conversation_id, request, status, created_at) VALUES (?, ?, ?, ?, ?)',
+        [input.id, input.conversationId ?? null, input.request, 'running', now],
+      );
+      if (input.conversationId) await touch(input.conversationId, now);
+      return {
+        id: input.id,
+        conversationId: input.conversationId ?? null,
+        request: input.request,
+        status: 'running',
+        plan: null,
+        result: null,
+        answer: null,
+        error: null,
+        createdAt: now,
+        endedAt: null,
+      };
+    },
+
+    async setRunPlan(id, plan) {
+      await run('UPDATE runs SET plan = ? WHERE id = ?', [JSON.stringify(plan), id]);
+    },
+
+    async finishRun(id, outcome) {
+      await run('UPDATE runs SET status = ?, result = ?, answer = ?, error = ?, ended_at = ? WHERE id = ?', [
+        outcome.status,
+        outcome.result === undefined ? null : JSON.stringify(outcome.result),
+        outcome.answer ?? null,
+        outcome.error ? JSON.stringify(outcome.error) : null,
+        Date.now(),
+        id,
+      ]);
+    },
+
+    async getRun(id) {
+      const [row] = await rows('SELECT * FROM runs WHERE id = ?', [id]);
+      return row ? toRun(row) : undefined;
+    },
+
+    async listRuns(conversationId) {
+      return (
+        await rows('SELECT * FROM runs WHERE conversation_id = ? ORDER BY created_at, id', [conversationId])
+      ).map(toRun);
+    },
+
+    async appendEvent(runId, seq, event) {
+      await run('INSERT OR REPLACE INTO run_events (run_id, seq, type, data, at) VALUES (?, ?, ?, ?, ?)', [
+        runId,
+        seq,
+        event.type,
+        JSON.stringify(event),
+        event.at,
+      ]);
+    },
+
+    async listEvents(runId, afterSeq = -1) {
+      return (
+        await rows('SELECT seq, data FROM run_events WHERE run_id = ? AND seq > ? ORDER BY seq', [
+          runId,
+          afterSeq,
+        ])
+      ).map((row) => ({ seq: Number(row.seq), event: JSON.parse(String(row.data)) as RunEvent }));
+    },
+
+    async addArtifact(input) {
+      const stored: StoredArtifact = {
+        id: newId('a'),
+        runId: input.runId,
+        taskId: input.taskId,
+        kind: input.artifact.kind,
+        path: input.artifact.path,
+        mimeType: input.artifact.mimeType,
+        label: input.artifact.label ?? null,
+        createdAt: Date.now(),
+      };
+      await run(
+        'INSERT INTO artifacts (id, run_id, task_id, kind, path, mime_type, label, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        [
+          stored.id,
+          stored.runId,
+          stored.taskId,
+          stored.kind,
+          stored.path,
+          stored.mimeType,
+          stored.label,
+          stored.createdAt,
+        ],
+      );
+      return stored;
+    },
+
+    async getArtifact(id) {
+      const [row] = await rows('SELECT * FROM artifacts WHERE id = ?', [id]);
+      return row ? toArtifact(row) : undefined;
+    },
+
+    async listArtifacts(runId) {
+      return (await rows('SELECT * FROM artifacts WHERE run_id = ? ORDER BY created_at, id', [runId])).map(
+        toArtifact,
+      );
+    },
+
+    async addUpload(input) {
+      const upload: StoredUpload = {
+        id: input.id ?? newId('u'),
+        name: input.name,
+        path: input.path,
+        mimeType: input.mimeType,
+        kind: input.kind,
+        size: input.size,
+        createdAt: Date.now(),
+      };
+      await run(
+        'INSERT INTO uploads (id, name, path, mime_type, kind, size, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        [upload.id, upload.name, upload.path, upload.mimeType, upload.kind, upload.size, upload.createdAt],
+      );
+      return upload;
+    },
+
+    async getUpload(id) {
+      const [row] = await rows('SELECT * FROM uploads WHERE id = ?', [id]);
+      return row ? toUpload(row) : undefined;
+    },
+
+    async getSetting<T>(key: string) {
+      const [row] = await rows('SELECT value FROM settings WHERE key = ?', [key]);
+      return row ? (JSON.parse(String(row.value)) as T) : undefined;
+    },
+
+    async setSetting(key, value) {
+      await run('INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)', [key, JSON.stringify(value)]);
+    },
+
+    async markInterruptedRuns() {
+      return run("UPDATE runs SET status = 'interrupted', ended_at = ? WHERE status = 'running'", [
+        Date.now(),
+      ]);
+    },
+
+    async close() {
+      client.close();
+    },
+  };
+}
