@@ -1,0 +1,51 @@
+import sharp from 'sharp';
+import { InferenceError } from '../../../core/errors.js';
+
+export interface DecodedImage {
+  /** RGB pixels, row by row, of the image as displayed (EXIF orientation applied). */
+  pixels: Uint8Array;
+  width: number;
+  height: number;
+  /** Size of the original image as displayed; `width`/`height` may be smaller when it was downscaled. */
+  originalWidth: number;
+  originalHeight: number;
+}
+
+/**
+ * Decodes an image to RGB, upright, at most `maxSide` pixels on its longest side: the detectors work
+ * at 256-512 px anyway, and a 24-megapixel photo as an int32 tensor would take ~300 MB.
+ */
+export async function decodeImage(path: string, maxSide = 1280): Promise<DecodedImage> {
+  try {
+    const upright = sharp(path, { failOn: 'error' }).rotate();
+    const meta = await sharp(path).metadata();
+    const swapped = (meta.orientation ?? 1) >= 5;
+    const originalWidth = (swapped ? meta.height : meta.width) ?? 0;
+    const originalHeight = (swapped ? meta.width : meta.height) ?? 0;
+    const { data, info } = await upright
+      .resize({ width: maxSide, height: maxSide, fit: 'inside', withoutEnlargement: true })
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    return {
+      pixels: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      width: info.width,
+      height: info.height,
+      originalWidth: originalWidth || info.width,
+      originalHeight: originalHeight || info.height,
+    };
+  } catch (error) {
+    throw new InferenceError(`Cannot read the image ${path}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** The image upright as PNG-ready sharp pipeline, for drawing on. */
+export function uprightImage(path: string): ReturnType<typeof sharp> {
+  return sharp(path).rotate();
+}
+
+/** Escapes text for use inside SVG. */
+export function escapeXml(text: string): string {
+  return text.replace(/[<>&"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}
