@@ -1,0 +1,106 @@
+import { access, constants, mkdir } from 'node:fs/promises';
+import pc from 'picocolors';
+import { errorMessage, redact } from '../../core/errors.js';
+import { LLM_NOT_CONFIGURED } from '../../llm/index.js';
+import { createJarvis } from '../../run/index.js';
+import { type CliIo, configFor } from '../context.js';
+import type { CommonFlags } from '../parse.js';
+
+interface Check {
+  name: string;
+  ok: boolean;
+  /** A missing optional piece: reported, but not a failure. */
+  warning?: boolean;
+  detail: string;
+}
+
+/** Asks the endpoint for its model list: cheap, and needs the same key and URL as chat completions. */
+async function probeLlm(baseURL: string, apiKey: string | undefined, signal: AbortSignal): Promise<Check> {
+  const url = `${baseURL.replace(/\/$/, '')}/models`;
+  try {
+    const response = await fetch(url, {
+      headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
+      signal: AbortSignal.any([signal, AbortSignal.timeout(5000)]),
+    });
+    if (response.ok) return { name: 'LLM endpoint', ok: true, detail: `${baseURL} answers` };
+    const hint = response.status === 401 || response.status === 403 ? ' (check JARVIS_LLM_API_KEY)' : '';
+    // Some servers have no /models route but serve chat completions: reachable is what matters here.
+    const reachable = response.status === 404 || response.status === 405;
+    return {
+      name: 'LLM endpoint',
+      ok: reachable,
+      detail: `${baseURL} answered HTTP ${response.status}${hint}`,
+    };
+  } catch (error) {
+    return {
+      name: 'LLM endpoint',
+      ok: false,
+      detail: redact(`${baseURL} is unreachable: ${errorMessage(error)}`, [apiKey]),
+    };
+  }
+}
+
+/** `jarvis doctor`: what is configured, what is reachable, what is missing and how to fix it. */
+export async function doctorCommand(flags: CommonFlags & { json: boolean }, io: CliIo): Promise<number> {
+  const { config, file } = configFor(flags, io);
+  const checks: Check[] = [];
+  checks.push({ name: 'Node.js', ok: true, detail: process.version });
+  checks.push({ name: 'Config file', ok: true, detail: file ?? 'none (defaults and environment)' });
+
+  if (config.llm.baseURL) {
+    checks.push({ name: 'LLM', ok: true, detail: `model ${config.llm.model} at ${config.llm.baseURL}` });
+    checks.push(await probeLlm(config.llm.baseURL, config.llm.apiKey, io.signal));
+  } else {
+    checks.push({ name: 'LLM', ok: false, warning: true, detail: LLM_NOT_CONFIGURED });
+  }
+  checks.push({
+    name: 'Inference mode',
+    ok: true,
+    detail: `${config.inference.mode}${config.inference.offline ? ', offline' : ''}; HF_TOKEN ${
+      config.inference.hfToken ? 'set' : 'not set'
+    }`,
+  });
+
+  try {
+    await mkdir(config.dataDir, { recursive: true });
+    await access(config.dataDir, constants.W_OK);
+    checks.push({ name: 'Data folder', ok: true, detail: config.dataDir });
+  } catch (error) {
+    checks.push({ name: 'Data folder', ok: false, detail: `${config.dataDir}: ${errorMessage(error)}` });
+  }
+
+  const jarvis = await createJarvis(config);
+  try {
+    const cards = await jarvis.catalog.list();
+    const byBackend = new Map<string, { total: number; available: number; reasons: Set<string> }>();
+    for (const card of cards) {
+      const entry = byBackend.get(card.backend) ?? { total: 0, available: 0, reasons: new Set<string>() };
+      entry.total += 1;
+      if (card.available) entry.available += 1;
+      else if (card.reason) entry.reasons.add(card.reason);
+      byBackend.set(card.backend, entry);
+    }
+    for (const [backend, entry] of byBackend) {
+      checks.push({
+        name: `Backend ${backend}`,
+        ok: entry.available > 0,
+        warning: entry.available === 0,
+        detail: `${entry.available}/${entry.total} models available${
+          entry.reasons.size ? `; missing: ${[...entry.reasons].join('; ')}` : ''
+        }`,
+      });
+    }
+  } finally {
+    await jarvis.close();
+  }
+
+  if (flags.json) {
+    io.stdout.write(`${JSON.stringify({ checks }, null, 2)}\n`);
+  } else {
+    for (const check of checks) {
+      const mark = check.ok ? pc.green('✓') : check.warning ? pc.yellow('!') : pc.red('✗');
+      io.stdout.write(`${mark} ${pc.bold(check.name)}: ${check.detail}\n`);
+    }
+  }
+  return checks.some((check) => !check.ok && !check.warning) ? 1 : 0;
+}

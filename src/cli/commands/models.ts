@@ -1,0 +1,58 @@
+import pc from 'picocolors';
+import { modelKey } from '../../core/backend.js';
+import { ConfigError } from '../../core/errors.js';
+import { normalizeTaskName } from '../../core/tasks.js';
+import { type CliIo, jarvisFor } from '../context.js';
+import type { CommonFlags } from '../parse.js';
+
+/** `jarvis models`: every model per task with backend and availability, and why not where unavailable. */
+export async function modelsCommand(
+  flags: CommonFlags & { task?: string; json: boolean },
+  io: CliIo,
+): Promise<number> {
+  const task = flags.task === undefined ? undefined : normalizeTaskName(flags.task);
+  if (flags.task !== undefined && task === undefined) {
+    throw new ConfigError(
+      `Unknown task "${flags.task}". See the task names in the README (e.g. object-detection).`,
+    );
+  }
+  const jarvis = await jarvisFor(flags, io);
+  try {
+    const cards = await jarvis.catalog.list(task);
+    if (flags.json) {
+      const rows = cards.map((card) => ({
+        id: card.id,
+        task: card.task,
+        backend: card.backend,
+        available: card.available,
+        reason: card.reason ?? null,
+        description: card.description,
+        source: card.source,
+        local: card.local,
+        ...(card.downloads === undefined ? {} : { downloads: card.downloads }),
+      }));
+      io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+      return 0;
+    }
+    if (cards.length === 0) {
+      io.stdout.write(`No models${task ? ` for ${task}` : ''} in mode ${jarvis.config.inference.mode}.\n`);
+      return 0;
+    }
+    const byTask = new Map<string, typeof cards>();
+    for (const card of cards) byTask.set(card.task, [...(byTask.get(card.task) ?? []), card]);
+    for (const [name, group] of [...byTask.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+      io.stdout.write(`${pc.bold(name)}\n`);
+      for (const card of group) {
+        const state = card.available ? pc.green('available') : pc.red('unavailable');
+        const note = card.available ? card.description : (card.reason ?? 'unavailable');
+        const flat = note.replace(/\s+/g, ' ');
+        io.stdout.write(
+          `  ${modelKey(card)}  ${state}  ${pc.dim(flat.length > 100 ? `${flat.slice(0, 99)}…` : flat)}\n`,
+        );
+      }
+    }
+    return 0;
+  } finally {
+    await jarvis.close();
+  }
+}

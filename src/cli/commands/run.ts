@@ -1,0 +1,92 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { ConfigError, InputError } from '../../core/errors.js';
+import type { RunResult } from '../../core/events.js';
+import type { TaskGraph } from '../../core/graph.js';
+import { planFromFile } from '../../plan/index.js';
+import type { Jarvis } from '../../run/index.js';
+import type { RunOptions } from '../../run/types.js';
+import { type CliIo, filesNamedIn, jarvisFor } from '../context.js';
+import type { RunFlags } from '../parse.js';
+import { createProgressView } from '../progress.js';
+
+/** Exit codes: 0 all tasks succeeded, 3 the run finished with failed or skipped tasks or a stage error. */
+export const EXIT_PARTIAL = 3;
+
+export function exitCodeFor(result: RunResult): number {
+  const problems = result.errors.length > 0 || result.tasks.some((task) => task.status !== 'succeeded');
+  return problems ? EXIT_PARTIAL : 0;
+}
+
+export async function readPlanFile(path: string, cwd: string): Promise<TaskGraph> {
+  const full = resolve(cwd, path);
+  let text: string;
+  try {
+    text = await readFile(full, 'utf8');
+  } catch {
+    throw new InputError(`Cannot read plan file ${full}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`Plan file ${full} is not valid JSON: ${(error as Error).message}`);
+  }
+  return planFromFile(json);
+}
+
+/** Runs one request with the live view (or JSON), for `jarvis run` and each turn of `jarvis chat`. */
+export async function runOnce(
+  jarvis: Jarvis,
+  options: Omit<RunOptions, 'onEvent' | 'signal'>,
+  flags: Pick<RunFlags, 'json'>,
+  io: CliIo,
+): Promise<RunResult> {
+  const view = flags.json ? undefined : createProgressView(io.stdout, io.cwd);
+  try {
+    return await jarvis.run({
+      ...options,
+      signal: io.signal,
+      ...(view ? { onEvent: (event) => view.onEvent(event) } : {}),
+    });
+  } finally {
+    view?.stop();
+  }
+}
+
+export async function runCommand(request: string, flags: RunFlags, io: CliIo): Promise<number> {
+  const plan = flags.plan ? await readPlanFile(flags.plan, io.cwd) : undefined;
+  if (!plan && request.trim() === '') throw new ConfigError('Nothing to do: give a request, or --plan FILE.');
+  const jarvis = await jarvisFor(flags, io);
+  try {
+    const result = await runOnce(
+      jarvis,
+      {
+        request,
+        cwd: io.cwd,
+        inputFiles: [...filesNamedIn(request, io.cwd), ...flags.file.map((file) => resolve(io.cwd, file))],
+        answer: flags.answer,
+        ...(plan ? { plan } : {}),
+        ...(flags.select ? { select: flags.select } : {}),
+      },
+      flags,
+      io,
+    );
+    if (flags.json) {
+      io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    } else {
+      const files = result.tasks.flatMap((task) =>
+        task.status === 'succeeded' ? (task.output.artifacts ?? []).map((artifact) => artifact.path) : [],
+      );
+      if (files.length > 0) io.stdout.write(`\nFiles: ${result.outputDir}\n`);
+      io.stdout.write(
+        `\n${result.tasks.filter((task) => task.status === 'succeeded').length}/${result.tasks.length} tasks succeeded, ` +
+          `${result.usage.llmCalls} LLM calls, ${result.usage.inputTokens} tokens in, ${result.usage.outputTokens} out, ` +
+          `${(result.durationMs / 1000).toFixed(1)}s\n`,
+      );
+    }
+    return exitCodeFor(result);
+  } finally {
+    await jarvis.close();
+  }
+}

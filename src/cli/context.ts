@@ -1,0 +1,51 @@
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { loadConfig } from '../config/load.js';
+import type { JarvisConfig } from '../config/schema.js';
+import { createJarvis, type Jarvis } from '../run/index.js';
+import { type CommonFlags, flagsToConfig, type RunFlags } from './parse.js';
+
+/** What a command may touch: its streams, working directory, environment and the Ctrl-C signal. */
+export interface CliIo {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  stdin: NodeJS.ReadStream;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  signal: AbortSignal;
+}
+
+export function configFor(
+  flags: CommonFlags & Partial<RunFlags>,
+  io: CliIo,
+): { config: JarvisConfig; file?: string } {
+  return loadConfig({
+    cwd: io.cwd,
+    env: io.env,
+    flags: flagsToConfig(flags),
+    ...(flags.config ? { configFile: flags.config } : {}),
+  });
+}
+
+export async function jarvisFor(flags: CommonFlags & Partial<RunFlags>, io: CliIo): Promise<Jarvis> {
+  return createJarvis(configFor(flags, io).config);
+}
+
+const PATH_TOKEN =
+  /(?:^|[\s"'(`])((?:~|\.{1,2})?\/?(?:[\w.@+-]+\/)*[\w@+-][\w.@+-]*\.[A-Za-z0-9]{1,5})(?=$|[\s"'`),;:?!])/g;
+
+/** Files the request names that exist, resolved from the working directory: the user may use them as inputs. */
+export function filesNamedIn(request: string, cwd: string): string[] {
+  const found = new Set<string>();
+  for (const match of request.matchAll(PATH_TOKEN)) {
+    const token = match[1];
+    if (!token || /^https?:/i.test(token)) continue;
+    const path = resolve(cwd, token.replace(/^~(?=\/)/, process.env.HOME ?? '~'));
+    try {
+      if (existsSync(path) && statSync(path).isFile()) found.add(path);
+    } catch {
+      // unreadable: the executor will report it if the plan uses it
+    }
+  }
+  return [...found];
+}

@@ -1,0 +1,75 @@
+import { CancelledError, errorMessage, JarvisError } from '../core/errors.js';
+import { chatCommand } from './commands/chat.js';
+import { doctorCommand } from './commands/doctor.js';
+import { modelsCommand } from './commands/models.js';
+import { planCommand } from './commands/plan.js';
+import { runCommand } from './commands/run.js';
+import type { CliIo } from './context.js';
+import { parseArgs } from './parse.js';
+
+export const EXIT_CANCELLED = 130;
+
+/** The CLI: parses argv, runs one command, returns the exit code. Never calls process.exit. */
+export async function main(argv: string[], io?: Partial<CliIo>): Promise<number> {
+  const parsed = parseArgs(argv);
+  const interrupt = new AbortController();
+  const context: CliIo = {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    cwd: process.cwd(),
+    env: process.env,
+    signal: interrupt.signal,
+    ...io,
+  };
+  if (parsed.command === 'exit') {
+    (parsed.code === 0 ? context.stdout : context.stderr).write(parsed.output);
+    return parsed.code;
+  }
+  // First Ctrl-C cancels the run cleanly (running tasks are aborted, results so far reported); a second one quits.
+  let interrupts = 0;
+  const onInterrupt = () => {
+    interrupts += 1;
+    if (interrupts === 1) {
+      context.stderr.write('\njarvis: cancelling (Ctrl-C again to quit now)\n');
+      interrupt.abort();
+    } else {
+      process.exit(EXIT_CANCELLED);
+    }
+  };
+  if (parsed.command !== 'chat') process.on('SIGINT', onInterrupt);
+  try {
+    switch (parsed.command) {
+      case 'run':
+        return await runCommand(parsed.request, parsed.flags, context);
+      case 'plan':
+        return await planCommand(parsed.request, parsed.flags, context);
+      case 'chat':
+        return await chatCommand(parsed.flags, context);
+      case 'models':
+        return await modelsCommand(parsed.flags, context);
+      case 'doctor':
+        return await doctorCommand(parsed.flags, context);
+      case 'serve': {
+        const { serveCommand } = await import('./commands/serve.js');
+        return await serveCommand(parsed.flags, context);
+      }
+    }
+  } catch (error) {
+    if (error instanceof CancelledError || interrupt.signal.aborted) {
+      context.stderr.write('jarvis: cancelled\n');
+      return EXIT_CANCELLED;
+    }
+    // Expected failures get one clear line; anything else is a bug, and its stack helps the report.
+    if (error instanceof JarvisError) {
+      context.stderr.write(`jarvis: ${errorMessage(error)}\n`);
+    } else {
+      context.stderr.write(
+        `jarvis: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
+    }
+    return 1;
+  } finally {
+    process.removeListener('SIGINT', onInterrupt);
+  }
+}

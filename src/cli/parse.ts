@@ -1,0 +1,189 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { ConfigLayer } from '../config/schema.js';
+
+/** Settings every command accepts; they become the config's flag layer. */
+export interface CommonFlags {
+  config?: string;
+  baseUrl?: string;
+  model?: string;
+  apiKey?: string;
+  mode?: 'local' | 'huggingface' | 'hybrid';
+  offline?: boolean;
+  dataDir?: string;
+}
+
+export interface RunFlags extends CommonFlags {
+  plan?: string;
+  select?: 'llm' | 'top';
+  answer: boolean;
+  json: boolean;
+  concurrency?: number;
+  timeout?: number;
+  topK?: number;
+  file: string[];
+}
+
+export type ParsedCommand =
+  | { command: 'run'; request: string; flags: RunFlags }
+  | { command: 'plan'; request: string; flags: CommonFlags & { json: boolean } }
+  | { command: 'chat'; flags: RunFlags }
+  | { command: 'models'; flags: CommonFlags & { task?: string; json: boolean; all: boolean } }
+  | { command: 'doctor'; flags: CommonFlags & { json: boolean } }
+  | { command: 'serve'; flags: CommonFlags & { host?: string; port?: number } }
+  /** Help or version was printed; nothing else to do. */
+  | { command: 'exit'; code: number; output: string };
+
+const positiveInt = (value: string): number => {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return parsed;
+};
+
+const port = (value: string): number => {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535)
+    throw new InvalidArgumentError('expected a port 0-65535');
+  return parsed;
+};
+
+function withCommonOptions(command: Command): Command {
+  return command
+    .option('--config <file>', 'config file (default: ./jarvis.config.json, ~/.config/jarvis/config.json)')
+    .option('--base-url <url>', 'OpenAI-compatible endpoint of the controller LLM (JARVIS_LLM_BASE_URL)')
+    .option('--model <id>', 'controller model name (JARVIS_LLM_MODEL)')
+    .option('--api-key <key>', 'API key of the endpoint (JARVIS_LLM_API_KEY); prefer the environment')
+    .addOption(
+      new Option('--mode <mode>', 'inference mode (JARVIS_INFERENCE_MODE)').choices([
+        'local',
+        'huggingface',
+        'hybrid',
+      ]),
+    )
+    .option('--offline', 'never touch the network for models (JARVIS_OFFLINE=1)')
+    .option(
+      '--data-dir <dir>',
+      'where generated files and the database go (JARVIS_DATA_DIR, default .jarvis)',
+    );
+}
+
+function withRunOptions(command: Command): Command {
+  return withCommonOptions(command)
+    .option('--plan <file>', 'execute this task graph (HuggingGPT or TaskBench JSON) instead of planning')
+    .addOption(
+      new Option('--select <strategy>', 'model selection: llm or top (no LLM call)').choices(['llm', 'top']),
+    )
+    .option('--no-answer', 'skip the answer (stage 4); answer is null')
+    .option('--json', 'print one JSON object instead of the progress view', false)
+    .option('--concurrency <n>', 'tasks run at once', positiveInt)
+    .option('--timeout <ms>', 'timeout per task in milliseconds', positiveInt)
+    .option('--top-k <n>', 'candidates per task shown to the LLM', positiveInt)
+    .option(
+      '--file <path>',
+      'an input file the plan may use, besides the working directory (repeatable)',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    );
+}
+
+/** Turns argv into a command descriptor. Pure: prints nothing, exits nothing. */
+export function parseArgs(argv: string[]): ParsedCommand {
+  let parsed: ParsedCommand | undefined;
+  let output = '';
+  const program = new Command('jarvis')
+    .description('Jarvis: an LLM plans tasks, picks expert models, runs them and answers.')
+    .version('0.1.0')
+    .exitOverride()
+    .showHelpAfterError('(run jarvis --help for usage)')
+    .configureOutput({
+      writeOut: (text) => {
+        output += text;
+      },
+      writeErr: (text) => {
+        output += text;
+      },
+    });
+
+  withRunOptions(program.command('run').description('plan, select models, run the tasks and answer'))
+    .argument('[request...]', 'what you want, in words; files are resolved from the working directory')
+    .action((words: string[], flags: RunFlags) => {
+      parsed = { command: 'run', request: words.join(' '), flags };
+    });
+
+  withCommonOptions(program.command('plan').description('print the task graph for a request (stage 1 only)'))
+    .argument('<request...>', 'what you want, in words')
+    .option('--json', 'print compact JSON', false)
+    .action((words: string[], flags: CommonFlags & { json: boolean }) => {
+      parsed = { command: 'plan', request: words.join(' '), flags };
+    });
+
+  withRunOptions(
+    program.command('chat').description('a conversation: later turns can use earlier files and results'),
+  ).action((flags: RunFlags) => {
+    parsed = { command: 'chat', flags };
+  });
+
+  withCommonOptions(
+    program.command('models').description('list the models per task, with backend and availability'),
+  )
+    .option('--task <task>', 'only this task')
+    .option('--all', 'include models that cannot run now', true)
+    .option('--json', 'print a JSON array', false)
+    .action((flags: CommonFlags & { task?: string; json: boolean; all: boolean }) => {
+      parsed = { command: 'models', flags };
+    });
+
+  withCommonOptions(program.command('doctor').description('show what is configured, reachable and missing'))
+    .option('--json', 'print JSON', false)
+    .action((flags: CommonFlags & { json: boolean }) => {
+      parsed = { command: 'doctor', flags };
+    });
+
+  withCommonOptions(program.command('serve').description('serve the HTTP API and web UI'))
+    .option('--host <host>', 'address to bind (default 127.0.0.1)')
+    .option('--port <port>', 'port (default 7860)', port)
+    .action((flags: CommonFlags & { host?: string; port?: number }) => {
+      parsed = { command: 'serve', flags };
+    });
+
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      const code = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : 2;
+      return { command: 'exit', code, output };
+    }
+    throw error;
+  }
+  if (!parsed) {
+    return { command: 'exit', code: argv.length === 0 ? 0 : 2, output: program.helpInformation() };
+  }
+  return parsed;
+}
+
+/** The config layer the flags give (the last word in defaults < file < environment < flags). */
+export function flagsToConfig(flags: Partial<RunFlags> & { host?: string; port?: number }): ConfigLayer {
+  return {
+    llm: {
+      ...(flags.baseUrl ? { baseURL: flags.baseUrl } : {}),
+      ...(flags.model ? { model: flags.model } : {}),
+      ...(flags.apiKey ? { apiKey: flags.apiKey } : {}),
+    },
+    inference: {
+      ...(flags.mode ? { mode: flags.mode } : {}),
+      ...(flags.offline ? { offline: true } : {}),
+    },
+    select: {
+      ...(flags.select ? { strategy: flags.select } : {}),
+      ...(flags.topK ? { topK: flags.topK } : {}),
+    },
+    execute: {
+      ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
+      ...(flags.timeout ? { taskTimeoutMs: flags.timeout } : {}),
+    },
+    server: {
+      ...(flags.host ? { host: flags.host } : {}),
+      ...(flags.port !== undefined ? { port: flags.port } : {}),
+    },
+    ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
+  };
+}

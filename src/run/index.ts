@@ -1,0 +1,218 @@
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { createBackends } from '../backends/registry.js';
+import { type Catalog, createCatalog } from '../catalog/index.js';
+import type { JarvisConfig } from '../config/schema.js';
+import type { InferenceBackend } from '../core/backend.js';
+import { CancelledError, ConfigError, errorMessage, JarvisError } from '../core/errors.js';
+import type { RunEvent, RunResult, TaskResult } from '../core/events.js';
+import type { TaskGraph } from '../core/graph.js';
+import type { ChatMessage, ControllerModel } from '../core/llm.js';
+import { executePlan } from '../execute/index.js';
+import { createController, requireController } from '../llm/index.js';
+import { planTasks, validatePlan } from '../plan/index.js';
+import { chatResponse, generateResponse } from '../respond/index.js';
+import { selectModels } from '../select/index.js';
+import type { RunOptions } from './types.js';
+import { createUsageMeter } from './usage.js';
+
+export type { RunOptions } from './types.js';
+
+export interface Jarvis {
+  readonly config: JarvisConfig;
+  readonly catalog: Catalog;
+  /** The configured controller, if any. */
+  readonly controller: ControllerModel | undefined;
+  /**
+   * Runs stages 1-4. Task failures are reported in the result, never thrown. Throws ConfigError when the
+   * LLM is needed but not configured, LlmError when planning cannot reach it, CancelledError on abort.
+   */
+  run(options: RunOptions): Promise<RunResult>;
+  /** Stage 1 only. */
+  plan(
+    request: string,
+    history?: ChatMessage[],
+    signal?: AbortSignal,
+  ): Promise<{ plan: TaskGraph; problems: string[]; ok: boolean }>;
+  close(): Promise<void>;
+}
+
+export interface JarvisOverrides {
+  /** Use this controller instead of the configured one; `null` for none. */
+  controller?: ControllerModel | null;
+  backends?: InferenceBackend[];
+}
+
+export function newRunId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+  return `${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Where a run's generated files go. */
+export function runOutputDir(config: JarvisConfig, runId: string): string {
+  return join(config.dataDir, 'runs', runId);
+}
+
+export async function createJarvis(config: JarvisConfig, overrides: JarvisOverrides = {}): Promise<Jarvis> {
+  const controller =
+    overrides.controller === null ? undefined : (overrides.controller ?? (await createController(config)));
+  const backends = overrides.backends ?? createBackends({ config, controller });
+  const catalog = createCatalog({ backends, mode: config.inference.mode });
+
+  async function run(options: RunOptions): Promise<RunResult> {
+    const runId = options.runId ?? newRunId();
+    const cwd = resolve(options.cwd ?? process.cwd());
+    const outputDir = runOutputDir(config, runId);
+    const startedAt = Date.now();
+    const emit = (event: RunEvent) => options.onEvent?.(event);
+    const meter = createUsageMeter();
+    const metered = controller ? meter.wrap(controller) : undefined;
+    const errors: RunResult['errors'] = [];
+    const wantAnswer = options.answer ?? config.respond.enabled;
+    const strategy = options.select ?? config.select.strategy;
+    const signal = options.signal;
+    const checkCancelled = () => {
+      if (signal?.aborted) throw new CancelledError();
+    };
+    const fail = (stage: string, error: unknown) => {
+      const code = error instanceof JarvisError ? error.code : 'error';
+      const message = errorMessage(error);
+      errors.push({ stage, code, message });
+      emit({ type: 'run-error', stage, code, message, at: Date.now() });
+    };
+
+    // Everything the run needs from configuration is checked before it starts, so a missing LLM is one clear error.
+    if (!options.plan) requireController(metered, 'Planning');
+    if (wantAnswer) requireController(metered, 'Answering (stage 4)');
+
+    emit({ type: 'run-start', runId, request: options.request, at: startedAt });
+
+    let plan: TaskGraph = [];
+    if (options.plan) {
+      const { plan: validated, problems } = validatePlan(options.plan as unknown[]);
+      if (problems.length > 0) {
+        throw new ConfigError(`The given plan is invalid: ${problems.join('; ')}`);
+      }
+      plan = validated;
+      emit({ type: 'plan-done', plan, source: 'given', at: Date.now() });
+    } else {
+      const outcome = await planTasks({
+        request: options.request,
+        ...(options.history ? { history: options.history } : {}),
+        controller: requireController(metered, 'Planning'),
+        maxHistoryMessages: config.plan.maxHistoryMessages,
+        ...(signal ? { signal } : {}),
+        onEvent: emit,
+      });
+      plan = outcome.plan;
+      if (!outcome.ok) {
+        errors.push({ stage: 'plan', code: 'plan', message: outcome.problems.join('; ') || 'invalid plan' });
+      }
+    }
+    checkCancelled();
+
+    let tasks: TaskResult[] = [];
+    if (plan.length > 0) {
+      const selection = await selectModels({
+        plan,
+        request: options.request,
+        catalog,
+        strategy,
+        topK: config.select.topK,
+        descriptionChars: config.select.descriptionChars,
+        ...(metered ? { controller: metered } : {}),
+        ...(signal ? { signal } : {}),
+        onEvent: emit,
+      });
+      checkCancelled();
+      tasks = await executePlan({
+        plan,
+        choices: selection.choices,
+        unavailable: selection.unavailable,
+        backends: catalog.backends,
+        inputs: {
+          cwd,
+          allowedFiles: (options.inputFiles ?? []).map((file) => resolve(cwd, file)),
+          allowedDirs: [config.dataDir],
+          allowPrivateUrls: config.execute.allowPrivateUrls,
+          maxDownloadBytes: config.execute.maxDownloadBytes,
+          urlTimeoutMs: config.execute.urlTimeoutMs,
+        },
+        outputDir,
+        concurrency: config.execute.concurrency,
+        taskTimeoutMs: config.execute.taskTimeoutMs,
+        ...(signal ? { signal } : {}),
+        onEvent: emit,
+      });
+    }
+    checkCancelled();
+
+    let answer: string | null = null;
+    if (wantAnswer && metered) {
+      emit({ type: 'response-start', at: Date.now() });
+      const onDelta = (text: string) => emit({ type: 'response-delta', text, at: Date.now() });
+      try {
+        answer =
+          plan.length === 0
+            ? await chatResponse({
+                request: options.request,
+                ...(options.history ? { history: options.history } : {}),
+                controller: metered,
+                onDelta,
+                ...(signal ? { signal } : {}),
+              })
+            : await generateResponse({
+                request: options.request,
+                ...(options.history ? { history: options.history } : {}),
+                plan,
+                results: tasks,
+                controller: metered,
+                cwd,
+                onDelta,
+                ...(signal ? { signal } : {}),
+              });
+        emit({ type: 'response-done', answer, at: Date.now() });
+      } catch (error) {
+        if (signal?.aborted) throw new CancelledError();
+        fail('respond', error);
+      }
+    }
+
+    const endedAt = Date.now();
+    const result: RunResult = {
+      runId,
+      request: options.request,
+      plan,
+      tasks,
+      answer,
+      usage: meter.report(),
+      outputDir,
+      startedAt,
+      endedAt,
+      durationMs: endedAt - startedAt,
+      errors,
+    };
+    emit({ type: 'run-end', result, at: endedAt });
+    return result;
+  }
+
+  return {
+    config,
+    catalog,
+    controller,
+    run,
+    async plan(request, history, signal) {
+      const outcome = await planTasks({
+        request,
+        ...(history ? { history } : {}),
+        controller: requireController(controller, 'Planning'),
+        maxHistoryMessages: config.plan.maxHistoryMessages,
+        ...(signal ? { signal } : {}),
+      });
+      return { plan: outcome.plan, problems: outcome.problems, ok: outcome.ok };
+    },
+    async close() {
+      await Promise.all(backends.map((backend) => backend.close?.()));
+    },
+  };
+}

@@ -1,0 +1,217 @@
+import type { Catalog } from '../catalog/index.js';
+import { type ModelCard, modelKey } from '../core/backend.js';
+import { errorMessage } from '../core/errors.js';
+import type { ModelChoice, RunEventListener } from '../core/events.js';
+import type { PlannedTask, TaskGraph } from '../core/graph.js';
+import type { ChatMessage, ControllerModel } from '../core/llm.js';
+import { parseJsonReply } from './parse-reply.js';
+
+export interface SelectOptions {
+  plan: TaskGraph;
+  request: string;
+  catalog: Catalog;
+  /** `llm`: the controller picks among candidates; `top`: the top-ranked candidate. */
+  strategy: 'llm' | 'top';
+  topK: number;
+  /** Candidate descriptions are cut to this many characters in the prompt. */
+  descriptionChars: number;
+  controller?: ControllerModel;
+  signal?: AbortSignal;
+  onEvent?: RunEventListener;
+}
+
+export interface SelectOutcome {
+  /** The chosen model per task id. */
+  choices: Map<number, ModelChoice>;
+  /** Tasks no model can run, with the reason (the task fails with it). */
+  unavailable: Map<number, string>;
+}
+
+const SYSTEM_PROMPT = `#2 Model Selection Stage: you choose, for each task of a plan, the most suitable model from that task's candidate list.
+Consider the user's request, what each task has to do, the candidates' descriptions, whether they run locally, and their popularity.
+Only choose models from the task's own candidate list, by their exact "model" key.
+Reply with JSON only: {"choices": [{"task_id": <id>, "model": "<backend:model>", "reason": "<one short sentence>"}]}, one entry per task.`;
+
+function truncate(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
+}
+
+function describeCandidate(card: ModelCard, descriptionChars: number) {
+  return {
+    model: modelKey(card),
+    local: card.local,
+    ...(card.downloads === undefined ? {} : { downloads: card.downloads }),
+    description: truncate(card.description, descriptionChars),
+  };
+}
+
+export function selectionPrompt(
+  request: string,
+  tasks: { task: PlannedTask; candidates: ModelCard[] }[],
+  descriptionChars: number,
+): ChatMessage[] {
+  const listing = tasks.map(({ task, candidates }) => ({
+    task_id: task.id,
+    task: task.task,
+    args: task.args,
+    candidates: candidates.map((card) => describeCandidate(card, descriptionChars)),
+  }));
+  return [
+    { role: 'system', content: SYSTEM_PROMPT },
+    {
+      role: 'user',
+      content: `User request: ${request}\n\nTasks and their candidates:\n${JSON.stringify(listing, null, 1)}`,
+    },
+  ];
+}
+
+/** The JSON schema of the selection reply; ids and models are enums and reasons bounded, so any grammar ends. */
+export function selectionJsonSchema(taskIds: number[], modelKeys: string[]): Record<string, unknown> {
+  return {
+    type: 'object',
+    properties: {
+      choices: {
+        type: 'array',
+        maxItems: taskIds.length,
+        items: {
+          type: 'object',
+          properties: {
+            task_id: { type: 'integer', enum: taskIds },
+            model: { type: 'string', enum: modelKeys },
+            reason: { type: 'string', maxLength: 200 },
+          },
+          required: ['task_id', 'model', 'reason'],
+          additionalProperties: false,
+        },
+      },
+    },
+    required: ['choices'],
+    additionalProperties: false,
+  };
+}
+
+interface LlmPick {
+  model: string;
+  reason: string;
+}
+
+function readPicks(text: string): Map<number, LlmPick> {
+  const picks = new Map<number, LlmPick>();
+  const parsed = parseJsonReply(text);
+  const list = Array.isArray(parsed)
+    ? parsed
+    : parsed && typeof parsed === 'object' && Array.isArray((parsed as { choices?: unknown }).choices)
+      ? (parsed as { choices: unknown[] }).choices
+      : parsed && typeof parsed === 'object'
+        ? [parsed]
+        : [];
+  for (const entry of list) {
+    if (!entry || typeof entry !== 'object') continue;
+    const record = entry as Record<string, unknown>;
+    const id = Number(record.task_id ?? record.id ?? record.taskId);
+    const model = record.model ?? record.id_model ?? record.model_id;
+    if (!Number.isInteger(id) || typeof model !== 'string') continue;
+    picks.set(id, { model, reason: typeof record.reason === 'string' ? record.reason : '' });
+  }
+  return picks;
+}
+
+function unavailableReason(task: PlannedTask, all: ModelCard[]): string {
+  if (all.length === 0) return `No model in the catalog can run ${task.task}.`;
+  const reasons = [...new Set(all.map((card) => `${modelKey(card)}: ${card.reason ?? 'unavailable'}`))];
+  return `No runnable model for ${task.task}. ${reasons.slice(0, 3).join('; ')}`;
+}
+
+/**
+ * Stage 2: picks a model for every task. One candidate: no LLM call. Otherwise one LLM call for the
+ * whole plan (HuggingGPT spends one per task); a pick outside the candidates falls back to the top one.
+ */
+export async function selectModels(options: SelectOptions): Promise<SelectOutcome> {
+  const { plan, catalog, topK, onEvent } = options;
+  const choices = new Map<number, ModelChoice>();
+  const unavailable = new Map<number, string>();
+  onEvent?.({ type: 'select-start', taskIds: plan.map((task) => task.id), at: Date.now() });
+
+  const perTask = await Promise.all(
+    plan.map(async (task) => {
+      const all = await catalog.list(task.task);
+      const runnable = all.filter((card) => card.available);
+      return { task, all, candidates: runnable.slice(0, topK) };
+    }),
+  );
+
+  const choose = (task: PlannedTask, card: ModelCard, reason: string, candidates: ModelCard[]) => {
+    const choice: ModelChoice = {
+      taskId: task.id,
+      modelId: card.id,
+      backend: card.backend,
+      reason,
+      candidates: candidates.map(modelKey),
+    };
+    choices.set(task.id, choice);
+    onEvent?.({ type: 'select-done', choice, at: Date.now() });
+  };
+
+  const needLlm = perTask.filter(({ candidates }) => candidates.length > 1);
+  let picks = new Map<number, LlmPick>();
+  let llmProblem: string | undefined;
+  if (options.strategy === 'llm' && needLlm.length > 0 && options.controller) {
+    const keys = [...new Set(needLlm.flatMap(({ candidates }) => candidates.map(modelKey)))];
+    try {
+      const reply = await options.controller.chat({
+        stage: 'select',
+        messages: selectionPrompt(options.request, needLlm, options.descriptionChars),
+        jsonSchema: {
+          name: 'model_selection',
+          schema: selectionJsonSchema(
+            needLlm.map(({ task }) => task.id),
+            keys,
+          ),
+        },
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      picks = readPicks(reply.text);
+      if (picks.size === 0) llmProblem = 'the LLM reply named no model';
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      llmProblem = `the selection call failed (${errorMessage(error)})`;
+    }
+  }
+
+  for (const { task, all, candidates } of perTask) {
+    const top = candidates[0];
+    if (!top) {
+      unavailable.set(task.id, unavailableReason(task, all));
+      continue;
+    }
+    if (candidates.length === 1) {
+      choose(task, top, 'The only runnable candidate.', candidates);
+      continue;
+    }
+    if (options.strategy === 'top' || !options.controller) {
+      choose(task, top, 'Top-ranked candidate (runnable, local first, most downloads).', candidates);
+      continue;
+    }
+    const pick = picks.get(task.id);
+    const picked = pick && candidates.find((card) => modelKey(card) === pick.model || card.id === pick.model);
+    if (picked && pick) {
+      choose(task, picked, pick.reason || 'Chosen by the LLM.', candidates);
+    } else if (pick) {
+      choose(
+        task,
+        top,
+        `The LLM chose "${pick.model}", which is not a candidate; using the top-ranked one.`,
+        candidates,
+      );
+    } else {
+      choose(
+        task,
+        top,
+        `Top-ranked candidate: ${llmProblem ?? 'the LLM made no choice for this task'}.`,
+        candidates,
+      );
+    }
+  }
+  return { choices, unavailable };
+}
