@@ -1,0 +1,328 @@
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { createWriteStream } from 'node:fs';
+import { realpath, rm, stat } from 'node:fs/promises';
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import type { LookupFunction } from 'node:net';
+import { basename, extname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import ipaddr from 'ipaddr.js';
+import { InputError, type InputFile, redact } from '../core/index.js';
+import type { ArtifactDirectory } from './artifacts.js';
+import { detectMimeType, extensionForMimeType, mimeTypeFromExtension } from './mime-types.js';
+
+export type FileKind = 'image' | 'audio' | 'video';
+
+/** What files and URLs a run may read. */
+export interface InputPolicy {
+  /** Relative paths resolve against it, and files inside it may be read. */
+  cwd: string;
+  /** Single files outside `cwd` that may be read (uploads, files named on the command line). */
+  allowedFiles: string[];
+  /** Folders outside `cwd` whose files may be read. */
+  allowedDirs: string[];
+  /** Allow URLs on private, loopback, link-local, unique-local and CGNAT addresses. */
+  allowPrivateUrls: boolean;
+  maxDownloadBytes: number;
+  urlTimeoutMs: number;
+  /**
+   * Hosts (`name` or `name:port`) trusted even when they resolve to a private address, such as a file
+   * server on the local network. Redirects away from them are checked again.
+   */
+  allowedHosts?: string[];
+}
+
+const MAX_REDIRECTS = 5;
+const KIND_NAMES: Record<FileKind, string> = { image: 'an image', audio: 'audio', video: 'a video' };
+
+function isInside(child: string, parent: string): boolean {
+  const path = relative(parent, child);
+  return path === '' || (path !== '..' && !path.startsWith(`..${sep}`) && !isAbsolute(path));
+}
+
+async function realOrUndefined(path: string): Promise<string | undefined> {
+  try {
+    return await realpath(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Recognises `http:`, `file:`, `data:`..., but not a bare path, nor a Windows drive letter. */
+function urlScheme(value: string): string | undefined {
+  const match = /^([A-Za-z][A-Za-z0-9+.-]+):/.exec(value);
+  return match ? match[1]!.toLowerCase() : undefined;
+}
+
+/**
+ * The real path of a local input file, if the policy allows reading it. The lexical path is checked before
+ * anything touches the disk, and the real path after, so neither `../` nor a symlink can reach outside the
+ * allowed places.
+ */
+export async function resolveLocalFile(value: string, policy: InputPolicy): Promise<string> {
+  const cwd = resolve(policy.cwd);
+  const path = resolve(cwd, value);
+  const lexicalRoots = [cwd, ...policy.allowedDirs.map((dir) => resolve(cwd, dir))];
+  const lexicalFiles = policy.allowedFiles.map((file) => resolve(cwd, file));
+  const realRoots = (await Promise.all(lexicalRoots.map(realOrUndefined))).filter(
+    (root) => root !== undefined,
+  );
+  const realFiles = (await Promise.all(lexicalFiles.map(realOrUndefined))).filter(
+    (file) => file !== undefined,
+  );
+
+  const refuse = () =>
+    new InputError(`refused: "${value}" is outside the working directory and the allowed folders`, {
+      path: value,
+    });
+  const lexicallyAllowed =
+    [...lexicalRoots, ...realRoots].some((root) => isInside(path, root)) ||
+    [...lexicalFiles, ...realFiles].includes(path);
+  if (!lexicallyAllowed) throw refuse();
+
+  let real: string;
+  try {
+    real = await realpath(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES')
+      throw new InputError(`input file "${value}" cannot be read (permission denied)`, { path });
+    throw new InputError(`input file "${value}" was not found (looked for ${path})`, { path });
+  }
+  if (!realRoots.some((root) => isInside(real, root)) && !realFiles.includes(real)) throw refuse();
+  const info = await stat(real);
+  if (!info.isFile()) throw new InputError(`input "${value}" is not a file`, { path });
+  return real;
+}
+
+/** True for globally routable unicast addresses; false for everything a server-side fetch must not reach. */
+export function isPublicAddress(address: string): boolean {
+  if (!ipaddr.isValid(address)) return false;
+  // `process` turns IPv4-mapped IPv6 (::ffff:127.0.0.1) into the IPv4 address it hides.
+  const parsed = ipaddr.process(address);
+  return parsed.range() === 'unicast';
+}
+
+function hostAllowed(url: URL, policy: InputPolicy): boolean {
+  const hosts = policy.allowedHosts ?? [];
+  return hosts.includes(url.host) || hosts.includes(url.hostname);
+}
+
+function privateAddressError(url: URL, address: string): InputError {
+  return new InputError(
+    `refused: ${redact(url.href)} resolves to the non-public address ${address} ` +
+      '(set execute.allowPrivateUrls to allow private, loopback and link-local addresses)',
+    { url: redact(url.href), address },
+  );
+}
+
+/**
+ * A DNS lookup that refuses non-public answers. The check runs on the very addresses the socket then
+ * connects to, so a host that answers differently the second time (DNS rebinding) gains nothing.
+ */
+function guardedLookup(url: URL, onRefused: (error: InputError) => void): LookupFunction {
+  return (hostname, options, callback) => {
+    dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
+      if (error) {
+        callback(error, '', 4);
+        return;
+      }
+      const bad = addresses.find((entry) => !isPublicAddress(entry.address));
+      if (bad) {
+        const refusal = privateAddressError(url, bad.address);
+        onRefused(refusal);
+        callback(refusal as unknown as NodeJS.ErrnoException, '', 4);
+        return;
+      }
+      if (options.all) (callback as unknown as (error: null, all: LookupAddress[]) => void)(null, addresses);
+      else callback(null, addresses[0]!.address, addresses[0]!.family);
+    });
+  };
+}
+
+function get(url: URL, lookup: LookupFunction | undefined, kind: FileKind, signal: AbortSignal) {
+  return new Promise<IncomingMessage>((resolvePromise, reject) => {
+    const client = url.protocol === 'https:' ? https : http;
+    const request = client.get(url, {
+      signal,
+      headers: { accept: `${kind}/*, application/octet-stream;q=0.5`, 'user-agent': 'jarvis' },
+      ...(lookup ? { lookup } : {}),
+    });
+    request.once('response', resolvePromise);
+    request.once('error', reject);
+  });
+}
+
+function mediaType(response: IncomingMessage): string | undefined {
+  const header = response.headers['content-type'];
+  if (!header) return undefined;
+  return header.split(';')[0]!.trim().toLowerCase() || undefined;
+}
+
+function isGenericType(type: string | undefined): boolean {
+  return type === undefined || type === 'application/octet-stream' || type === 'binary/octet-stream';
+}
+
+/** Stops a download the moment it passes the limit, instead of trusting Content-Length. */
+function byteLimit(limit: number, url: string): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      seen += chunk.length;
+      if (seen > limit)
+        callback(new InputError(`refused: ${url} is larger than the ${limit}-byte limit`, { url }));
+      else callback(null, chunk);
+    },
+  });
+}
+
+export interface FetchOptions {
+  policy: InputPolicy;
+  /** Downloads are saved under `<run folder>/inputs/`. */
+  directory: ArtifactDirectory;
+  signal: AbortSignal;
+}
+
+/**
+ * Downloads an http(s) input into the run folder: redirects are followed by hand (at most 5) so that every
+ * hop's address is checked, the body is streamed with a size limit and a timeout, and the content type
+ * must match the argument's kind.
+ */
+export async function fetchUrlInput(raw: string, kind: FileKind, options: FetchOptions): Promise<InputFile> {
+  const { policy } = options;
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(), policy.urlTimeoutMs);
+  const signal = AbortSignal.any([options.signal, timeout.signal]);
+  let url = new URL(raw);
+  try {
+    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      const shown = redact(url.href);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        throw new InputError(`refused: ${shown} uses ${url.protocol}, only http and https URLs are fetched`, {
+          url: shown,
+        });
+      }
+      const trusted = policy.allowPrivateUrls || hostAllowed(url, policy);
+      const literal = url.hostname.replace(/^\[|\]$/g, '');
+      if (!trusted && ipaddr.isValid(literal) && !isPublicAddress(literal))
+        throw privateAddressError(url, literal);
+
+      let refusal: InputError | undefined;
+      let response: IncomingMessage;
+      try {
+        response = await get(
+          url,
+          trusted ? undefined : guardedLookup(url, (error) => (refusal = error)),
+          kind,
+          signal,
+        );
+      } catch (error) {
+        if (refusal) throw refusal;
+        if (timeout.signal.aborted) {
+          throw new InputError(`fetching ${shown} timed out after ${policy.urlTimeoutMs} ms`, { url: shown });
+        }
+        if (options.signal.aborted) throw error;
+        throw new InputError(`fetching ${shown} failed: ${(error as Error).message}`, { url: shown });
+      }
+
+      const status = response.statusCode ?? 0;
+      if (status >= 300 && status < 400 && response.headers.location) {
+        response.resume();
+        url = new URL(response.headers.location, url);
+        continue;
+      }
+      if (status < 200 || status >= 300) {
+        response.resume();
+        throw new InputError(`fetching ${shown} failed: HTTP ${status}`, { url: shown, status });
+      }
+      return await saveResponse(response, url, kind, options, () => timeout.signal.aborted);
+    }
+    throw new InputError(`refused: ${redact(raw)} redirects more than ${MAX_REDIRECTS} times`, {
+      url: redact(raw),
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function saveResponse(
+  response: IncomingMessage,
+  url: URL,
+  kind: FileKind,
+  options: FetchOptions,
+  timedOut: () => boolean,
+): Promise<InputFile> {
+  const { policy } = options;
+  const shown = redact(url.href);
+  const declared = mediaType(response);
+  if (!isGenericType(declared) && !declared!.startsWith(`${kind}/`)) {
+    response.destroy();
+    throw new InputError(`refused: ${shown} is ${declared}, not ${KIND_NAMES[kind]}`, { url: shown });
+  }
+  const length = Number(response.headers['content-length']);
+  if (Number.isFinite(length) && length > policy.maxDownloadBytes) {
+    response.destroy();
+    throw new InputError(
+      `refused: ${shown} is ${length} bytes, over the ${policy.maxDownloadBytes}-byte limit`,
+      {
+        url: shown,
+      },
+    );
+  }
+
+  const name = basename(decodeURIComponent(url.pathname)) || 'download';
+  const nameExtension = extname(name).slice(1);
+  const extension =
+    (nameExtension && mimeTypeFromExtension(name)?.startsWith(`${kind}/`) ? nameExtension : undefined) ??
+    (declared ? extensionForMimeType(declared) : undefined) ??
+    'bin';
+  const stem = nameExtension ? name.slice(0, -(nameExtension.length + 1)) : name;
+  const path = options.directory.reservePath(stem, extension, 'inputs');
+  try {
+    await pipeline(response, byteLimit(policy.maxDownloadBytes, shown), createWriteStream(path));
+  } catch (error) {
+    await rm(path, { force: true });
+    if (error instanceof InputError) throw error;
+    if (timedOut())
+      throw new InputError(`fetching ${shown} timed out after ${policy.urlTimeoutMs} ms`, { url: shown });
+    if (options.signal.aborted) throw error;
+    throw new InputError(`fetching ${shown} failed: ${(error as Error).message}`, { url: shown });
+  }
+
+  const sniffed = await detectMimeType(path);
+  if (sniffed.startsWith(`${kind}/`)) return { path, mimeType: sniffed };
+  if (!isGenericType(declared)) return { path, mimeType: declared! };
+  await rm(path, { force: true });
+  throw new InputError(`refused: ${shown} does not look like ${KIND_NAMES[kind]} (content is ${sniffed})`, {
+    url: shown,
+  });
+}
+
+/** A path or URL written in a plan argument, made into a file an expert may read. */
+export async function resolveInputFile(
+  value: string,
+  kind: FileKind,
+  options: FetchOptions,
+): Promise<InputFile> {
+  const trimmed = value.trim();
+  if (trimmed.length === 0) throw new InputError(`the ${kind} argument is empty`);
+  const scheme = urlScheme(trimmed);
+  if (scheme === 'http' || scheme === 'https') return fetchUrlInput(trimmed, kind, options);
+  let path = trimmed;
+  if (scheme === 'file') {
+    // A file URL is a local path in disguise: same confinement as any other path.
+    try {
+      path = fileURLToPath(trimmed);
+    } catch {
+      throw new InputError(`refused: "${redact(trimmed)}" is not a valid file URL`);
+    }
+  } else if (scheme !== undefined) {
+    throw new InputError(
+      `refused: "${redact(trimmed)}" uses ${scheme}:, only files and http(s) URLs are inputs`,
+    );
+  }
+  const real = await resolveLocalFile(path, options.policy);
+  return { path: real, mimeType: await detectMimeType(real) };
+}
