@@ -22,6 +22,8 @@ export interface ExecuteOptions {
   plan: TaskGraph;
   /** The model chosen for each task id (from stage 2). */
   choices: Map<number, ModelChoice>;
+  /** Why no model could be chosen for a task (stage 2's verdict); such a task fails with this message. */
+  unavailable?: ReadonlyMap<number, string>;
   /** Backends keyed by backend id. */
   backends: ReadonlyMap<string, InferenceBackend>;
   inputs: InputPolicy;
@@ -266,7 +268,7 @@ export function executePlan(options: ExecuteOptions): Promise<TaskResult[]> {
     if (!choice) {
       return failedBeforeStart(node, {
         code: 'no-model',
-        message: `No model was chosen for ${describe(task)}`,
+        message: options.unavailable?.get(task.id) ?? `No model was chosen for ${describe(task)}`,
       });
     }
     const backend = options.backends.get(choice.backend);
