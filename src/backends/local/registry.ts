@@ -1,7 +1,13 @@
 import type { LocalExpert } from './expert.js';
 import { compromiseNer } from './experts/compromise-ner.js';
 import { humanObjectDetection } from './experts/human-object-detection.js';
+import { humanPose } from './experts/human-pose.js';
 import { winkSentiment } from './experts/wink-sentiment.js';
 
 /** Every offline expert, one line each; the first expert of a task is its default. */
-export const LOCAL_EXPERTS: readonly LocalExpert[] = [compromiseNer, winkSentiment, humanObjectDetection];
+export const LOCAL_EXPERTS: readonly LocalExpert[] = [
+  compromiseNer,
+  winkSentiment,
+  humanObjectDetection,
+  humanPose,
+];

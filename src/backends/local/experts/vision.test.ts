@@ -86,3 +86,64 @@ describe('object detection (human-centernet)', { skip: NO_FIXTURES }, () => {
     );
   });
 });
+
+interface PoseData {
+  poses: {
+    score: number;
+    keypoints: { part: string; x: number; y: number; score: number }[];
+    posture: string[];
+  }[];
+  width: number;
+  height: number;
+}
+
+describe('body pose (human-movenet)', { skip: NO_FIXTURES }, () => {
+  test('finds a full skeleton of the player in messi5.jpg and draws it on black', async () => {
+    const output = await backend.infer(request('openpose-control', 'human-movenet', image('messi5.jpg')));
+    const data = output.data as PoseData;
+    assert.equal(data.poses.length, 1);
+    const parts = new Set(data.poses[0]?.keypoints.map((keypoint) => keypoint.part));
+    for (const part of [
+      'nose',
+      'leftShoulder',
+      'rightShoulder',
+      'leftHip',
+      'rightHip',
+      'leftKnee',
+      'rightKnee',
+    ]) {
+      assert.ok(parts.has(part), `missing ${part}; found ${[...parts].join(', ')}`);
+    }
+    assert.ok(parts.size >= 14, `only ${parts.size} keypoints`);
+    // The player's head is above his hips in the picture.
+    const at = (part: string) => data.poses[0]?.keypoints.find((keypoint) => keypoint.part === part);
+    assert.ok((at('nose')?.y ?? 0) < (at('leftHip')?.y ?? 0));
+    assert.match(output.text ?? '', /1 person: \d+ of 17 body keypoints/);
+
+    const artifact = output.artifacts?.[0];
+    assert.equal(artifact?.label, 'pose skeleton');
+    const { data: pixels, info } = await sharp(artifact?.path ?? '')
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    assert.equal(info.width, data.width);
+    assert.equal(info.height, data.height);
+    let black = 0;
+    let coloured = 0;
+    for (let index = 0; index < pixels.length; index += 3) {
+      const sum = (pixels[index] ?? 0) + (pixels[index + 1] ?? 0) + (pixels[index + 2] ?? 0);
+      if (sum === 0) black += 1;
+      else if (sum > 150) coloured += 1;
+    }
+    const total = pixels.length / 3;
+    assert.ok(black / total > 0.8, 'the background is black');
+    assert.ok(coloured / total > 0.005, 'limbs are drawn');
+  });
+
+  test('an image without a person says so and still returns an empty skeleton image', async () => {
+    const output = await backend.infer(request('openpose-control', 'human-movenet', image('b.jpg')));
+    assert.equal((output.data as PoseData).poses.length, 0);
+    assert.equal(output.text, 'No person found');
+    assert.equal(output.artifacts?.length, 1);
+  });
+});
