@@ -1,11 +1,50 @@
 import { type InferenceBackend, type ModelCard, modelKey } from '../core/backend.js';
-import { NoSuchModelError } from '../core/errors.js';
+import { errorMessage, NoSuchModelError } from '../core/errors.js';
 import type { TaskName } from '../core/tasks.js';
+import type { CardAvailability } from './remote.js';
+
+export { cardDescription, truncate } from './description.js';
+export {
+  CATALOG_FILE_SOURCE_ID,
+  type CatalogFileSourceOptions,
+  createCatalogFileSource,
+} from './file-source.js';
+export { createHubSource, describeAge, HUB_SOURCE_ID, type HubSourceOptions } from './hub-source.js';
+export {
+  type CardAvailability,
+  HF_INFERENCE_BACKEND_ID,
+  HF_TOKEN_REASON,
+  hfInferenceAvailability,
+} from './remote.js';
+
+/** What a source says about itself for `jarvis models`: where its cards come from and how fresh they are. */
+export interface SourceStatus {
+  source: string;
+  message: string;
+}
 
 /** A place model cards come from besides the backends themselves (the Hub, a catalog file). */
 export interface ModelSource {
   readonly id: string;
   list(task?: TaskName): Promise<ModelCard[]>;
+  /** How the last listing went ("listed 3 hours ago", "offline: cache 2 days old"). */
+  status?(): SourceStatus;
+}
+
+/**
+ * A backend that can ask whether one model can run right now (HuggingGPT asks each endpoint's status).
+ * Optional beside `InferenceBackend`: the catalog calls it for the candidates it is about to offer.
+ */
+export interface AvailabilityCheck {
+  checkAvailability(model: { id: string; task: TaskName }, signal: AbortSignal): Promise<CardAvailability>;
+}
+
+export function hasAvailabilityCheck(backend: unknown): backend is AvailabilityCheck {
+  return (
+    typeof backend === 'object' &&
+    backend !== null &&
+    typeof (backend as Partial<AvailabilityCheck>).checkAvailability === 'function'
+  );
 }
 
 export type InferenceMode = 'local' | 'huggingface' | 'hybrid';
@@ -14,16 +53,31 @@ export interface CatalogOptions {
   backends: readonly InferenceBackend[];
   sources?: readonly ModelSource[];
   mode?: InferenceMode;
+  /** Time one availability check may take before the model counts as not responding (default 4 s). */
+  availabilityTimeoutMs?: number;
+  /** How long an availability answer is trusted (default 10 minutes). */
+  availabilityTtlMs?: number;
+  /** Hears about sources that failed; the other sources still answer. */
+  onNotice?: (message: string) => void;
+  now?: () => number;
+}
+
+export interface ListOptions {
+  /** Ask the backends whether the listed models can run now (parallel, bounded by a timeout, cached). */
+  checkAvailability?: boolean;
+  signal?: AbortSignal;
 }
 
 export interface Catalog {
   readonly backends: ReadonlyMap<string, InferenceBackend>;
   /** Every model card, merged from backends and sources, ranked per task. */
-  list(task?: TaskName): Promise<ModelCard[]>;
-  /** The top `topK` candidates for a task, best first. */
+  list(task?: TaskName, options?: ListOptions): Promise<ModelCard[]>;
+  /** The top `topK` candidates for a task, best first, after checking that they can run now. */
   candidates(task: TaskName, topK: number): Promise<ModelCard[]>;
   /** The card registered as `backend:model`; NoSuchModelError lists what is available. */
   find(key: string, task?: TaskName): Promise<ModelCard>;
+  /** What each source said about its last listing. */
+  sourceStatus(): SourceStatus[];
 }
 
 /** Cards the mode allows: `local` keeps models that run on this machine, `huggingface` remote ones. */
@@ -45,38 +99,166 @@ export function rankCards(cards: ModelCard[]): ModelCard[] {
   );
 }
 
+/**
+ * A backend's own card knows whether the model runs here; a source's card knows what the model is
+ * (card text, downloads, likes). Keep the first for state, fill in the second's facts.
+ */
+function mergeCards(first: ModelCard, second: ModelCard): ModelCard {
+  return {
+    ...first,
+    description:
+      first.description.length >= second.description.length ? first.description : second.description,
+    ...(first.downloads === undefined && second.downloads !== undefined
+      ? { downloads: second.downloads }
+      : {}),
+    ...(first.likes === undefined && second.likes !== undefined ? { likes: second.likes } : {}),
+    ...(first.tags === undefined && second.tags !== undefined ? { tags: second.tags } : {}),
+  };
+}
+
 export function createCatalog(options: CatalogOptions): Catalog {
   const mode = options.mode ?? 'hybrid';
   const backends = new Map(options.backends.map((backend) => [backend.id, backend]));
+  const timeoutMs = options.availabilityTimeoutMs ?? 4_000;
+  const ttlMs = options.availabilityTtlMs ?? 10 * 60 * 1000;
+  const now = options.now ?? Date.now;
+  const checked = new Map<string, { at: number; result: CardAvailability }>();
+  const inFlight = new Map<string, Promise<CardAvailability>>();
 
-  async function list(task?: TaskName): Promise<ModelCard[]> {
-    const lists = await Promise.all([
-      ...options.backends
-        .filter((backend) => task === undefined || backend.supports(task))
-        .map((backend) => backend.listModels(task)),
-      ...(options.sources ?? []).map((source) => source.list(task)),
-    ]);
-    const merged = new Map<string, ModelCard>();
-    for (const card of lists.flat()) {
-      if (task !== undefined && card.task !== task) continue;
-      if (!allowedByMode(card, mode)) continue;
-      const key = `${modelKey(card)}|${card.task}`;
-      if (!merged.has(key)) merged.set(key, card);
+  const safely = async (what: string, work: () => Promise<ModelCard[]>): Promise<ModelCard[]> => {
+    try {
+      return await work();
+    } catch (error) {
+      options.onNotice?.(`${what} failed: ${errorMessage(error)}`);
+      return [];
     }
-    return rankCards([...merged.values()]);
+  };
+
+  function applyCachedCheck(card: ModelCard): ModelCard {
+    const entry = checked.get(`${modelKey(card)}|${card.task}`);
+    if (!entry || now() - entry.at > ttlMs || !card.available) return card;
+    const { reason: _previous, ...rest } = card;
+    return entry.result.available
+      ? rest
+      : { ...rest, available: false, reason: entry.result.reason ?? 'not available now' };
+  }
+
+  async function merged(task: TaskName | undefined): Promise<ModelCard[]> {
+    const backendLists = await Promise.all(
+      options.backends
+        .filter((backend) => task === undefined || backend.supports(task))
+        .map((backend) => safely(`listing ${backend.id} models`, () => backend.listModels(task))),
+    );
+    const sourceLists = await Promise.all(
+      (options.sources ?? []).map((source) => safely(`model source ${source.id}`, () => source.list(task))),
+    );
+    const cards = new Map<string, ModelCard>();
+    for (const card of backendLists.flat()) {
+      if (task !== undefined && card.task !== task) continue;
+      const key = `${modelKey(card)}|${card.task}`;
+      const existing = cards.get(key);
+      cards.set(key, existing ? mergeCards(existing, card) : card);
+    }
+    for (const card of sourceLists.flat()) {
+      if (task !== undefined && card.task !== task) continue;
+      const key = `${modelKey(card)}|${card.task}`;
+      const existing = cards.get(key);
+      if (existing) {
+        cards.set(key, mergeCards(existing, card));
+        continue;
+      }
+      const backend = backends.get(card.backend);
+      if (!backend && card.available) {
+        cards.set(key, { ...card, available: false, reason: `backend "${card.backend}" is not enabled` });
+      } else if (backend && !backend.supports(card.task) && card.available) {
+        cards.set(key, {
+          ...card,
+          available: false,
+          reason: `backend "${card.backend}" cannot run ${card.task}`,
+        });
+      } else {
+        cards.set(key, card);
+      }
+    }
+    return [...cards.values()].filter((card) => allowedByMode(card, mode)).map(applyCachedCheck);
+  }
+
+  function checkOne(
+    card: ModelCard,
+    check: AvailabilityCheck,
+    signal?: AbortSignal,
+  ): Promise<CardAvailability> {
+    const key = `${modelKey(card)}|${card.task}`;
+    const cached = checked.get(key);
+    if (cached && now() - cached.at <= ttlMs) return Promise.resolve(cached.result);
+    let pending = inFlight.get(key);
+    if (!pending) {
+      const timeout = AbortSignal.timeout(timeoutMs);
+      const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+      pending = new Promise<CardAvailability>((resolve) => {
+        const onAbort = (): void =>
+          resolve({
+            available: false,
+            reason: timeout.aborted
+              ? `status check did not answer within ${timeoutMs} ms`
+              : 'status check was cancelled',
+          });
+        combined.addEventListener('abort', onAbort, { once: true });
+        check.checkAvailability({ id: card.id, task: card.task }, combined).then(
+          (result) => {
+            combined.removeEventListener('abort', onAbort);
+            checked.set(key, { at: now(), result });
+            resolve(result);
+          },
+          (error: unknown) => {
+            combined.removeEventListener('abort', onAbort);
+            // A failed check is not cached: the network may be back on the next run.
+            resolve({ available: false, reason: `status check failed: ${errorMessage(error)}` });
+          },
+        );
+      }).finally(() => inFlight.delete(key));
+      inFlight.set(key, pending);
+    }
+    return pending;
+  }
+
+  async function checkCards(cards: ModelCard[], signal?: AbortSignal): Promise<ModelCard[]> {
+    return Promise.all(
+      cards.map(async (card) => {
+        const backend = backends.get(card.backend);
+        if (!card.available || !hasAvailabilityCheck(backend)) return card;
+        const result = await checkOne(card, backend, signal);
+        const { reason: _previous, ...rest } = card;
+        return result.available
+          ? rest
+          : { ...rest, available: false, reason: result.reason ?? 'not available now' };
+      }),
+    );
+  }
+
+  async function list(task?: TaskName, listOptions: ListOptions = {}): Promise<ModelCard[]> {
+    const cards = await merged(task);
+    return rankCards(listOptions.checkAvailability ? await checkCards(cards, listOptions.signal) : cards);
   }
 
   return {
     backends,
     list,
     async candidates(task, topK) {
-      return (await list(task)).slice(0, topK);
+      const ranked = await list(task);
+      // Check a few more than needed so that models found down still leave topK runnable ones.
+      const head = ranked.slice(0, Math.max(topK * 2, topK + 3));
+      const checkedHead = await checkCards(head);
+      return rankCards([...checkedHead, ...ranked.slice(head.length)]).slice(0, topK);
     },
     async find(key, task) {
       const cards = await list(task);
       const found = cards.find((card) => modelKey(card) === key || card.id === key);
       if (!found) throw new NoSuchModelError(key, cards.map(modelKey), task ? { task } : {});
       return found;
+    },
+    sourceStatus() {
+      return (options.sources ?? []).flatMap((source) => (source.status ? [source.status()] : []));
     },
   };
 }
