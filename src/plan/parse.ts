@@ -1,0 +1,184 @@
+import { jsonrepair } from 'jsonrepair';
+import { PlanError } from '../core/errors.js';
+import { normalizeReferenceText } from './references.js';
+
+export interface ParsedPlanText {
+  /** The task objects as the LLM wrote them (references normalised); `validatePlan` checks them. */
+  tasks: unknown[];
+}
+
+/** Keys under which LLMs wrap the task list in an object (`{"tasks": [...]}` is the structured-output form). */
+const LIST_KEYS = ['tasks', 'task_list', 'tasklist', 'plan', 'task_plan', 'steps', 'task_nodes', 'nodes'];
+
+/** Upper bound on JSON segments tried, so a pathological reply cannot make parsing quadratic for long. */
+const MAX_SEGMENTS = 200;
+
+/**
+ * Extracts the task list from an LLM reply, however it was wrapped: ```json fences, prose around the JSON,
+ * one object instead of a list, several objects one after another, `{"tasks": [...]}`, trailing commas,
+ * single quotes, Python constants, truncated output. Throws a PlanError when the reply holds no task list;
+ * an empty list (`[]`, "just chat") is a valid answer and returns no tasks.
+ */
+export function parsePlanText(text: string): ParsedPlanText {
+  const fenced = [...text.matchAll(/```[\w-]*[^\S\n]*\n?([\s\S]*?)(?:```|$)/g)].map(
+    (match) => match[1] ?? '',
+  );
+  for (const body of fenced) {
+    const found = tasksInText(body);
+    if (found) return { tasks: found };
+  }
+  const found = tasksInText(text);
+  if (found) return { tasks: found };
+  const excerpt = text.trim().slice(0, 120);
+  throw new PlanError(
+    'The reply contains no task list',
+    [
+      text.trim() === ''
+        ? 'The reply was empty. Answer with a JSON list of tasks, or [] when no task is needed.'
+        : 'The reply has no JSON list of tasks. Answer with only a JSON list like [{"task": ..., "id": 0, "dep": [-1], "args": {...}}], or [] when no task is needed.',
+    ],
+    excerpt,
+  );
+}
+
+/** What one JSON value found in the text contributes. */
+type Found = { kind: 'list'; tasks: unknown[] } | { kind: 'single'; task: unknown } | { kind: 'empty' };
+
+function tasksInText(text: string): unknown[] | undefined {
+  const singles: unknown[] = [];
+  let sawEmpty = false;
+  let start = nextOpening(text, 0);
+  let tried = 0;
+  while (start !== -1 && tried < MAX_SEGMENTS) {
+    tried++;
+    const end = segmentEnd(text, start);
+    const found = interpret(parseLenient(text.slice(start, end)));
+    if (!found) {
+      // The bracket may belong to prose ("[sic]", "{see below}"): look for JSON inside or after it.
+      start = nextOpening(text, start + 1);
+      continue;
+    }
+    if (found.kind === 'list') {
+      if (singles.length === 0) return found.tasks;
+      singles.push(...found.tasks);
+    } else if (found.kind === 'single') {
+      singles.push(found.task);
+    } else {
+      sawEmpty = true;
+    }
+    start = nextOpening(text, end);
+  }
+  if (singles.length > 0) return singles;
+  return sawEmpty ? [] : undefined;
+}
+
+function nextOpening(text: string, from: number): number {
+  for (let index = from; index < text.length; index++) {
+    const char = text[index];
+    if (char === '[' || char === '{') return index;
+  }
+  return -1;
+}
+
+/**
+ * The end (exclusive) of the bracketed value starting at `start`, skipping brackets inside strings.
+ * A value cut off by the end of the reply ends at the end of the text; jsonrepair closes it.
+ */
+function segmentEnd(text: string, start: number): number {
+  const stack: string[] = [];
+  let index = start;
+  let previousSignificant = '';
+  while (index < text.length) {
+    const char = text[index]!;
+    if (char === '"' || (char === "'" && /^[[{,:]?$/.test(previousSignificant))) {
+      index = stringEnd(text, index, char);
+      previousSignificant = char;
+      continue;
+    }
+    if (char === '[' || char === '{') {
+      stack.push(char === '[' ? ']' : '}');
+    } else if (char === ']' || char === '}') {
+      // A mismatched closer ("[{...]") closes the inner value too, as a human reader would.
+      const at = stack.lastIndexOf(char);
+      if (at !== -1) stack.length = at;
+      if (stack.length === 0) return index + 1;
+    }
+    if (!/\s/.test(char)) previousSignificant = char;
+    index++;
+  }
+  return text.length;
+}
+
+/** The index just after the string opened at `start` by `quote`. */
+function stringEnd(text: string, start: number, quote: string): number {
+  let index = start + 1;
+  while (index < text.length) {
+    const char = text[index];
+    if (char === '\\') {
+      index += 2;
+      continue;
+    }
+    if (char === quote) {
+      // A single quote ends the string only before JSON punctuation: "it's" inside 'text' is not an end.
+      if (quote === '"' || /^\s*(?:[,:\]}]|$)/.test(text.slice(index + 1, index + 20))) return index + 1;
+    }
+    if (char === '\n' && quote === "'") return index;
+    index++;
+  }
+  return text.length;
+}
+
+function parseLenient(segment: string): unknown {
+  try {
+    return JSON.parse(segment);
+  } catch {
+    try {
+      return JSON.parse(jsonrepair(segment));
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function looksLikeTask(value: unknown): value is Record<string, unknown> {
+  return isRecord(value) && (typeof value.task === 'string' || typeof value.tool === 'string');
+}
+
+function interpret(value: unknown): Found | undefined {
+  if (Array.isArray(value)) {
+    if (value.length === 0) return { kind: 'empty' };
+    // A list of lists (one list per step) is flattened; a list of strings is prose, not a plan.
+    const flat = value.flat();
+    if (!flat.some(looksLikeTask)) return undefined;
+    return { kind: 'list', tasks: flat.map(normalizeStrings) };
+  }
+  if (!isRecord(value)) return undefined;
+  if (looksLikeTask(value)) return { kind: 'single', task: normalizeStrings(value) };
+  for (const key of LIST_KEYS) {
+    const list = value[key];
+    if (Array.isArray(list)) {
+      const found = interpret(list);
+      if (found) return found;
+    }
+  }
+  // {"step_1": {...task...}, "step_2": {...}}: the values in order are the list.
+  const values = Object.values(value);
+  if (values.length > 0 && values.every(looksLikeTask)) {
+    return { kind: 'list', tasks: values.map(normalizeStrings) };
+  }
+  return undefined;
+}
+
+/** Normalises every reference in every string of a parsed value. */
+function normalizeStrings(value: unknown): unknown {
+  if (typeof value === 'string') return normalizeReferenceText(value);
+  if (Array.isArray(value)) return value.map(normalizeStrings);
+  if (isRecord(value)) {
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, normalizeStrings(inner)]));
+  }
+  return value;
+}

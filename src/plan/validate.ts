@@ -1,0 +1,598 @@
+import { z } from 'zod';
+import { generatedRef, type PlannedTask, type TaskArgs, type TaskGraph } from '../core/graph.js';
+import {
+  normalizeTaskName,
+  RESOURCE_KINDS,
+  type ResourceKind,
+  TASK_NAMES,
+  type TaskName,
+  taskSignature,
+} from '../core/tasks.js';
+import {
+  inferKindFromValue,
+  isResourceKind,
+  normalizeReferenceText,
+  referencesIn,
+  splitResourceList,
+} from './references.js';
+
+export interface ValidateOptions {
+  /** Tasks that can run here (e.g. those with a model); others are rejected. Default: the whole vocabulary. */
+  availableTasks?: readonly TaskName[];
+  /** Most tasks a plan may have after unfolding lists; a bigger plan is a problem, not a run. Default 64. */
+  maxTasks?: number;
+}
+
+export interface ValidatedPlan {
+  /**
+   * The tasks that passed, renumbered 0..n-1 in dependency order with `dep` derived from the arguments.
+   * When there are problems it holds only the tasks untouched by them, for diagnostics; callers treat a
+   * plan with problems as not runnable.
+   */
+  plan: TaskGraph;
+  /** Short sentences the LLM can act on in a repair round; empty when the plan is valid. */
+  problems: string[];
+}
+
+/** How a raw task is allowed to look before we make sense of it: almost anything with a task name. */
+const rawTaskSchema = z
+  .object({
+    task: z.string().optional(),
+    tool: z.string().optional(),
+    name: z.string().optional(),
+    id: z.union([z.number(), z.string()]).nullish(),
+    args: z.unknown().optional(),
+    arguments: z.unknown().optional(),
+  })
+  .loose();
+
+/** Argument names LLMs use for our four kinds. */
+const KEY_ALIASES: Record<string, ResourceKind> = {
+  img: 'image',
+  picture: 'image',
+  photo: 'image',
+  images: 'image',
+  image_url: 'image',
+  image_path: 'image',
+  image_file: 'image',
+  speech: 'audio',
+  sound: 'audio',
+  audios: 'audio',
+  audio_url: 'audio',
+  audio_path: 'audio',
+  audio_file: 'audio',
+  clip: 'video',
+  videos: 'video',
+  video_url: 'video',
+  video_path: 'video',
+  video_file: 'video',
+  prompt: 'text',
+  question: 'text',
+  query: 'text',
+  sentence: 'text',
+  input_text: 'text',
+  texts: 'text',
+  content: 'text',
+};
+
+/** Argument names that say nothing about the kind: the value decides (extension, or the producing task). */
+const GENERIC_KEYS = new Set(['file', 'path', 'url', 'input', 'inputs', 'src', 'source', 'resource', 'data']);
+
+type Item = { literal: string } | { ref: number };
+
+interface Argument {
+  key: string;
+  /** From a bare list (TaskBench style) rather than a named argument. */
+  bare: boolean;
+  kind: ResourceKind | 'infer';
+  values: string[];
+}
+
+interface Draft {
+  uid: number;
+  position: number;
+  /** The id the LLM gave, used to name the task in problems. */
+  givenId: number | undefined;
+  task: TaskName | undefined;
+  rawArgs: Argument[];
+  args: Map<ResourceKind, Item[]>;
+  invalid: boolean;
+}
+
+/**
+ * Checks a task list against the vocabulary and the rules of HuggingGPT's plans, fixing what has one
+ * obvious fix (near-miss task names, misspelt references, missing or wrong `dep`, string ids, lists of
+ * outputs in one argument) and describing the rest as problems.
+ */
+export function validatePlan(tasks: unknown[], options: ValidateOptions = {}): ValidatedPlan {
+  const problems: string[] = [];
+  const maxTasks = options.maxTasks ?? 64;
+  const available = options.availableTasks ? new Set<TaskName>(options.availableTasks) : undefined;
+  const drafts: Draft[] = [];
+
+  tasks.forEach((raw, position) => {
+    const draft = readDraft(raw, position, drafts.length, problems, available);
+    if (draft) drafts.push(draft);
+  });
+
+  const byId = assignIds(drafts);
+  for (const draft of drafts) resolveArguments(draft, byId, problems);
+  for (const cycle of findCycles(drafts)) {
+    const ids = cycle.map((draft) => idOf(draft));
+    problems.push(
+      `Tasks ${ids.join(', ')} depend on each other in a cycle (${[...ids, ids[0]].join(' -> ')}); a task can only use outputs of tasks that do not need its own output.`,
+    );
+    for (const draft of cycle) draft.invalid = true;
+  }
+  const byUid = new Map(drafts.map((draft) => [draft.uid, draft]));
+  for (const draft of drafts) if (!draft.invalid) checkKinds(draft, byUid, problems);
+  excludeDependantsOfInvalid(drafts, byUid);
+
+  const valid = unfold(
+    drafts.filter((draft) => !draft.invalid),
+    drafts.length,
+  );
+  if (valid.length > maxTasks) {
+    problems.push(
+      `The plan has ${valid.length} tasks after splitting lists of inputs; use at most ${maxTasks} tasks.`,
+    );
+    return { plan: [], problems };
+  }
+  return { plan: toGraph(valid), problems };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describeId(givenId: number | undefined, position: number): string {
+  return givenId === undefined ? `The task at position ${position + 1}` : `Task ${givenId}`;
+}
+
+function idOf(draft: Draft): string {
+  return draft.givenId === undefined ? `#${draft.position + 1}` : String(draft.givenId);
+}
+
+function labelOf(draft: Draft): string {
+  const base = describeId(draft.givenId, draft.position);
+  return draft.task ? `${base} (${draft.task})` : base;
+}
+
+/** An integer id from `3`, `"3"`, `"task-3"`, `"#3"`; undefined when there is none. */
+function readId(value: unknown): number | undefined {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
+  if (typeof value === 'string') {
+    const digits = /(\d+)\s*$/.exec(value.trim())?.[1];
+    if (digits !== undefined) return Number(digits);
+  }
+  return undefined;
+}
+
+function readDraft(
+  raw: unknown,
+  position: number,
+  uid: number,
+  problems: string[],
+  available: Set<TaskName> | undefined,
+): Draft | undefined {
+  const parsed = rawTaskSchema.safeParse(raw);
+  if (!isRecord(raw) || !parsed.success) {
+    problems.push(
+      `Item ${position + 1} of the list is not a task object like {"task": ..., "id": ..., "args": {...}}.`,
+    );
+    return undefined;
+  }
+  const value = parsed.data;
+  const givenId = readId(value.id);
+  const name = value.task ?? value.tool ?? value.name;
+  const draft: Draft = {
+    uid,
+    position,
+    givenId,
+    task: undefined,
+    rawArgs: [],
+    args: new Map(),
+    invalid: false,
+  };
+  const label = describeId(givenId, position);
+  if (name === undefined || name.trim() === '') {
+    problems.push(`${label} has no "task" name.`);
+    draft.invalid = true;
+  } else {
+    const task = normalizeTaskName(name);
+    if (!task) {
+      problems.push(
+        `${label}: "${name}" is not an available task; the closest is "${closestTask(name, available)}".`,
+      );
+      draft.invalid = true;
+    } else if (available && !available.has(task)) {
+      problems.push(
+        `${label}: "${task}" cannot run here; use an available task instead (closest: "${closestTask(task, available)}").`,
+      );
+      draft.invalid = true;
+    } else {
+      draft.task = task;
+    }
+  }
+  readArguments(draft, value.args ?? value.arguments, problems);
+  return draft;
+}
+
+function readArguments(draft: Draft, rawArgs: unknown, problems: string[]): void {
+  if (rawArgs === undefined || rawArgs === null) return;
+  const label = labelOf(draft);
+  if (typeof rawArgs === 'string') {
+    draft.rawArgs.push(...listArguments([rawArgs]));
+    return;
+  }
+  if (Array.isArray(rawArgs)) {
+    draft.rawArgs.push(...listArguments(rawArgs));
+    return;
+  }
+  if (!isRecord(rawArgs)) {
+    problems.push(`${label}: "args" must be an object like {"image": "a.jpg"}.`);
+    draft.invalid = true;
+    return;
+  }
+  for (const [rawKey, rawValue] of Object.entries(rawArgs)) {
+    if (rawValue === null || rawValue === undefined || rawValue === '') continue;
+    const key = rawKey
+      .trim()
+      .toLowerCase()
+      .replace(/[\s-]+/g, '_');
+    const kind: ResourceKind | 'infer' | undefined = isResourceKind(key)
+      ? key
+      : (KEY_ALIASES[key] ?? (GENERIC_KEYS.has(key) ? 'infer' : undefined));
+    if (kind === undefined) {
+      problems.push(`${label}: argument "${rawKey}" is not one of ${RESOURCE_KINDS.join(', ')}.`);
+      draft.invalid = true;
+      continue;
+    }
+    const strings = Array.isArray(rawValue) ? rawValue : [rawValue];
+    if (strings.some((item) => typeof item === 'object' && item !== null)) {
+      problems.push(`${label}: argument "${rawKey}" must be a string.`);
+      draft.invalid = true;
+      continue;
+    }
+    const values = strings
+      .filter((item) => item !== null && item !== undefined && item !== '')
+      .map((item) => normalizeReferenceText(String(item)))
+      .flatMap((item) =>
+        splitResourceList(item, kind === 'infer' ? (inferKindFromValue(item) ?? 'text') : kind),
+      );
+    if (values.length > 0) draft.rawArgs.push({ key: rawKey, bare: false, kind, values });
+  }
+}
+
+/** Arguments given as a bare list (TaskBench style): each value's kind comes from its form. */
+function listArguments(list: unknown[]): Argument[] {
+  return list
+    .filter((item) => typeof item === 'string' || typeof item === 'number' || typeof item === 'boolean')
+    .map((item) => normalizeReferenceText(String(item)))
+    .filter((item) => item !== '')
+    .map((item) => ({ key: item, bare: true, kind: 'infer' as const, values: [item] }));
+}
+
+/** Gives every task an id and maps ids to the tasks that carry them (more than one when duplicated). */
+function assignIds(drafts: Draft[]): Map<number, Draft[]> {
+  const byId = new Map<number, Draft[]>();
+  const taken = new Set(drafts.flatMap((draft) => (draft.givenId === undefined ? [] : [draft.givenId])));
+  for (const draft of drafts) {
+    let id = draft.givenId;
+    // A task without an id is most likely referred to by its position, as HuggingGPT numbers from 0.
+    if (id === undefined && !taken.has(draft.position)) {
+      id = draft.position;
+      taken.add(id);
+    }
+    if (id === undefined) continue;
+    const list = byId.get(id) ?? [];
+    list.push(draft);
+    byId.set(id, list);
+  }
+  return byId;
+}
+
+function resolveArguments(draft: Draft, byId: Map<number, Draft[]>, problems: string[]): void {
+  const label = labelOf(draft);
+  const keysByKind = new Map<ResourceKind, string>();
+  for (const argument of draft.rawArgs) {
+    const items: Item[] = [];
+    let kind = argument.kind;
+    for (const value of argument.values) {
+      const references = referencesIn(value);
+      if (references.length === 0) {
+        items.push({ literal: value });
+        if (kind === 'infer') kind = inferKindFromValue(value) ?? 'text';
+        continue;
+      }
+      if (references.length > 1 || value.trim() !== generatedRef(references[0]!)) {
+        problems.push(
+          `${label}: write each reference like "${generatedRef(references[0]!)}" as the whole value of an argument, not inside other text.`,
+        );
+        draft.invalid = true;
+        continue;
+      }
+      const id = references[0]!;
+      const targets = byId.get(id) ?? [];
+      if (targets.length === 0) {
+        problems.push(`${label} uses ${generatedRef(id)}, but there is no task ${id}.`);
+        draft.invalid = true;
+      } else if (targets.length > 1) {
+        problems.push(
+          `${label} uses ${generatedRef(id)}, but ${targets.length} tasks have id ${id}; give every task its own id.`,
+        );
+        draft.invalid = true;
+      } else if (targets[0] === draft) {
+        problems.push(
+          `${label} uses its own output (${generatedRef(id)}); it can only use outputs of other tasks.`,
+        );
+        draft.invalid = true;
+      } else {
+        const target = targets[0]!;
+        items.push({ ref: target.uid });
+        if (kind === 'infer') kind = target.task ? producedKindFor(target.task, draft.task) : 'text';
+      }
+    }
+    if (items.length === 0) continue;
+    const resolvedKind: ResourceKind = kind === 'infer' ? 'text' : kind;
+    const existing = draft.args.get(resolvedKind);
+    if (existing) {
+      const bare = argument.bare && !keysByKind.has(resolvedKind);
+      const first = existing[0];
+      const second = items[0];
+      if (bare && resolvedKind === 'text' && existing.length === 1 && items.length === 1) {
+        if (first && second && 'literal' in first && 'literal' in second) {
+          // Bare list arguments (TaskBench's two sentences to compare) become one text, one per line.
+          existing[0] = { literal: `${first.literal}\n${second.literal}` };
+          continue;
+        }
+      } else if (bare && resolvedKind !== 'text') {
+        // Several files of one kind in a bare list: one task per file, as unfold does for lists.
+        existing.push(...items);
+        continue;
+      }
+      const names = argument.bare
+        ? `${describeItem(existing[0])} and ${describeItem(items[0])}`
+        : `"${keysByKind.get(resolvedKind) ?? resolvedKind}" and "${argument.key}"`;
+      problems.push(`${label}: give one ${resolvedKind} argument, not two (${names}).`);
+      draft.invalid = true;
+      continue;
+    }
+    draft.args.set(resolvedKind, items);
+    if (!argument.bare) keysByKind.set(resolvedKind, argument.key);
+  }
+}
+
+function describeItem(item: Item | undefined): string {
+  if (!item) return '""';
+  if ('ref' in item) return 'a task output';
+  const text = item.literal.length > 40 ? `${item.literal.slice(0, 37)}...` : item.literal;
+  return JSON.stringify(text);
+}
+
+/** The kind under which a consumer takes a producer's output: its media kind if accepted, else its text. */
+function producedKindFor(producer: TaskName, consumer: TaskName | undefined): ResourceKind {
+  const output = taskSignature(producer).output;
+  if (!consumer) return output;
+  const inputs = taskSignature(consumer).inputs;
+  if (inputs.includes(output)) return output;
+  return inputs.includes('text') ? 'text' : output;
+}
+
+function referencedUids(draft: Draft): number[] {
+  const uids: number[] = [];
+  for (const items of draft.args.values()) {
+    for (const item of items) if ('ref' in item && !uids.includes(item.ref)) uids.push(item.ref);
+  }
+  return uids;
+}
+
+/** Strongly connected groups of tasks that reference each other (Tarjan), in list order. */
+function findCycles(drafts: Draft[]): Draft[][] {
+  const byUid = new Map(drafts.map((draft) => [draft.uid, draft]));
+  const index = new Map<number, number>();
+  const low = new Map<number, number>();
+  const onStack = new Set<number>();
+  const stack: number[] = [];
+  const cycles: Draft[][] = [];
+  let counter = 0;
+  const visit = (uid: number): void => {
+    index.set(uid, counter);
+    low.set(uid, counter);
+    counter++;
+    stack.push(uid);
+    onStack.add(uid);
+    for (const next of referencedUids(byUid.get(uid)!)) {
+      if (!index.has(next)) {
+        visit(next);
+        low.set(uid, Math.min(low.get(uid)!, low.get(next)!));
+      } else if (onStack.has(next)) {
+        low.set(uid, Math.min(low.get(uid)!, index.get(next)!));
+      }
+    }
+    if (low.get(uid) === index.get(uid)) {
+      const group: Draft[] = [];
+      let member: number;
+      do {
+        member = stack.pop()!;
+        onStack.delete(member);
+        group.push(byUid.get(member)!);
+      } while (member !== uid);
+      if (group.length > 1) cycles.push(group.sort((a, b) => a.position - b.position));
+    }
+  };
+  for (const draft of drafts) if (!index.has(draft.uid)) visit(draft.uid);
+  return cycles.sort((a, b) => a[0]!.position - b[0]!.position);
+}
+
+function article(kind: ResourceKind): string {
+  return kind === 'image' || kind === 'audio' ? `an ${kind}` : `a ${kind}`;
+}
+
+function checkKinds(draft: Draft, byUid: Map<number, Draft>, problems: string[]): void {
+  if (!draft.task) return;
+  const label = labelOf(draft);
+  const signature = taskSignature(draft.task);
+  for (const [kind, items] of draft.args) {
+    if (!signature.inputs.includes(kind)) {
+      problems.push(
+        `${label} cannot take ${article(kind)} argument; it takes ${signature.inputs.join(' and ')}.`,
+      );
+      draft.invalid = true;
+      continue;
+    }
+    if (kind === 'text') continue; // Every task's result can be read as text.
+    for (const item of items) {
+      if (!('ref' in item)) continue;
+      const producer = byUid.get(item.ref);
+      if (!producer?.task) continue;
+      const output = taskSignature(producer.task).output;
+      if (output !== kind) {
+        problems.push(
+          `${label}: its ${kind} argument ${generatedRef(producer.givenId ?? producer.position)} refers to task ${idOf(producer)} (${producer.task}), which produces ${output}, not ${article(kind)}.`,
+        );
+        draft.invalid = true;
+      }
+    }
+  }
+  for (const kind of signature.required) {
+    if (!draft.args.has(kind)) {
+      problems.push(`${label} needs ${article(kind)} argument ("${kind}").`);
+      draft.invalid = true;
+    }
+  }
+}
+
+/** Tasks that need the output of an invalid task cannot run either; their cause is already reported. */
+function excludeDependantsOfInvalid(drafts: Draft[], byUid: Map<number, Draft>): void {
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (const draft of drafts) {
+      if (draft.invalid) continue;
+      if (referencedUids(draft).some((uid) => byUid.get(uid)?.invalid !== false)) {
+        draft.invalid = true;
+        changed = true;
+      }
+    }
+  }
+}
+
+/**
+ * HuggingGPT's `unfold`: a task whose argument lists several inputs ("<GENERATED>-0,<GENERATED>-1",
+ * ["a.jpg", "b.jpg"]) becomes one task per input; tasks that used its output now use every copy's output
+ * and are unfolded in turn.
+ */
+function unfold(drafts: Draft[], firstFreeUid: number): Draft[] {
+  let nextUid = firstFreeUid;
+  let list = drafts.map((draft) => ({ ...draft, args: new Map(draft.args) }));
+  for (let guard = 0; guard < 1000; guard++) {
+    const at = list.findIndex((draft) => [...draft.args.values()].some((items) => items.length > 1));
+    if (at === -1) break;
+    const draft = list[at]!;
+    const [kind, items] = [...draft.args].find(([, values]) => values.length > 1)!;
+    const copies = items.map((item) => {
+      const args = new Map(draft.args);
+      args.set(kind, [item]);
+      return { ...draft, uid: nextUid++, args };
+    });
+    list = [...list.slice(0, at), ...copies, ...list.slice(at + 1)];
+    for (const other of list) {
+      for (const [otherKind, otherItems] of other.args) {
+        if (!otherItems.some((item) => 'ref' in item && item.ref === draft.uid)) continue;
+        other.args.set(
+          otherKind,
+          otherItems.flatMap((item) =>
+            'ref' in item && item.ref === draft.uid ? copies.map((copy) => ({ ref: copy.uid })) : [item],
+          ),
+        );
+      }
+    }
+  }
+  return list;
+}
+
+/** Dependency order, list order among independent tasks; ids 0..n-1; `dep` from the references. */
+function toGraph(drafts: Draft[]): TaskGraph {
+  const remaining = [...drafts];
+  const newIds = new Map<number, number>();
+  const graph: TaskGraph = [];
+  while (remaining.length > 0) {
+    const at = remaining.findIndex((draft) => referencedUids(draft).every((uid) => newIds.has(uid)));
+    // Cycles were removed before, so some task is always ready; the guard keeps a bug from looping.
+    if (at === -1) break;
+    const draft = remaining.splice(at, 1)[0]!;
+    const id = graph.length;
+    newIds.set(draft.uid, id);
+    const args: TaskArgs = {};
+    const dep: number[] = [];
+    for (const [kind, items] of draft.args) {
+      const item = items[0]!;
+      if ('literal' in item) {
+        args[kind] = item.literal;
+      } else {
+        const target = newIds.get(item.ref)!;
+        args[kind] = generatedRef(target);
+        if (!dep.includes(target)) dep.push(target);
+      }
+    }
+    const task: PlannedTask = {
+      id,
+      task: draft.task!,
+      dep: dep.length > 0 ? dep.sort((a, b) => a - b) : [-1],
+      args: orderArgs(args),
+    };
+    graph.push(task);
+  }
+  return graph;
+}
+
+function orderArgs(args: TaskArgs): TaskArgs {
+  const ordered: TaskArgs = {};
+  for (const kind of RESOURCE_KINDS) if (args[kind] !== undefined) ordered[kind] = args[kind];
+  return ordered;
+}
+
+/** The vocabulary entry nearest to what the LLM wrote, for "did you mean" in problems. */
+export function closestTask(name: string, available?: ReadonlySet<TaskName>): TaskName {
+  const candidates = available && available.size > 0 ? [...available] : TASK_NAMES;
+  const cleaned = name
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_]+/g, '-');
+  // A known name inside a decorated one ("image-captioning-pro", "run-object-detection") is the best hint.
+  const words = cleaned.split('-').filter((word) => word.length > 0);
+  for (let length = words.length - 1; length > 0; length--) {
+    for (let start = 0; start + length <= words.length; start++) {
+      const inner = normalizeTaskName(words.slice(start, start + length).join('-'));
+      if (inner && candidates.includes(inner)) return inner;
+    }
+  }
+  let best = candidates[0]!;
+  let bestScore = Number.POSITIVE_INFINITY;
+  for (const candidate of candidates) {
+    const distance = editDistance(cleaned, candidate);
+    // Shared words count for more than shared letters: "image-captioning" is nearer image-to-text
+    // than a name one letter away would suggest.
+    const shared = words.filter((word) => word.length > 2).filter((word) => candidate.includes(word)).length;
+    const score = distance - shared * 4;
+    if (score < bestScore) {
+      bestScore = score;
+      best = candidate;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
