@@ -1,0 +1,177 @@
+/**
+ * Whole-pipeline benchmark: a request goes through all four stages against the loopback LLM server (fixed
+ * latency per call) and test backends (fixed latency per task). For plans of several shapes (wide, deep,
+ * mixed; up to 50 tasks) it prints wall time over the floor (LLM calls in sequence + the plan's critical path),
+ * LLM calls and prompt tokens per request.
+ *
+ *   node --import tsx bench/pipeline.bench.ts
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { configSchema } from '../src/config/schema.js';
+import type { TaskGraph } from '../src/core/graph.js';
+import { createJarvis } from '../src/run/index.js';
+import {
+  type ChatCompletionRequest,
+  promptText,
+  startOpenAITestServer,
+  systemPrompt,
+} from '../test/support/openai-server.js';
+import { createTestBackend } from '../test/support/test-backend.js';
+
+const LLM_LATENCY_MS = 40;
+const TASK_LATENCY_MS = 30;
+
+function wide(n: number): TaskGraph {
+  return Array.from({ length: n }, (_, id) => ({
+    id,
+    task: 'text-classification',
+    dep: [-1],
+    args: { text: `item ${id}` },
+  }));
+}
+
+function deep(n: number): TaskGraph {
+  return Array.from({ length: n }, (_, id) => ({
+    id,
+    task: 'text-classification',
+    dep: [id === 0 ? -1 : id - 1],
+    args: { text: id === 0 ? 'start' : `<GENERATED>-${id - 1}` },
+  }));
+}
+
+/** Layers of `width` tasks; each task of a layer reads two tasks of the layer before (fan-in and fan-out). */
+function mixed(n: number, width: number): TaskGraph {
+  return Array.from({ length: n }, (_, id) => {
+    const layer = Math.floor(id / width);
+    if (layer === 0) return { id, task: 'text-classification', dep: [-1], args: { text: `seed ${id}` } };
+    const previous = (layer - 1) * width;
+    const a = previous + (id % width);
+    const b = previous + ((id + 1) % width);
+    return { id, task: 'summarization', dep: [a, b], args: { text: `<GENERATED>-${a} <GENERATED>-${b}` } };
+  });
+}
+
+/** Longest latency-weighted path through the plan. */
+function criticalPath(plan: TaskGraph, latency: number): number {
+  const memo = new Map<number, number>();
+  const finish = (id: number): number => {
+    const known = memo.get(id);
+    if (known !== undefined) return known;
+    const task = plan.find((candidate) => candidate.id === id)!;
+    const start = Math.max(0, ...task.dep.filter((dep) => dep >= 0).map(finish));
+    memo.set(id, start + latency);
+    return start + latency;
+  };
+  return Math.max(...plan.map((task) => finish(task.id)));
+}
+
+const isPlanning = (request: ChatCompletionRequest) => /task planning/i.test(systemPrompt(request));
+const isSelecting = (request: ChatCompletionRequest) => /model selection/i.test(systemPrompt(request));
+
+/** The loopback LLM answers the selection call like a model would: the second candidate of every task. */
+function selectionReply(request: ChatCompletionRequest): string {
+  const listing = promptText(request).split('Tasks and their candidates:\n')[1] ?? '[]';
+  const tasks = JSON.parse(listing.trim()) as { task_id: number; candidates: { model: string }[] }[];
+  return JSON.stringify({
+    choices: tasks.map((task) => ({
+      task_id: task.task_id,
+      model: task.candidates[1]?.model ?? task.candidates[0]?.model,
+      reason: 'fits',
+    })),
+  });
+}
+
+async function main() {
+  const server = await startOpenAITestServer();
+  const dataDir = mkdtempSync(join(tmpdir(), 'jarvis-bench-'));
+  let currentPlan: TaskGraph = [];
+  server.rule((request) => {
+    if (isPlanning(request)) return { content: JSON.stringify(currentPlan), delayMs: LLM_LATENCY_MS };
+    if (isSelecting(request)) return { content: selectionReply(request), delayMs: LLM_LATENCY_MS };
+    return { content: 'Here is what I found.', delayMs: LLM_LATENCY_MS };
+  });
+  const config = configSchema.parse({
+    llm: { baseURL: server.baseURL, apiKey: 'bench', model: 'bench-model', maxRetries: 0 },
+    execute: { concurrency: 64 },
+    dataDir,
+  });
+  const backend = createTestBackend({
+    id: 'bench',
+    latencyMs: TASK_LATENCY_MS,
+    tasks: ['text-classification', 'summarization'],
+    models: ['model-a', 'model-b'],
+  });
+  const jarvis = await createJarvis(config, { backends: [backend] });
+
+  const shapes: [string, TaskGraph][] = [
+    ['wide-10', wide(10)],
+    ['wide-50', wide(50)],
+    ['deep-10', deep(10)],
+    ['deep-50', deep(50)],
+    ['mixed-20', mixed(20, 5)],
+    ['mixed-50', mixed(50, 10)],
+  ];
+  const rows: string[][] = [];
+  for (const [name, plan] of shapes) {
+    currentPlan = plan;
+    const samples: number[] = [];
+    let calls = 0;
+    let promptTokens = 0;
+    const repeats = 3;
+    for (let i = 0; i < repeats; i++) {
+      const before = server.requests.length;
+      const started = performance.now();
+      const result = await jarvis.run({ request: `benchmark ${name}`, cwd: dataDir });
+      samples.push(performance.now() - started);
+      if (result.tasks.some((task) => task.status !== 'succeeded')) {
+        throw new Error(
+          `${name}: ${JSON.stringify(result.tasks.find((task) => task.status !== 'succeeded'))}`,
+        );
+      }
+      calls = server.requests.length - before;
+      promptTokens = result.usage.inputTokens;
+    }
+    const dag = criticalPath(plan, TASK_LATENCY_MS);
+    const floor = dag + calls * LLM_LATENCY_MS;
+    const wall = Math.min(...samples);
+    rows.push([
+      name,
+      String(plan.length),
+      dag.toFixed(0),
+      floor.toFixed(0),
+      wall.toFixed(0),
+      (wall / floor).toFixed(3),
+      (wall - floor).toFixed(0),
+      String(calls),
+      String(promptTokens),
+    ]);
+  }
+  await jarvis.close();
+  await server.close();
+  rmSync(dataDir, { recursive: true, force: true });
+
+  const header = [
+    'shape',
+    'tasks',
+    'dag ms',
+    'floor ms',
+    'wall ms',
+    'wall/floor',
+    'overhead ms',
+    'LLM calls',
+    'prompt tokens',
+  ];
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => row[column]!.length)),
+  );
+  const format = (row: string[]) => row.map((cell, column) => cell.padStart(widths[column]!)).join('  ');
+  console.log(
+    `LLM latency ${LLM_LATENCY_MS} ms per call, task latency ${TASK_LATENCY_MS} ms; best of 3 runs`,
+  );
+  console.log(format(header));
+  for (const row of rows) console.log(format(row));
+}
+
+await main();

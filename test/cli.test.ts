@@ -1,0 +1,399 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { RunResult } from '../src/core/events.js';
+import {
+  type OpenAITestServer,
+  promptText,
+  startOpenAITestServer,
+  systemPrompt,
+} from './support/openai-server.js';
+
+const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const bin = join(root, 'bin', 'jarvis.js');
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The environment of a machine where nothing about Jarvis is configured. */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (/^(JARVIS_|OPENAI_|HF_|HUGGING)/.test(key)) continue;
+    env[key] = value;
+  }
+  return { ...env, NO_COLOR: '1', XDG_CONFIG_HOME: join(work, 'xdg'), ...extra };
+}
+
+function jarvis(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string; input?: string } = {},
+) {
+  return new Promise<CliResult>((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], {
+      cwd: options.cwd ?? work,
+      env: cleanEnv({ JARVIS_DATA_DIR: join(work, 'data'), ...options.env }),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+let work: string;
+let llm: OpenAITestServer;
+const llmEnv = () => ({
+  JARVIS_LLM_BASE_URL: llm.baseURL,
+  JARVIS_LLM_API_KEY: 'sk-cli-test-0000',
+  JARVIS_LLM_MODEL: 'test-model',
+});
+
+const isPlanning = (request: Parameters<typeof systemPrompt>[0]) =>
+  /task planning/i.test(systemPrompt(request));
+const isAnswering = (request: Parameters<typeof systemPrompt>[0]) =>
+  /response generation/i.test(systemPrompt(request));
+
+const NER_SENTENCE = 'Ada Lovelace met Charles Babbage in London.';
+
+before(async () => {
+  work = mkdtempSync(join(tmpdir(), 'jarvis-cli-'));
+  llm = await startOpenAITestServer();
+});
+after(() => llm.close());
+
+describe('jarvis run --plan without any LLM', () => {
+  test('runs real NER and sentiment and prints the documented JSON', async () => {
+    const planFile = join(work, 'nlp-plan.json');
+    writeFileSync(
+      planFile,
+      JSON.stringify([
+        { id: 0, task: 'token-classification', dep: [-1], args: { text: NER_SENTENCE } },
+        {
+          id: 1,
+          task: 'text-classification',
+          dep: [-1],
+          args: { text: 'I do not like this at all, it is terrible.' },
+        },
+      ]),
+    );
+    const { code, stdout, stderr } = await jarvis([
+      'run',
+      '--plan',
+      planFile,
+      '--select',
+      'top',
+      '--no-answer',
+      '--json',
+    ]);
+    assert.equal(code, 0, stderr);
+    const result = JSON.parse(stdout) as RunResult;
+    assert.equal(result.answer, null);
+    assert.equal(result.usage.llmCalls, 0);
+    assert.equal(result.plan.length, 2);
+    const [ner, sentiment] = result.tasks;
+    assert.equal(ner?.status, 'succeeded');
+    assert.equal(ner?.backend, 'local');
+    assert.ok(ner?.model);
+    assert.ok(ner?.reason);
+    assert.equal(typeof ner?.durationMs, 'number');
+    assert.match(JSON.stringify(ner?.output), /Ada Lovelace/);
+    assert.match(JSON.stringify(ner?.output), /London/);
+    assert.equal(sentiment?.status, 'succeeded');
+    assert.match(JSON.stringify(sentiment?.output), /negative/i);
+  });
+
+  test('accepts a TaskBench plan with <node-k> references', async () => {
+    const planFile = join(work, 'taskbench-plan.json');
+    writeFileSync(
+      planFile,
+      JSON.stringify({
+        task_nodes: [{ task: 'Token Classification', arguments: [NER_SENTENCE] }],
+        task_links: [],
+      }),
+    );
+    const { code, stdout, stderr } = await jarvis([
+      'run',
+      '--plan',
+      planFile,
+      '--select',
+      'top',
+      '--no-answer',
+      '--json',
+    ]);
+    assert.equal(code, 0, stderr);
+    const result = JSON.parse(stdout) as RunResult;
+    assert.equal(result.tasks[0]?.task, 'token-classification');
+    assert.match(JSON.stringify(result.tasks[0]?.output), /Charles Babbage/);
+  });
+
+  test('refuses a plan input outside the working directory and still reports the run', async () => {
+    const planFile = join(work, 'escape-plan.json');
+    writeFileSync(
+      planFile,
+      JSON.stringify([
+        { id: 0, task: 'image-classification', dep: [-1], args: { image: '../../../../etc/passwd' } },
+        { id: 1, task: 'token-classification', dep: [-1], args: { text: NER_SENTENCE } },
+      ]),
+    );
+    const { code, stdout } = await jarvis([
+      'run',
+      '--plan',
+      planFile,
+      '--select',
+      'top',
+      '--no-answer',
+      '--json',
+    ]);
+    assert.equal(code, 3);
+    const result = JSON.parse(stdout) as RunResult;
+    assert.equal(result.tasks[0]?.status, 'failed');
+    assert.equal(result.tasks[1]?.status, 'succeeded');
+  });
+
+  test('a run that needs the LLM says in one line what to set', async () => {
+    const { code, stdout, stderr } = await jarvis([
+      'run',
+      'Who is in this sentence? Ada Lovelace met Babbage.',
+    ]);
+    assert.equal(code, 1);
+    assert.equal(stdout, '');
+    assert.equal(stderr.trim().split('\n').length, 1, stderr);
+    assert.match(stderr, /JARVIS_LLM_BASE_URL/);
+    assert.doesNotMatch(stderr, /\n\s+at /);
+  });
+
+  test('an unreachable LLM is one clear line naming the endpoint', async () => {
+    const { code, stderr } = await jarvis(['run', 'hello there'], {
+      env: { JARVIS_LLM_BASE_URL: 'http://127.0.0.1:9/v1', JARVIS_LLM_API_KEY: 'sk-unreachable-1234' },
+    });
+    assert.equal(code, 1);
+    assert.match(stderr, /127\.0\.0\.1:9/);
+    assert.match(stderr, /cannot connect/);
+    assert.doesNotMatch(stderr, /sk-unreachable-1234/);
+    assert.equal(stderr.trim().split('\n').length, 1, stderr);
+  });
+});
+
+describe('jarvis run with the controller LLM', () => {
+  test('request -> plan -> selection -> real NER and sentiment -> streamed answer', async () => {
+    llm.rule((request) =>
+      isPlanning(request) && promptText(request).includes('Grace Hopper')
+        ? // Real LLM output is messy: prose around a fenced block, and HuggingGPT's <GENERATED-0> quirk is not needed here.
+          'Sure! Here is the plan:\n```json\n[{"id": 0, "task": "token-classification", "dep": [-1], "args": {"text": "Grace Hopper worked at Harvard in Cambridge."}}, {"id": 1, "task": "Text Classification", "dep": [-1], "args": {"text": "Grace Hopper worked at Harvard in Cambridge."}}]\n```'
+        : undefined,
+    );
+    llm.rule((request) =>
+      isAnswering(request) && promptText(request).includes('Grace Hopper')
+        ? {
+            content:
+              'The sentence mentions Grace Hopper (a person) and Harvard, Cambridge (places). Its tone is neutral.',
+          }
+        : undefined,
+    );
+    const before = llm.requests.length;
+    const { code, stdout, stderr } = await jarvis(
+      [
+        'run',
+        '--json',
+        'Who and what places are in "Grace Hopper worked at Harvard in Cambridge." and what is its tone?',
+      ],
+      { env: llmEnv() },
+    );
+    assert.equal(code, 0, stderr);
+    const result = JSON.parse(stdout) as RunResult;
+    assert.deepEqual(
+      result.plan.map((task) => task.task),
+      ['token-classification', 'text-classification'],
+    );
+    assert.ok(result.tasks.every((task) => task.status === 'succeeded'));
+    assert.match(JSON.stringify(result.tasks[0]?.output), /Grace Hopper/);
+    assert.match(result.answer ?? '', /Grace Hopper/);
+    const calls = llm.requests.slice(before);
+    assert.equal(result.usage.llmCalls, calls.length);
+    assert.ok(result.usage.inputTokens > 0);
+    assert.ok(result.usage.byStage.plan);
+    assert.ok(result.usage.byStage.respond);
+    // Stage 4 saw the real expert output.
+    const answerPrompt = calls.find(isAnswering);
+    assert.ok(answerPrompt);
+    assert.match(promptText(answerPrompt), /Grace Hopper/);
+    assert.match(promptText(answerPrompt), /PERSON|person/i);
+  });
+
+  test('the progress view shows the plan, the model and its reason, each task state, and the answer', async () => {
+    llm.rule((request) =>
+      isPlanning(request) && promptText(request).includes('Marie Curie')
+        ? '[{"id":0,"task":"token-classification","dep":[-1],"args":{"text":"Marie Curie lived in Paris."}}]'
+        : undefined,
+    );
+    llm.rule((request) =>
+      isAnswering(request) && promptText(request).includes('Marie Curie')
+        ? 'Marie Curie and Paris are mentioned.'
+        : undefined,
+    );
+    const { code, stdout, stderr } = await jarvis(
+      ['run', 'Find the entities in: Marie Curie lived in Paris.'],
+      {
+        env: llmEnv(),
+      },
+    );
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /token-classification/);
+    assert.match(stdout, /local:/);
+    assert.match(stdout, /succeeded/);
+    assert.match(stdout, /Marie Curie and Paris are mentioned\./);
+  });
+
+  test('an empty plan means just chat: the LLM answers directly', async () => {
+    llm.rule((request) =>
+      isPlanning(request) && promptText(request).includes('tell me a joke') ? '[]' : undefined,
+    );
+    llm.rule((request) =>
+      !isPlanning(request) && !isAnswering(request) && promptText(request).includes('tell me a joke')
+        ? 'Why did the zebra cross the savanna?'
+        : undefined,
+    );
+    const { code, stdout, stderr } = await jarvis(['run', '--json', 'tell me a joke'], { env: llmEnv() });
+    assert.equal(code, 0, stderr);
+    const result = JSON.parse(stdout) as RunResult;
+    assert.deepEqual(result.plan, []);
+    assert.equal(result.answer, 'Why did the zebra cross the savanna?');
+  });
+
+  test('a plan that stays invalid after one repair is reported and answered as plain chat', async () => {
+    llm.rule((request) =>
+      isPlanning(request) && promptText(request).includes('frobnicate')
+        ? '[{"id":0,"task":"frobnicate-the-image","dep":[-1],"args":{"image":"a.jpg"}}]'
+        : undefined,
+    );
+    llm.rule((request) =>
+      !isPlanning(request) && promptText(request).includes('frobnicate')
+        ? 'I cannot frobnicate, sorry.'
+        : undefined,
+    );
+    const { code, stdout } = await jarvis(['run', '--json', 'please frobnicate a.jpg'], { env: llmEnv() });
+    assert.equal(code, 3);
+    const result = JSON.parse(stdout) as RunResult;
+    assert.deepEqual(result.plan, []);
+    assert.equal(result.errors[0]?.stage, 'plan');
+    assert.match(result.errors[0]?.message ?? '', /frobnicate/);
+    assert.equal(result.answer, 'I cannot frobnicate, sorry.');
+  });
+
+  test('jarvis plan prints only the task graph', async () => {
+    llm.rule((request) =>
+      isPlanning(request) && promptText(request).includes('zebras in b.jpg')
+        ? '{"id": 0, "task": "object-detection", "dep": [-1], "args": {"image": "b.jpg"}}'
+        : undefined,
+    );
+    const { code, stdout, stderr } = await jarvis(['plan', 'how many zebras in b.jpg?'], { env: llmEnv() });
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(JSON.parse(stdout), [
+      { id: 0, task: 'object-detection', dep: [-1], args: { image: 'b.jpg' } },
+    ]);
+  });
+
+  test('jarvis chat carries earlier turns and their results into later ones', async () => {
+    llm.rule((request) => {
+      if (!isPlanning(request)) return undefined;
+      const text = promptText(request);
+      if (text.includes('people in: Alan Turing')) {
+        return '[{"id":0,"task":"token-classification","dep":[-1],"args":{"text":"Alan Turing lived in Wilmslow."}}]';
+      }
+      if (text.includes('now summarize that')) return '[]';
+      return undefined;
+    });
+    llm.rule((request) =>
+      isAnswering(request) && promptText(request).includes('Alan Turing')
+        ? 'Alan Turing (person), Wilmslow (place).'
+        : undefined,
+    );
+    llm.rule((request) =>
+      !isPlanning(request) && !isAnswering(request) && promptText(request).includes('now summarize that')
+        ? 'You asked about Alan Turing.'
+        : undefined,
+    );
+    const before = llm.requests.length;
+    const { code, stdout, stderr } = await jarvis(['chat'], {
+      env: llmEnv(),
+      input: 'Find the people in: Alan Turing lived in Wilmslow.\nnow summarize that\n',
+    });
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /Alan Turing \(person\), Wilmslow \(place\)\./);
+    assert.match(stdout, /You asked about Alan Turing\./);
+    const secondPlan = llm.requests.slice(before).filter(isPlanning).at(-1);
+    assert.ok(secondPlan);
+    // The second turn's planner saw the first turn's request, answer and task results.
+    assert.match(promptText(secondPlan), /Alan Turing lived in Wilmslow/);
+    assert.match(promptText(secondPlan), /Wilmslow \(place\)/);
+  });
+});
+
+describe('jarvis models and doctor', () => {
+  test('models --json lists each model with backend, availability and reason', async () => {
+    const { code, stdout, stderr } = await jarvis(['models', '--json']);
+    assert.equal(code, 0, stderr);
+    const rows = JSON.parse(stdout) as {
+      id: string;
+      task: string;
+      backend: string;
+      available: boolean;
+      reason: string | null;
+      description: string;
+    }[];
+    const ner = rows.find((row) => row.task === 'token-classification' && row.backend === 'local');
+    assert.ok(ner?.available);
+    assert.ok(ner.description.length > 0);
+    const summarizer = rows.find((row) => row.task === 'summarization' && row.backend === 'llm');
+    assert.equal(summarizer?.available, false);
+    assert.match(summarizer?.reason ?? '', /JARVIS_LLM_BASE_URL/);
+  });
+
+  test('models --task filters to one task and rejects unknown ones', async () => {
+    const ok = await jarvis(['models', '--json', '--task', 'Token Classification']);
+    assert.equal(ok.code, 0, ok.stderr);
+    const rows = JSON.parse(ok.stdout) as { task: string }[];
+    assert.ok(rows.length > 0);
+    assert.ok(rows.every((row) => row.task === 'token-classification'));
+    const bad = await jarvis(['models', '--task', 'teleportation']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /Unknown task "teleportation"/);
+  });
+
+  test('doctor reports the endpoint as reachable and the backends', async () => {
+    const { code, stdout, stderr } = await jarvis(['doctor'], { env: llmEnv() });
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /LLM endpoint: .*answers/);
+    assert.match(stdout, /Backend local/);
+  });
+
+  test('doctor fails when the configured endpoint is unreachable', async () => {
+    const { code, stdout } = await jarvis(['doctor'], {
+      env: { JARVIS_LLM_BASE_URL: 'http://127.0.0.1:9/v1' },
+    });
+    assert.equal(code, 1);
+    assert.match(stdout, /unreachable/);
+  });
+
+  test('bad flags exit 2 with usage help', async () => {
+    const { code, stderr } = await jarvis(['run', '--select', 'random', 'x']);
+    assert.equal(code, 2);
+    assert.match(stderr, /random/);
+  });
+});
