@@ -1,6 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { createWriteStream } from 'node:fs';
-import { realpath, rm, stat } from 'node:fs/promises';
+import { realpath, rename, rm, stat } from 'node:fs/promises';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
@@ -9,7 +9,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import ipaddr from 'ipaddr.js';
-import { InputError, type InputFile, redact } from '../core/index.js';
+import { CancelledError, InputError, type InputFile, redact } from '../core/index.js';
 import type { ArtifactDirectory } from './artifacts.js';
 import { detectMimeType, extensionForMimeType, mimeTypeFromExtension } from './mime-types.js';
 
@@ -223,7 +223,7 @@ export async function fetchUrlInput(raw: string, kind: FileKind, options: FetchO
         if (timeout.signal.aborted) {
           throw new InputError(`fetching ${shown} timed out after ${policy.urlTimeoutMs} ms`, { url: shown });
         }
-        if (options.signal.aborted) throw error;
+        if (options.signal.aborted) throw new CancelledError(`Fetching ${shown}`);
         throw new InputError(`fetching ${shown} failed: ${(error as Error).message}`, { url: shown });
       }
 
@@ -287,12 +287,19 @@ async function saveResponse(
     if (error instanceof InputError) throw error;
     if (timedOut())
       throw new InputError(`fetching ${shown} timed out after ${policy.urlTimeoutMs} ms`, { url: shown });
-    if (options.signal.aborted) throw error;
+    if (options.signal.aborted) throw new CancelledError(`Fetching ${shown}`);
     throw new InputError(`fetching ${shown} failed: ${(error as Error).message}`, { url: shown });
   }
 
   const sniffed = await detectMimeType(path);
-  if (sniffed.startsWith(`${kind}/`)) return { path, mimeType: sniffed };
+  if (sniffed.startsWith(`${kind}/`)) {
+    const better = extensionForMimeType(sniffed);
+    if (extension !== 'bin' || better === undefined) return { path, mimeType: sniffed };
+    // The URL and the headers gave no extension; the content did, and tools often go by the name.
+    const named = options.directory.reservePath(stem, better, 'inputs');
+    await rename(path, named);
+    return { path: named, mimeType: sniffed };
+  }
   if (!isGenericType(declared)) return { path, mimeType: declared! };
   await rm(path, { force: true });
   throw new InputError(`refused: ${shown} does not look like ${KIND_NAMES[kind]} (content is ${sniffed})`, {
