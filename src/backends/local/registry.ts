@@ -2,6 +2,7 @@ import type { LocalExpert } from './expert.js';
 import { compromiseNer } from './experts/compromise-ner.js';
 import { humanObjectDetection } from './experts/human-object-detection.js';
 import { humanPose } from './experts/human-pose.js';
+import { humanSegmentation } from './experts/human-segmentation.js';
 import { winkSentiment } from './experts/wink-sentiment.js';
 
 /** Every offline expert, one line each; the first expert of a task is its default. */
@@ -10,4 +11,5 @@ export const LOCAL_EXPERTS: readonly LocalExpert[] = [
   winkSentiment,
   humanObjectDetection,
   humanPose,
+  humanSegmentation,
 ];

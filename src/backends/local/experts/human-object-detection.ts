@@ -2,18 +2,9 @@ import type { InferenceRequest } from '../../../core/backend.js';
 import type { TaskOutput } from '../../../core/output.js';
 import type { LocalExpert } from '../expert.js';
 import { boxesOverlay, type LabelledBox } from '../support/draw.js';
-import { humanModel } from '../support/human.js';
+import { centernet, MIN_OBJECT_SCORE } from '../support/human-models.js';
 import { decodeImage, uprightImage } from '../support/image.js';
 import { pluralize, requireImage, throwIfAborted } from '../support/inputs.js';
-
-/** Below this score centernet's guesses are mostly wrong on the fixtures (duplicates, background). */
-const MIN_SCORE = 0.3;
-
-const centernet = humanModel('centernet COCO-80 object detector', 'object', {
-  minConfidence: MIN_SCORE,
-  iouThreshold: 0.4,
-  maxDetected: 50,
-});
 
 export type Detection = LabelledBox;
 
@@ -49,7 +40,7 @@ export const humanObjectDetection: LocalExpert = {
     // Boxes come in the (possibly downscaled) detector input's pixels; report them in the original's.
     const scale = image.originalWidth / image.width;
     const detections: Detection[] = result.object
-      .filter((object) => object.score >= MIN_SCORE)
+      .filter((object) => object.score >= MIN_OBJECT_SCORE)
       .sort((a, b) => b.score - a.score)
       .map((object) => {
         const [x, y, width, height] = object.box;

@@ -2,18 +2,9 @@ import sharp from 'sharp';
 import type { InferenceRequest } from '../../../core/backend.js';
 import type { TaskOutput } from '../../../core/output.js';
 import type { LocalExpert } from '../expert.js';
-import { humanModel } from '../support/human.js';
+import { MIN_KEYPOINT_SCORE, movenet } from '../support/human-models.js';
 import { decodeImage } from '../support/image.js';
 import { pluralize, requireImage, throwIfAborted } from '../support/inputs.js';
-
-/** Keypoints below this score are guesses (occluded or outside the image) and are left out. */
-const MIN_KEYPOINT_SCORE = 0.3;
-
-const movenet = humanModel('MoveNet Lightning body-pose model', 'body', {
-  modelPath: 'movenet-lightning.json',
-  minConfidence: MIN_KEYPOINT_SCORE,
-  maxDetected: 1,
-});
 
 /** MoveNet's 17 COCO keypoints. */
 const MOVENET_PARTS = [

@@ -147,3 +147,40 @@ describe('body pose (human-movenet)', { skip: NO_FIXTURES }, () => {
     assert.equal(output.artifacts?.length, 1);
   });
 });
+
+describe('person segmentation (human-selfie)', { skip: NO_FIXTURES }, () => {
+  test('masks the astronaut as a person and cuts her out on transparency', async (context) => {
+    const [card] = await backend.listModels('image-segmentation');
+    if (!card?.available) return context.skip(card?.reason);
+    const output = await backend.infer(request('image-segmentation', 'human-selfie', image('astronaut.png')));
+    const data = output.data as {
+      segments: { label: string; coverage: number }[];
+      width: number;
+      height: number;
+    };
+    assert.equal(data.segments[0]?.label, 'person');
+    assert.ok((data.segments[0]?.coverage ?? 0) > 0.3, `coverage ${data.segments[0]?.coverage}`);
+    assert.match(output.text ?? '', /^person: [\d.]+% of the image$/);
+    const [mask, cutout] = output.artifacts ?? [];
+    const maskMeta = await sharp(mask?.path ?? '').metadata();
+    assert.deepEqual([maskMeta.width, maskMeta.height], [data.width, data.height]);
+    const cutoutMeta = await sharp(cutout?.path ?? '').metadata();
+    assert.equal(cutoutMeta.hasAlpha, true);
+    // The astronaut sits in the middle of the picture: the mask is white there and black in a top corner.
+    const grey = await sharp(mask?.path ?? '')
+      .greyscale()
+      .raw()
+      .toBuffer();
+    const at = (x: number, y: number) => grey[Math.round(y) * data.width + Math.round(x)] ?? 0;
+    assert.ok(at(data.width * 0.45, data.height * 0.6) > 200);
+    assert.ok(at(data.width * 0.98, 2) < 60);
+  });
+
+  test('does not call a zebra a person', async (context) => {
+    const [card] = await backend.listModels('image-segmentation');
+    if (!card?.available) return context.skip(card?.reason);
+    const output = await backend.infer(request('image-segmentation', 'human-selfie', image('b.jpg')));
+    assert.match(output.text ?? '', /^No person found/);
+    assert.notEqual((output.data as { segments: { label: string }[] }).segments[0]?.label, 'person');
+  });
+});
