@@ -1,0 +1,305 @@
+import { readFile } from 'node:fs/promises';
+import type { InferenceClient, InferenceProviderOrPolicy, Options } from '@huggingface/inference';
+import type { InferenceRequest } from '../../core/backend.js';
+import { InferenceError } from '../../core/errors.js';
+import type { Artifact, InputFile, TaskOutput } from '../../core/output.js';
+import type { TaskName } from '../../core/tasks.js';
+import { countLabels, drawBoxes, type LabelledBox } from './draw-boxes.js';
+
+/** What one task's runner gets: the client call options carry the signal and switch off blind 503 retries. */
+export interface TaskCall {
+  client: InferenceClient;
+  model: string;
+  /** `auto` or one provider; unset lets the client decide (`auto`). */
+  provider?: InferenceProviderOrPolicy;
+  request: InferenceRequest;
+  options: Options;
+}
+
+type TaskRunner = (call: TaskCall) => Promise<TaskOutput>;
+
+/** The model and provider every client call names. */
+const target = (call: TaskCall): { model: string; provider?: InferenceProviderOrPolicy } =>
+  call.provider ? { model: call.model, provider: call.provider } : { model: call.model };
+
+const EXTENSIONS: Record<string, string> = {
+  'image/png': 'png',
+  'image/jpeg': 'jpg',
+  'image/webp': 'webp',
+  'image/gif': 'gif',
+  'audio/flac': 'flac',
+  'audio/wav': 'wav',
+  'audio/x-wav': 'wav',
+  'audio/mpeg': 'mp3',
+  'audio/ogg': 'ogg',
+  'video/mp4': 'mp4',
+  'video/webm': 'webm',
+};
+
+function fail(call: TaskCall, message: string): never {
+  throw new InferenceError(message, {
+    context: { task: call.request.task, modelId: call.model, backend: 'hf-inference' },
+  });
+}
+
+function text(call: TaskCall): string {
+  const value = call.request.inputs.text;
+  if (typeof value !== 'string' || value.trim() === '')
+    fail(call, `${call.request.task} needs a text input, and none was given`);
+  return value;
+}
+
+function file(call: TaskCall, kind: 'image' | 'audio'): InputFile {
+  const value = call.request.inputs[kind];
+  if (!value) fail(call, `${call.request.task} needs an ${kind} input, and none was given`);
+  return value;
+}
+
+async function blob(call: TaskCall, kind: 'image' | 'audio'): Promise<Blob> {
+  const input = file(call, kind);
+  return new Blob([await readFile(input.path)], { type: input.mimeType });
+}
+
+/** Comma- or newline-separated labels a plan wrote in its text argument ("cat, dog, zebra"). */
+function labelsFrom(call: TaskCall): string[] {
+  const labels = text(call)
+    .split(/[,\n;]/)
+    .map((label) => label.trim())
+    .filter((label) => label !== '');
+  if (labels.length === 0)
+    fail(call, `${call.request.task} needs candidate labels in its text input ("cat, dog")`);
+  return labels;
+}
+
+async function saveBlob(
+  call: TaskCall,
+  kind: Artifact['kind'],
+  data: Blob,
+  fallbackType: string,
+  label: string,
+): Promise<Artifact> {
+  const mimeType =
+    data.type && data.type !== 'application/octet-stream' ? data.type.split(';')[0]! : fallbackType;
+  return call.request.artifacts.write({
+    kind,
+    bytes: new Uint8Array(await data.arrayBuffer()),
+    mimeType,
+    extension: EXTENSIONS[mimeType] ?? fallbackType.split('/')[1] ?? 'bin',
+    label,
+  });
+}
+
+const percent = (score: number): string => `${Math.round(score * 1000) / 10}%`;
+
+function labelList(items: readonly { label: string; score: number }[], top = 5): string {
+  return [...items]
+    .sort((a, b) => b.score - a.score)
+    .slice(0, top)
+    .map((item) => `${item.label} (${percent(item.score)})`)
+    .join(', ');
+}
+
+const RUNNERS: Partial<Record<TaskName, TaskRunner>> = {
+  async 'text-classification'(call) {
+    const output = await call.client.textClassification(
+      { ...target(call), inputs: text(call) },
+      call.options,
+    );
+    return { text: labelList(output), data: output };
+  },
+  async 'token-classification'(call) {
+    const output = await call.client.tokenClassification(
+      { ...target(call), inputs: text(call) },
+      call.options,
+    );
+    const entities = output.map(
+      (entity) => `${entity.word} (${entity.entity_group ?? entity.entity ?? '?'})`,
+    );
+    return { text: entities.length > 0 ? entities.join(', ') : 'no entities found', data: output };
+  },
+  async 'fill-mask'(call) {
+    const output = await call.client.fillMask({ ...target(call), inputs: text(call) }, call.options);
+    return {
+      text: output.map((item) => `${item.sequence} (${percent(item.score)})`).join('\n'),
+      data: output,
+    };
+  },
+  async summarization(call) {
+    const output = await call.client.summarization({ ...target(call), inputs: text(call) }, call.options);
+    return { text: output.summary_text, data: output };
+  },
+  async translation(call) {
+    const output = await call.client.translation({ ...target(call), inputs: text(call) }, call.options);
+    const translated = Array.isArray(output) ? output[0]?.translation_text : output.translation_text;
+    return { text: translated ?? '', data: output };
+  },
+  async 'text-generation'(call) {
+    const output = await call.client.textGeneration({ ...target(call), inputs: text(call) }, call.options);
+    return { text: output.generated_text, data: output };
+  },
+  async conversational(call) {
+    const output = await call.client.chatCompletion(
+      { ...target(call), messages: [{ role: 'user', content: text(call) }] },
+      call.options,
+    );
+    return { text: output.choices[0]?.message.content ?? '', data: { model: output.model } };
+  },
+  async 'feature-extraction'(call) {
+    const output = await call.client.featureExtraction({ ...target(call), inputs: text(call) }, call.options);
+    const dimensions = Array.isArray(output[0])
+      ? `${output.length} x ${(output[0] as unknown[]).length}`
+      : `${output.length}`;
+    return { text: `embedding of ${dimensions} values`, data: output };
+  },
+  async 'zero-shot-image-classification'(call) {
+    const output = await call.client.zeroShotImageClassification(
+      {
+        ...target(call),
+        inputs: { image: await blob(call, 'image') },
+        parameters: { candidate_labels: labelsFrom(call) },
+      } as never,
+      call.options,
+    );
+    return { text: labelList(output), data: output };
+  },
+  async 'image-classification'(call) {
+    const output = await call.client.imageClassification(
+      { ...target(call), inputs: await blob(call, 'image') },
+      call.options,
+    );
+    return { text: labelList(output), data: output };
+  },
+  async 'object-detection'(call) {
+    const image = file(call, 'image');
+    const output = (await call.client.objectDetection(
+      { ...target(call), inputs: await blob(call, 'image') },
+      call.options,
+    )) as LabelledBox[];
+    const annotated = await drawBoxes(image.path, output);
+    const artifact = await call.request.artifacts.write({
+      kind: 'image',
+      bytes: annotated,
+      mimeType: 'image/png',
+      extension: 'png',
+      label: 'annotated detections',
+    });
+    return {
+      text: output.length > 0 ? countLabels(output.map((item) => item.label)) : 'no objects found',
+      data: output,
+      artifacts: [artifact],
+    };
+  },
+  async 'image-segmentation'(call) {
+    const output = await call.client.imageSegmentation(
+      { ...target(call), inputs: await blob(call, 'image') },
+      call.options,
+    );
+    const artifacts: Artifact[] = [];
+    for (const segment of output) {
+      if (typeof segment.mask !== 'string') continue;
+      artifacts.push(
+        await call.request.artifacts.write({
+          kind: 'image',
+          bytes: new Uint8Array(Buffer.from(segment.mask, 'base64')),
+          mimeType: 'image/png',
+          extension: 'png',
+          label: `mask: ${segment.label}`,
+        }),
+      );
+    }
+    return {
+      text: output.map((segment) => segment.label).join(', ') || 'no segments found',
+      data: output.map(({ mask: _mask, ...rest }) => rest),
+      artifacts,
+    };
+  },
+  async 'image-to-text'(call) {
+    const output = await call.client.imageToText(
+      { ...target(call), data: await blob(call, 'image') },
+      call.options,
+    );
+    return { text: output.generated_text ?? '', data: output };
+  },
+  async 'image-to-image'(call) {
+    const prompt = call.request.inputs.text;
+    const output = await call.client.imageToImage(
+      {
+        ...target(call),
+        inputs: await blob(call, 'image'),
+        ...(prompt ? { parameters: { prompt } } : {}),
+      },
+      call.options,
+    );
+    return { artifacts: [await saveBlob(call, 'image', output, 'image/png', 'generated image')] };
+  },
+  async 'text-to-image'(call) {
+    const output = await call.client.textToImage(
+      { ...target(call), inputs: text(call) },
+      { ...call.options, outputType: 'blob' },
+    );
+    return { artifacts: [await saveBlob(call, 'image', output, 'image/jpeg', 'generated image')] };
+  },
+  async 'text-to-video'(call) {
+    const output = await call.client.textToVideo({ ...target(call), inputs: text(call) }, call.options);
+    return { artifacts: [await saveBlob(call, 'video', output, 'video/mp4', 'generated video')] };
+  },
+  async 'text-to-speech'(call) {
+    const output = await call.client.textToSpeech({ ...target(call), inputs: text(call) }, call.options);
+    return { artifacts: [await saveBlob(call, 'audio', output, 'audio/flac', 'generated speech')] };
+  },
+  async 'automatic-speech-recognition'(call) {
+    const output = await call.client.automaticSpeechRecognition(
+      { ...target(call), inputs: await blob(call, 'audio') },
+      call.options,
+    );
+    return { text: output.text, data: output };
+  },
+  async 'audio-classification'(call) {
+    const output = await call.client.audioClassification(
+      { ...target(call), inputs: await blob(call, 'audio') },
+      call.options,
+    );
+    return { text: labelList(output), data: output };
+  },
+  async 'audio-to-audio'(call) {
+    const output = await call.client.audioToAudio(
+      { ...target(call), inputs: await blob(call, 'audio') },
+      call.options,
+    );
+    const artifacts: Artifact[] = [];
+    for (const item of output) {
+      const mimeType = item['content-type'] || 'audio/flac';
+      artifacts.push(
+        await call.request.artifacts.write({
+          kind: 'audio',
+          bytes: new Uint8Array(Buffer.from(item.blob, 'base64')),
+          mimeType,
+          extension: EXTENSIONS[mimeType] ?? 'flac',
+          label: item.label,
+        }),
+      );
+    }
+    return { text: output.map((item) => item.label).join(', '), artifacts };
+  },
+  async 'visual-question-answering'(call) {
+    const output = await call.client.visualQuestionAnswering(
+      { ...target(call), inputs: { image: await blob(call, 'image'), question: text(call) } },
+      call.options,
+    );
+    return { text: output.answer, data: output };
+  },
+  async 'document-question-answering'(call) {
+    const output = await call.client.documentQuestionAnswering(
+      { ...target(call), inputs: { image: await blob(call, 'image'), question: text(call) } },
+      call.options,
+    );
+    return { text: output.answer ?? '', data: output };
+  },
+};
+
+/** The tasks of the vocabulary this backend runs through `@huggingface/inference`. */
+export const HF_INFERENCE_TASKS = Object.keys(RUNNERS) as TaskName[];
+
+export function runnerFor(task: TaskName): TaskRunner | undefined {
+  return RUNNERS[task];
+}

@@ -1,0 +1,60 @@
+// Helpers for the Hugging Face backends' tests: a real artifact sink on a temporary folder, fixture paths.
+import { existsSync, mkdtempSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { InferenceRequest } from '../../core/backend.js';
+import type { Artifact, ArtifactSink, ResolvedInputs } from '../../core/output.js';
+import type { TaskName } from '../../core/tasks.js';
+
+export const FIXTURES = fileURLToPath(new URL('../../../../shared/fixtures/', import.meta.url));
+export const NO_FIXTURES = existsSync(join(FIXTURES, 'images', 'b.jpg'))
+  ? false
+  : `fixtures not found at ${FIXTURES}`;
+
+export function fixture(...parts: string[]): string {
+  return join(FIXTURES, ...parts);
+}
+
+export function temporarySink(): ArtifactSink & { dir: string; written: Artifact[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'jarvis-hf-'));
+  let counter = 0;
+  const written: Artifact[] = [];
+  return {
+    dir,
+    written,
+    reservePath(extension: string): string {
+      counter += 1;
+      return join(dir, `artifact-${counter}.${extension.replace(/^\./, '')}`);
+    },
+    async write(file): Promise<Artifact> {
+      const path = this.reservePath(file.extension);
+      await writeFile(path, file.bytes);
+      const artifact: Artifact = {
+        kind: file.kind,
+        path,
+        mimeType: file.mimeType,
+        ...(file.label === undefined ? {} : { label: file.label }),
+      };
+      written.push(artifact);
+      return artifact;
+    },
+  };
+}
+
+export function inferenceRequest(
+  task: TaskName,
+  modelId: string,
+  inputs: ResolvedInputs,
+  extra: Partial<InferenceRequest> = {},
+): InferenceRequest & { artifacts: ReturnType<typeof temporarySink> } {
+  return {
+    task,
+    modelId,
+    inputs,
+    artifacts: temporarySink(),
+    signal: new AbortController().signal,
+    ...extra,
+  } as InferenceRequest & { artifacts: ReturnType<typeof temporarySink> };
+}
