@@ -133,11 +133,49 @@ function parseLenient(segment: string): unknown {
     return JSON.parse(segment);
   } catch {
     try {
-      return JSON.parse(jsonrepair(segment));
+      return JSON.parse(jsonrepair(requoteSingleQuotedStrings(segment)));
     } catch {
       return undefined;
     }
   }
+}
+
+const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r' };
+
+/**
+ * Python-style 'strings' become "strings" before jsonrepair sees them, because jsonrepair ends a single-quoted
+ * string at the first apostrophe ('it's' -> "it"s"), while here it ends only before JSON punctuation.
+ */
+function requoteSingleQuotedStrings(segment: string): string {
+  if (!segment.includes("'")) return segment;
+  let out = '';
+  let index = 0;
+  let previousSignificant = '';
+  while (index < segment.length) {
+    const char = segment[index]!;
+    if (char === '"') {
+      const end = stringEnd(segment, index, '"');
+      out += segment.slice(index, end);
+      index = end;
+      previousSignificant = '"';
+      continue;
+    }
+    if (char === "'" && /^[[{,:]?$/.test(previousSignificant)) {
+      const end = stringEnd(segment, index, "'");
+      const closed = segment[end - 1] === "'" && end - 1 > index;
+      const inner = segment
+        .slice(index + 1, closed ? end - 1 : end)
+        .replace(/\\(.)/g, (_escape, next: string) => ESCAPES[next] ?? next);
+      out += JSON.stringify(inner);
+      index = end;
+      previousSignificant = '"';
+      continue;
+    }
+    out += char;
+    if (!/\s/.test(char)) previousSignificant = char;
+    index++;
+  }
+  return out;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -202,12 +202,12 @@ function readDraft(
     const task = normalizeTaskName(name);
     if (!task) {
       problems.push(
-        `${label}: "${name}" is not an available task; the closest is "${closestTask(name, available)}".`,
+        `${label}: "${name}" is not an available task${suggestion(name, available, '; the closest is')}.`,
       );
       draft.invalid = true;
     } else if (available && !available.has(task)) {
       problems.push(
-        `${label}: "${task}" cannot run here; use an available task instead (closest: "${closestTask(task, available)}").`,
+        `${label}: "${task}" cannot run here; use an available task instead${suggestion(task, available, ', such as')}.`,
       );
       draft.invalid = true;
     } else {
@@ -554,7 +554,7 @@ function orderArgs(args: TaskArgs): TaskArgs {
 }
 
 /** The vocabulary entry nearest to what the LLM wrote, for "did you mean" in problems. */
-export function closestTask(name: string, available?: ReadonlySet<TaskName>): TaskName {
+export function closestTask(name: string, available?: ReadonlySet<TaskName>): TaskName | undefined {
   const candidates = available && available.size > 0 ? [...available] : TASK_NAMES;
   const cleaned = name
     .trim()
@@ -568,13 +568,14 @@ export function closestTask(name: string, available?: ReadonlySet<TaskName>): Ta
       if (inner && candidates.includes(inner)) return inner;
     }
   }
-  let best = candidates[0]!;
+  let best: TaskName | undefined;
   let bestScore = Number.POSITIVE_INFINITY;
   for (const candidate of candidates) {
     const distance = editDistance(cleaned, candidate);
-    // Shared words count for more than shared letters: "image-captioning" is nearer image-to-text
-    // than a name one letter away would suggest.
+    // Shared words count for more than shared letters: "speech-synthesis" is nearer text-to-speech
+    // than names a few letters away. A name sharing no word and few letters gets no suggestion.
     const shared = words.filter((word) => word.length > 2).filter((word) => candidate.includes(word)).length;
+    if (shared === 0 && distance > Math.max(2, cleaned.length * 0.3)) continue;
     const score = distance - shared * 4;
     if (score < bestScore) {
       bestScore = score;
@@ -582,6 +583,12 @@ export function closestTask(name: string, available?: ReadonlySet<TaskName>): Ta
     }
   }
   return best;
+}
+
+/** " The closest is "x"." or nothing, for problem messages. */
+function suggestion(name: string, available: ReadonlySet<TaskName> | undefined, phrase: string): string {
+  const closest = closestTask(name, available);
+  return closest ? `${phrase} "${closest}"` : '';
 }
 
 function editDistance(a: string, b: string): number {

@@ -1,0 +1,205 @@
+import { type ChatMessage, estimateTokens } from '../core/llm.js';
+import { RESOURCE_KINDS, TASK_NAMES, type TaskName, taskSignature } from '../core/tasks.js';
+
+/** The vocabulary line for one task: its name and what it takes and gives, so the LLM can chain tasks. */
+function describeTask(task: TaskName): string {
+  const signature = taskSignature(task);
+  const inputs = signature.inputs.map((kind) => (signature.required.includes(kind) ? kind : `${kind}?`));
+  return `${task} (${inputs.join(', ')} -> ${signature.output})`;
+}
+
+/** The system prompt of the planning stage, in the spirit of HuggingGPT's "#1 Task Planning Stage". */
+export function planSystemPrompt(tasks: readonly TaskName[] = TASK_NAMES): string {
+  return [
+    '#1 Task Planning Stage',
+    'You are the planner of an assistant that answers requests by running expert AI models. Turn the ' +
+      "user's request into a JSON list of tasks:",
+    '[{"task": TASK, "id": ID, "dep": [IDS], "args": {"text": TEXT, "image": IMAGE, "audio": AUDIO, "video": VIDEO}}]',
+    '- "task": one of the available tasks below.',
+    '- "id": a unique integer, counting from 0.',
+    '- "dep": the ids of the tasks whose output this task uses, or [-1] when it uses none.',
+    '- "args": only the inputs the task takes (see the list), each a string: a text, or a file name or URL ' +
+      'the user gave. "<GENERATED>-k" stands for the output of task k of the argument\'s kind: ' +
+      '{"image": "<GENERATED>-0"} is the image task 0 produced, {"text": "<GENERATED>-1"} the text of task 1.',
+    '',
+    `Available tasks (inputs -> output; "?" marks an optional input): ${tasks.map(describeTask).join('; ')}.`,
+    '',
+    'Rules:',
+    '1. Use only the available tasks; never invent a task name.',
+    '2. Use as few tasks as the request needs; add nothing the user did not ask for.',
+    '3. Take files and URLs from the request or from the chat log; never invent one. One task handles one ' +
+      'file: several files need several tasks.',
+    '4. A task may only use outputs of other tasks ("<GENERATED>-k" with k its dependency), never its own.',
+    '5. When no task is needed (greetings, chit-chat, questions you can answer from knowledge), reply [].',
+    '6. Reply with the JSON list only, with no explanation around it.',
+  ].join('\n');
+}
+
+/** The user message for a request, with the chat log the way HuggingGPT shows it. */
+export function planUserMessage(request: string, chatLog: readonly ChatMessage[] = []): string {
+  if (chatLog.length === 0) return request;
+  const log = chatLog.map((message) => `${message.role}: ${message.content}`).join('\n');
+  return (
+    `The chat log [\n${log}\n] may mention the files I mean.\n` +
+    `Now I input: ${request}\n` +
+    'Mind the input and output kinds of the tasks and the dependencies between them.'
+  );
+}
+
+const demo = (request: string, plan: unknown[], chatLog: ChatMessage[] = []): ChatMessage[] => [
+  { role: 'user', content: planUserMessage(request, chatLog) },
+  { role: 'assistant', content: JSON.stringify(plan) },
+];
+
+/**
+ * Few-shot demonstrations, written for Jarvis: one task; a chain; a graph where two results meet; several
+ * input files; a file from an earlier turn; chit-chat. When the context is short, demos are dropped from the
+ * front, so chit-chat goes last: a greeting planned as tools costs a whole run of experts.
+ */
+export const PLAN_DEMOS: readonly ChatMessage[] = [
+  ...demo('What is written on the sign in /photos/street-sign.png?', [
+    { task: 'image-to-text', id: 0, dep: [-1], args: { image: '/photos/street-sign.png' } },
+  ]),
+  ...demo('Read the printed page in scan.png out loud for me.', [
+    { task: 'image-to-text', id: 0, dep: [-1], args: { image: 'scan.png' } },
+    { task: 'text-to-speech', id: 1, dep: [0], args: { text: '<GENERATED>-0' } },
+  ]),
+  ...demo(
+    'Listen to question.wav and answer the question it asks about kitchen.jpg. Also show me which objects are in the kitchen.',
+    [
+      { task: 'automatic-speech-recognition', id: 0, dep: [-1], args: { audio: 'question.wav' } },
+      { task: 'object-detection', id: 1, dep: [-1], args: { image: 'kitchen.jpg' } },
+      {
+        task: 'visual-question-answering',
+        id: 2,
+        dep: [0],
+        args: { image: 'kitchen.jpg', text: '<GENERATED>-0' },
+      },
+    ],
+  ),
+  ...demo(
+    'I took three photos of the pasture, farm1.jpg, farm2.jpg and farm3.jpg. How many cows are there in total?',
+    [
+      { task: 'object-detection', id: 0, dep: [-1], args: { image: 'farm1.jpg' } },
+      { task: 'object-detection', id: 1, dep: [-1], args: { image: 'farm2.jpg' } },
+      { task: 'object-detection', id: 2, dep: [-1], args: { image: 'farm3.jpg' } },
+    ],
+  ),
+  ...demo(
+    'Now draw the same pose as a robot dancing on the moon.',
+    [
+      { task: 'openpose-control', id: 0, dep: [-1], args: { image: 'uploads/dancer.jpg' } },
+      {
+        task: 'openpose-text-to-image',
+        id: 1,
+        dep: [0],
+        args: { text: 'a robot dancing on the moon', image: '<GENERATED>-0' },
+      },
+    ],
+    [
+      { role: 'user', content: 'Who is in uploads/dancer.jpg?' },
+      {
+        role: 'assistant',
+        content: 'The photo uploads/dancer.jpg shows a ballet dancer mid-leap on a stage.',
+      },
+    ],
+  ),
+  ...demo('Thanks, that was helpful! What can you do?', []),
+];
+
+export interface PlanPromptOptions {
+  request: string;
+  /** Earlier messages of the conversation, oldest first. */
+  history?: readonly ChatMessage[];
+  /** The controller's context window; history is trimmed oldest-first to fit. */
+  contextTokens: number;
+  /** Most history messages shown, newest kept. Default 20. */
+  maxHistoryMessages?: number;
+  availableTasks?: readonly TaskName[];
+}
+
+/** Tokens kept free for the reply (a plan of a dozen tasks is well under 1,000 tokens). */
+function outputReserve(contextTokens: number): number {
+  return Math.min(2_048, Math.floor(contextTokens / 4));
+}
+
+const tokensOf = (messages: readonly ChatMessage[]): number =>
+  messages.reduce((total, message) => total + estimateTokens(message.content) + 4, 0);
+
+/**
+ * The messages of a planning call: system prompt, demos, then the request with as much recent history as
+ * fits in the context window (newest kept). When even the demos do not fit, the earliest demos go first.
+ */
+export function buildPlanMessages(options: PlanPromptOptions): ChatMessage[] {
+  const system: ChatMessage = { role: 'system', content: planSystemPrompt(options.availableTasks) };
+  const budget = options.contextTokens - outputReserve(options.contextTokens);
+  const maxHistory = options.maxHistoryMessages ?? 20;
+  const history = (options.history ?? []).filter((message) => message.role !== 'system');
+
+  let demos = [...PLAN_DEMOS];
+  const bare = (): number =>
+    tokensOf([system, ...demos, { role: 'user', content: planUserMessage(options.request) }]);
+  while (demos.length > 2 && bare() > budget) demos = demos.slice(2);
+
+  const kept: ChatMessage[] = [];
+  for (let index = history.length - 1; index >= 0 && kept.length < maxHistory; index--) {
+    const candidate = [history[index]!, ...kept];
+    const user: ChatMessage = { role: 'user', content: planUserMessage(options.request, candidate) };
+    if (tokensOf([system, ...demos, user]) > budget) break;
+    kept.unshift(history[index]!);
+  }
+  return [system, ...demos, { role: 'user', content: planUserMessage(options.request, kept) }];
+}
+
+/** The follow-up message of the repair round: what was wrong with the previous reply. */
+export function repairMessage(problems: readonly string[]): string {
+  return [
+    'Your task list cannot be run:',
+    ...problems.map((problem) => `- ${problem}`),
+    'Reply with the corrected JSON list only (or [] if no task is needed), following the rules above.',
+  ].join('\n');
+}
+
+const nullableString = { type: ['string', 'null'] };
+
+/**
+ * The JSON schema of a plan, for providers with structured output. The root is an object because OpenAI's
+ * structured outputs need one; every property is required and unused arguments are null, as strict mode
+ * wants. `parsePlanText` and `validatePlan` accept this shape.
+ */
+export function planJsonSchemaFor(tasks: readonly TaskName[] = TASK_NAMES): {
+  name: string;
+  schema: Record<string, unknown>;
+} {
+  return {
+    name: 'task_plan',
+    schema: {
+      type: 'object',
+      properties: {
+        tasks: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              task: { type: 'string', enum: [...tasks] },
+              id: { type: 'integer' },
+              dep: { type: 'array', items: { type: 'integer' } },
+              args: {
+                type: 'object',
+                properties: Object.fromEntries(RESOURCE_KINDS.map((kind) => [kind, nullableString])),
+                required: [...RESOURCE_KINDS],
+                additionalProperties: false,
+              },
+            },
+            required: ['task', 'id', 'dep', 'args'],
+            additionalProperties: false,
+          },
+        },
+      },
+      required: ['tasks'],
+      additionalProperties: false,
+    },
+  };
+}
+
+export const planJsonSchema = planJsonSchemaFor();
