@@ -1,0 +1,163 @@
+import { relative } from 'node:path';
+import type { JarvisConfig } from '../config/schema.js';
+import { InputError } from '../core/errors.js';
+import type { RunResult } from '../core/events.js';
+import type { TaskGraph } from '../core/graph.js';
+import type { ChatMessage } from '../core/llm.js';
+import { historyEntry } from '../run/history.js';
+import type { Jarvis } from '../run/index.js';
+import { runOutputDir } from '../run/index.js';
+import type { Conversation, Store, StoredUpload } from '../store/index.js';
+import { type FileUrlResolver, runFileResolver } from './presenter.js';
+import type { ActiveRun, RunManager } from './run-manager.js';
+import type { createUrlSigner } from './security.js';
+import type { SettingsController } from './settings.js';
+
+/** Everything the routes share. */
+export interface ServerContext {
+  readonly config: JarvisConfig;
+  readonly store: Store;
+  readonly runs: RunManager;
+  readonly settings: SettingsController;
+  /** Where uploaded files are kept (inside the data folder). */
+  readonly uploadsDir: string;
+  /** The built web UI, if there is one. */
+  readonly webRoot: string | undefined;
+  readonly signer: ReturnType<typeof createUrlSigner>;
+  jarvis(): Jarvis;
+}
+
+/** The URL resolver for the files of one run. */
+export function fileUrlsOf(context: ServerContext, runId: string): FileUrlResolver {
+  return runFileResolver(runId, runOutputDir(context.config, runId), context.signer.sign);
+}
+
+export function uploadUrl(context: ServerContext, id: string): string {
+  return context.signer.sign(`/v1/uploads/${encodeURIComponent(id)}/content`);
+}
+
+export function presentUpload(context: ServerContext, upload: StoredUpload) {
+  return {
+    id: upload.id,
+    name: upload.name,
+    kind: upload.kind,
+    mimeType: upload.mimeType,
+    size: upload.size,
+    url: uploadUrl(context, upload.id),
+  };
+}
+
+/** Names a user gave their files go into the prompt: keep them to one short, quote-free line. */
+const displayName = (name: string) =>
+  name
+    .replace(/[\r\n"`]+/g, ' ')
+    .trim()
+    .slice(0, 80);
+
+/**
+ * The request the planner sees: the user's words plus the attached files, named by their path relative to
+ * the run's working folder (the data folder), which is also how later turns and answers refer to files.
+ */
+export function requestWithAttachments(text: string, uploads: StoredUpload[], cwd: string): string {
+  if (uploads.length === 0) return text;
+  const lines = uploads.map(
+    (upload) => `- ${upload.kind}: ${relative(cwd, upload.path)} (uploaded as "${displayName(upload.name)}")`,
+  );
+  return `${text}\n\nAttached files:\n${lines.join('\n')}`;
+}
+
+export async function loadUploads(context: ServerContext, ids: readonly string[]): Promise<StoredUpload[]> {
+  const uploads: StoredUpload[] = [];
+  for (const id of ids) {
+    const upload = await context.store.getUpload(id);
+    if (!upload) throw new InputError(`No such upload: ${id}. Upload the file first (POST /v1/uploads).`);
+    uploads.push(upload);
+  }
+  return uploads;
+}
+
+/** Earlier turns of a conversation as the planner should see them: requests and what each run produced. */
+export async function conversationHistory(
+  context: ServerContext,
+  conversationId: string,
+): Promise<ChatMessage[]> {
+  const cwd = context.config.dataDir;
+  const messages = await context.store.listMessages(conversationId);
+  const runs = new Map((await context.store.listRuns(conversationId)).map((run) => [run.id, run]));
+  const history: ChatMessage[] = [];
+  for (const message of messages) {
+    if (message.role === 'user') {
+      const uploads = await loadUploads(context, message.files).catch(() => []);
+      history.push({ role: 'user', content: requestWithAttachments(message.content, uploads, cwd) });
+      continue;
+    }
+    const run = message.runId ? runs.get(message.runId) : undefined;
+    const result = run?.result as RunResult | null | undefined;
+    history.push({ role: 'assistant', content: result ? historyEntry(result, cwd) : message.content });
+  }
+  return history;
+}
+
+export interface ConversationRunInput {
+  key: string;
+  text: string;
+  conversationId?: string;
+  /** Used for a new conversation. */
+  source: string;
+  files?: string[];
+  /** History given by the client (OpenAI-style requests carry their own); else the stored conversation's. */
+  history?: ChatMessage[];
+  plan?: TaskGraph;
+  select?: 'llm' | 'top';
+  answer?: boolean;
+  signal?: AbortSignal;
+}
+
+const titleOf = (text: string) => {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > 60 ? `${line.slice(0, 59)}…` : line || 'New conversation';
+};
+
+/** Starts a run as one turn of a conversation (created when none is named), saving the user's message. */
+export async function startConversationRun(
+  context: ServerContext,
+  input: ConversationRunInput,
+): Promise<{ run: ActiveRun; conversation: Conversation }> {
+  const cwd = context.config.dataDir;
+  const uploads = await loadUploads(context, input.files ?? []);
+  let conversation: Conversation | undefined;
+  if (input.conversationId) {
+    conversation = await context.store.getConversation(input.conversationId);
+    if (!conversation) throw new InputError(`No such conversation: ${input.conversationId}`);
+  }
+  const history = input.history ?? (conversation ? await conversationHistory(context, conversation.id) : []);
+  const existing = conversation;
+  let created: Conversation | undefined;
+  const run = await context.runs.start({
+    // The conversation and the user's message are written only once the run has a slot, so a request
+    // refused by the per-key cap leaves nothing behind.
+    beforeStart: async (runId) => {
+      created =
+        existing ??
+        (await context.store.createConversation({ title: titleOf(input.text), source: input.source }));
+      await context.store.addMessage({
+        conversationId: created.id,
+        role: 'user',
+        content: input.text,
+        runId,
+        files: uploads.map((upload) => upload.id),
+      });
+      return { conversationId: created.id };
+    },
+    key: input.key,
+    request: requestWithAttachments(input.text, uploads, cwd),
+    history,
+    inputFiles: uploads.map((upload) => upload.path),
+    cwd,
+    ...(input.plan ? { plan: input.plan } : {}),
+    ...(input.select ? { select: input.select } : {}),
+    ...(input.answer === undefined ? {} : { answer: input.answer }),
+    ...(input.signal ? { signal: input.signal } : {}),
+  });
+  return { run, conversation: created! };
+}

@@ -1,0 +1,111 @@
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { z } from 'zod';
+import { errorMessage, JarvisError, redact } from '../core/errors.js';
+
+/**
+ * Every error the API returns has OpenAI's shape, `{"error": {"message", "type", "code"}}`, so OpenAI clients
+ * show the message, and everything else can branch on `code`.
+ */
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    message: string,
+    readonly type: string,
+    readonly code: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export const badRequest = (message: string, code = 'invalid_request') =>
+  new HttpError(400, message, 'invalid_request_error', code);
+
+export const notFound = (what: string) =>
+  new HttpError(404, `${what} not found`, 'not_found_error', 'not_found');
+
+export function errorBody(message: string, type: string, code: string) {
+  return { error: { message, type, code } };
+}
+
+const STATUS_BY_CODE: Record<string, { status: ContentfulStatusCode; type: string }> = {
+  'too-many-runs': { status: 429, type: 'rate_limit_error' },
+  config: { status: 503, type: 'configuration_error' },
+  input: { status: 400, type: 'invalid_request_error' },
+  plan: { status: 422, type: 'plan_error' },
+  llm: { status: 502, type: 'upstream_error' },
+  cancelled: { status: 499 as ContentfulStatusCode, type: 'cancelled' },
+  timeout: { status: 504, type: 'timeout_error' },
+};
+
+export function describeError(error: unknown): {
+  status: ContentfulStatusCode;
+  message: string;
+  type: string;
+  code: string;
+  headers: Record<string, string>;
+} {
+  if (error instanceof HttpError) {
+    return {
+      status: error.status,
+      message: error.message,
+      type: error.type,
+      code: error.code,
+      headers: error.headers,
+    };
+  }
+  if (error instanceof JarvisError) {
+    const known = STATUS_BY_CODE[error.code] ?? { status: 500 as ContentfulStatusCode, type: 'server_error' };
+    const headers: Record<string, string> = error.code === 'too-many-runs' ? { 'retry-after': '5' } : {};
+    return {
+      status: known.status,
+      message: redact(error.message),
+      type: known.type,
+      code: error.code,
+      headers,
+    };
+  }
+  return {
+    status: 500,
+    message: `Internal error: ${redact(errorMessage(error))}`,
+    type: 'server_error',
+    code: 'internal',
+    headers: {},
+  };
+}
+
+export function errorResponse(c: Context, error: unknown): Response {
+  const described = describeError(error);
+  for (const [name, value] of Object.entries(described.headers)) c.header(name, value);
+  return c.json(errorBody(described.message, described.type, described.code), described.status);
+}
+
+/** Reads a JSON body and validates it; a malformed body is a 400 that says what is wrong. */
+export async function readJson<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
+  const type = c.req.header('content-type') ?? '';
+  // Requiring JSON also means a cross-site form post cannot reach these routes without a CORS preflight.
+  if (!/^application\/json\b/i.test(type)) {
+    throw new HttpError(
+      415,
+      'Send the body as JSON (content-type: application/json).',
+      'invalid_request_error',
+      'unsupported_media_type',
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = await c.req.json();
+  } catch {
+    throw badRequest('The body is not valid JSON.', 'invalid_json');
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`,
+    );
+    throw badRequest(`Invalid request: ${problems.join('; ')}`, 'invalid_body');
+  }
+  return parsed.data;
+}

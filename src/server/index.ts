@@ -1,0 +1,137 @@
+import { existsSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serve } from '@hono/node-server';
+import type { Hono } from 'hono';
+import type { JarvisConfig } from '../config/schema.js';
+import { createJarvis, type Jarvis } from '../run/index.js';
+import { openStore, type Store } from '../store/index.js';
+import { type AppEnv, createApp } from './app.js';
+import type { ServerContext } from './context.js';
+import { createRunManager } from './run-manager.js';
+import { assertSafeBinding, createUrlSigner } from './security.js';
+import { createSettingsController } from './settings.js';
+
+export { type AppEnv, createApp } from './app.js';
+export { isLoopbackHost } from './security.js';
+
+export interface ServerOptions {
+  config: JarvisConfig;
+  /** The pipeline to use; built from `config` when absent. */
+  jarvis?: Jarvis;
+  /** Builds a pipeline when settings change (default: `createJarvis`). */
+  createJarvis?: (config: JarvisConfig) => Promise<Jarvis>;
+  /** Overrides `config.server.port` / `config.server.host`. */
+  port?: number;
+  host?: string;
+  /** The built web UI (default: `web/dist` of this package, when it exists). */
+  webRoot?: string;
+}
+
+export interface JarvisServerApp {
+  app: Hono<AppEnv>;
+  context: ServerContext;
+  /** Cancels running runs, waits until they are saved, closes pipelines built here and the database. */
+  close(): Promise<void>;
+}
+
+export interface RunningServer {
+  /** `http://host:port`, with the port actually bound. */
+  url: string;
+  app: Hono<AppEnv>;
+  store: Store;
+  close(): Promise<void>;
+}
+
+/** `web/dist` beside `src/` or `dist/`: this file is `src/server/index.ts` or `dist/server/index.js`. */
+export function defaultWebRoot(): string | undefined {
+  const root = fileURLToPath(new URL('../../web/dist/', import.meta.url));
+  return existsSync(join(root, 'index.html')) ? root : undefined;
+}
+
+export function databasePath(config: JarvisConfig): string {
+  return config.server.database ?? join(config.dataDir, 'jarvis.db');
+}
+
+/** The app and everything behind it, without a socket: for tests (`app.request()`) and for `startServer`. */
+export async function createServerApp(options: ServerOptions): Promise<JarvisServerApp> {
+  const { config } = options;
+  const store = await openStore(databasePath(config));
+  try {
+    // Runs the previous process left unfinished can never finish now; say so instead of "running" forever.
+    await store.markInterruptedRuns();
+    const settings = await createSettingsController({
+      config,
+      store,
+      ...(options.jarvis ? { jarvis: options.jarvis } : {}),
+      createJarvis: options.createJarvis ?? ((next) => createJarvis(next)),
+    });
+    const runs = createRunManager({
+      store,
+      jarvis: () => settings.jarvis(),
+      maxConcurrentRunsPerKey: config.server.maxConcurrentRunsPerKey,
+    });
+    const context: ServerContext = {
+      config,
+      store,
+      runs,
+      settings,
+      uploadsDir: join(config.dataDir, 'uploads'),
+      webRoot: options.webRoot ?? defaultWebRoot(),
+      signer: createUrlSigner(config.server.apiKey),
+      jarvis: () => settings.jarvis(),
+    };
+    return {
+      app: createApp(context),
+      context,
+      async close() {
+        await runs.close();
+        await settings.close();
+        await store.close();
+      },
+    };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+/** `jarvis serve`: listens (127.0.0.1 unless told otherwise; elsewhere only with an API key). */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const host = options.host ?? options.config.server.host;
+  const port = options.port ?? options.config.server.port;
+  assertSafeBinding(host, options.config.server.apiKey);
+  const server = await createServerApp(options);
+  let http: Server;
+  try {
+    http = await new Promise<Server>((resolve, reject) => {
+      const created = serve({ fetch: server.app.fetch, port, hostname: host }) as Server;
+      created.once('listening', () => resolve(created));
+      created.once('error', reject);
+    });
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
+  // Model loading and long plans can keep a request quiet for minutes; Node's defaults would cut it.
+  http.requestTimeout = 0;
+  http.headersTimeout = 60_000;
+  const address = http.address() as AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${shownHost}:${address.port}`,
+    app: server.app,
+    store: server.context.store,
+    async close() {
+      // Runs first: their final events and rows are written before connections and the database go.
+      await server.context.runs.close();
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeAllConnections();
+      });
+      await server.close();
+    },
+  };
+}

@@ -1,0 +1,177 @@
+import { isAbsolute, relative, sep } from 'node:path';
+import type { ModelChoice, RunEvent, RunResult, TaskResult } from '../core/events.js';
+import type { TaskGraph } from '../core/graph.js';
+
+/** Maps a file a run wrote to the URL that serves it, or null when it lies outside the run's folder. */
+export type FileUrlResolver = (path: string) => string | null;
+
+export function runFileResolver(
+  runId: string,
+  outputDir: string,
+  sign: (path: string) => string,
+): FileUrlResolver {
+  return (path) => {
+    if (!isAbsolute(path)) return null;
+    const inside = relative(outputDir, path);
+    if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) return null;
+    const encoded = inside.split(sep).map(encodeURIComponent).join('/');
+    return sign(`/v1/runs/${encodeURIComponent(runId)}/files/${encoded}`);
+  };
+}
+
+const isArtifactLike = (value: Record<string, unknown>): boolean =>
+  typeof value.path === 'string' && typeof value.mimeType === 'string' && typeof value.kind === 'string';
+
+/**
+ * A copy of `value` in which every artifact (`{kind, path, mimeType}`) also carries the `url` that serves it,
+ * so clients never need to know where the server keeps its files.
+ */
+export function withFileUrls<T>(value: T, urlOf: FileUrlResolver): T {
+  if (Array.isArray(value)) return value.map((item) => withFileUrls(item, urlOf)) as T;
+  if (value === null || typeof value !== 'object') return value;
+  const record = value as Record<string, unknown>;
+  const copy: Record<string, unknown> = {};
+  for (const [key, inner] of Object.entries(record)) copy[key] = withFileUrls(inner, urlOf);
+  if (isArtifactLike(record)) copy.url = urlOf(record.path as string);
+  return copy as T;
+}
+
+export interface TaskView {
+  id: number;
+  task: string;
+  dep: number[];
+  args: Record<string, string>;
+  status: 'waiting' | 'running' | TaskResult['status'];
+  model: string | null;
+  backend: string | null;
+  reason: string | null;
+  candidates: string[];
+  result: TaskResult | null;
+  progress: string | null;
+}
+
+/** What the events of a run say so far: the plan, each task's state and model, the answer text. */
+export interface RunProgress {
+  plan: TaskGraph | null;
+  tasks: TaskView[];
+  answer: string;
+  errors: { stage: string; code: string; message: string }[];
+  result: RunResult | null;
+}
+
+export function summarizeEvents(events: readonly RunEvent[]): RunProgress {
+  let plan: TaskGraph | null = null;
+  const views = new Map<number, TaskView>();
+  const choices = new Map<number, ModelChoice>();
+  let answer = '';
+  const errors: RunProgress['errors'] = [];
+  let result: RunResult | null = null;
+
+  const viewOf = (id: number): TaskView | undefined => views.get(id);
+  for (const event of events) {
+    switch (event.type) {
+      case 'plan-done':
+        plan = event.plan;
+        for (const task of event.plan) {
+          views.set(task.id, {
+            id: task.id,
+            task: task.task,
+            dep: task.dep,
+            args: { ...task.args } as Record<string, string>,
+            status: 'waiting',
+            model: null,
+            backend: null,
+            reason: null,
+            candidates: [],
+            result: null,
+            progress: null,
+          });
+        }
+        break;
+      case 'select-done': {
+        choices.set(event.choice.taskId, event.choice);
+        const view = viewOf(event.choice.taskId);
+        if (view) {
+          view.model = event.choice.modelId;
+          view.backend = event.choice.backend;
+          view.reason = event.choice.reason;
+          view.candidates = event.choice.candidates;
+        }
+        break;
+      }
+      case 'task-start': {
+        const view = viewOf(event.taskId);
+        if (view) {
+          view.status = 'running';
+          view.model = event.model;
+          view.backend = event.backend;
+        }
+        break;
+      }
+      case 'task-progress': {
+        const view = viewOf(event.taskId);
+        if (view) view.progress = event.message;
+        break;
+      }
+      case 'task-end': {
+        const view = viewOf(event.result.id);
+        if (view) {
+          view.status = event.result.status;
+          view.result = event.result;
+          view.args = event.result.args;
+          view.model = event.result.model ?? view.model;
+          view.backend = event.result.backend ?? view.backend;
+          view.reason = event.result.reason ?? view.reason;
+        }
+        break;
+      }
+      case 'response-delta':
+        answer += event.text;
+        break;
+      case 'response-done':
+        answer = event.answer;
+        break;
+      case 'run-error':
+        errors.push({ stage: event.stage, code: event.code, message: event.message });
+        break;
+      case 'run-end':
+        result = event.result;
+        if (result.answer !== null) answer = result.answer;
+        break;
+      default:
+        break;
+    }
+  }
+  return { plan, tasks: [...views.values()].sort((a, b) => a.id - b.id), answer, errors, result };
+}
+
+/** HuggingGPT's "inference result" of one task: `generated text`, `generated image`, ... or `error`. */
+function hugginggptInference(task: TaskResult, urlOf: FileUrlResolver): Record<string, unknown> {
+  if (task.status !== 'succeeded') return { error: task.error.message };
+  const out: Record<string, unknown> = {};
+  if (task.output.text !== undefined) out['generated text'] = task.output.text;
+  for (const artifact of task.output.artifacts ?? []) {
+    const name = `generated ${artifact.kind}`;
+    if (!(name in out)) out[name] = urlOf(artifact.path) ?? artifact.path;
+  }
+  if (task.output.data !== undefined) out.predicted = task.output.data;
+  return out;
+}
+
+/** The body of HuggingGPT's `/results`: task id -> task, inference result and the chosen model. */
+export function hugginggptResults(
+  result: RunResult,
+  urlOf: FileUrlResolver,
+): Record<string, { task: unknown; 'inference result': unknown; 'choose model result': unknown }> {
+  const out: Record<string, { task: unknown; 'inference result': unknown; 'choose model result': unknown }> =
+    {};
+  for (const task of result.tasks) {
+    const planned = result.plan.find((candidate) => candidate.id === task.id);
+    out[String(task.id)] = {
+      task: planned ?? { id: task.id, task: task.task, dep: [-1], args: task.args },
+      'inference result': hugginggptInference(task, urlOf),
+      'choose model result': task.model ? { id: task.model, reason: task.reason ?? '' } : '',
+    };
+  }
+  return out;
+}

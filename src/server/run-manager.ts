@@ -1,0 +1,223 @@
+import { CancelledError, errorMessage, JarvisError } from '../core/errors.js';
+import type { RunEvent, RunResult } from '../core/events.js';
+import type { TaskGraph } from '../core/graph.js';
+import type { ChatMessage } from '../core/llm.js';
+import type { Jarvis } from '../run/index.js';
+import { newRunId } from '../run/index.js';
+import type { RunStatus, Store } from '../store/index.js';
+
+/**
+ * Runs started through the server: each one is persisted as it goes (the run row, its events, the artifacts
+ * its tasks write, the assistant's message), streamed live to any number of listeners, cancellable, and
+ * counted against the key that started it.
+ */
+
+export interface NumberedEvent {
+  seq: number;
+  event: RunEvent;
+}
+
+export interface RunOutcome {
+  status: Exclude<RunStatus, 'running' | 'interrupted'>;
+  result: RunResult | null;
+  error: { code: string; message: string } | null;
+}
+
+export interface ActiveRun {
+  readonly id: string;
+  readonly key: string;
+  readonly conversationId: string | null;
+  /** Every event so far, response deltas included. */
+  readonly events: readonly NumberedEvent[];
+  readonly done: Promise<RunOutcome>;
+  /** Called with each later event; `null` once the run has ended and been saved. Returns an unsubscribe. */
+  subscribe(listener: (event: NumberedEvent | null) => void): () => void;
+  cancel(): void;
+}
+
+export interface StartRunInput {
+  /** Who started it: the API key's id (or "local" where no key is configured). */
+  key: string;
+  request: string;
+  conversationId?: string;
+  history?: ChatMessage[];
+  inputFiles?: string[];
+  plan?: TaskGraph;
+  select?: 'llm' | 'top';
+  answer?: boolean;
+  /** Input paths in the plan resolve against this folder. */
+  cwd: string;
+  /** Aborts the run too (a client that went away). */
+  signal?: AbortSignal;
+  /**
+   * Called with the new run's id once the run has a slot and before it starts, e.g. to save the user's
+   * message first so that it precedes the answer even when the run fails at once.
+   */
+  beforeStart?: (runId: string) => Promise<{ conversationId?: string } | undefined>;
+}
+
+/** The key already has as many runs going as it may. */
+export class TooManyRunsError extends JarvisError {
+  constructor(running: number, limit: number) {
+    super(
+      'too-many-runs',
+      `This key already has ${running} run(s) in progress (limit ${limit}). Wait for one to finish or cancel it, then retry.`,
+      { retryable: true, context: { running, limit } },
+    );
+  }
+}
+
+export interface RunManager {
+  start(input: StartRunInput): Promise<ActiveRun>;
+  get(runId: string): ActiveRun | undefined;
+  runningCount(key: string): number;
+  /** Cancels every active run and waits until each is saved. */
+  close(): Promise<void>;
+}
+
+export interface RunManagerOptions {
+  store: Store;
+  /** The pipeline to use for a new run (settings may replace it between runs). */
+  jarvis: () => Jarvis;
+  maxConcurrentRunsPerKey: number;
+}
+
+export function createRunManager(options: RunManagerOptions): RunManager {
+  const { store } = options;
+  const active = new Map<string, ActiveRun>();
+  // Slots taken by runs still being created: two requests arriving together must not both pass the cap.
+  const reserved = new Map<string, number>();
+
+  function runningCount(key: string): number {
+    let count = reserved.get(key) ?? 0;
+    for (const run of active.values()) if (run.key === key) count += 1;
+    return count;
+  }
+
+  async function start(input: StartRunInput): Promise<ActiveRun> {
+    const running = runningCount(input.key);
+    if (running >= options.maxConcurrentRunsPerKey) {
+      throw new TooManyRunsError(running, options.maxConcurrentRunsPerKey);
+    }
+    reserved.set(input.key, (reserved.get(input.key) ?? 0) + 1);
+    try {
+      return await launch(input);
+    } finally {
+      const left = (reserved.get(input.key) ?? 1) - 1;
+      if (left > 0) reserved.set(input.key, left);
+      else reserved.delete(input.key);
+    }
+  }
+
+  async function launch(input: StartRunInput): Promise<ActiveRun> {
+    const jarvis = options.jarvis();
+    const id = newRunId();
+    const controller = new AbortController();
+    const onClientGone = () => controller.abort();
+    input.signal?.addEventListener('abort', onClientGone, { once: true });
+
+    const events: NumberedEvent[] = [];
+    const listeners = new Set<(event: NumberedEvent | null) => void>();
+    // Writes go through one chain so that events land in order and the final row is written last.
+    let writes: Promise<unknown> = Promise.resolve();
+    const write = (job: () => Promise<unknown>) => {
+      writes = writes.then(job).catch((error: unknown) => {
+        console.error(`jarvis serve: could not save run ${id}: ${errorMessage(error)}`);
+      });
+    };
+
+    const emit = (event: RunEvent) => {
+      const numbered = { seq: events.length, event };
+      events.push(numbered);
+      for (const listener of listeners) listener(numbered);
+      // Deltas are many and the finished answer holds them all; the live buffer keeps them for streaming.
+      if (event.type !== 'response-delta') write(() => store.appendEvent(id, numbered.seq, event));
+      if (event.type === 'plan-done') write(() => store.setRunPlan(id, event.plan));
+      if (event.type === 'task-end' && event.result.status === 'succeeded') {
+        for (const artifact of event.result.output.artifacts ?? []) {
+          write(() => store.addArtifact({ runId: id, taskId: event.result.id, artifact }));
+        }
+      }
+    };
+
+    const prepared = await input.beforeStart?.(id);
+    const conversationId = prepared?.conversationId ?? input.conversationId;
+    await store.createRun({ id, request: input.request, ...(conversationId ? { conversationId } : {}) });
+
+    const done = (async (): Promise<RunOutcome> => {
+      let outcome: RunOutcome;
+      try {
+        const result = await jarvis.run({
+          request: input.request,
+          runId: id,
+          cwd: input.cwd,
+          signal: controller.signal,
+          onEvent: emit,
+          ...(input.history ? { history: input.history } : {}),
+          ...(input.inputFiles ? { inputFiles: input.inputFiles } : {}),
+          ...(input.plan ? { plan: input.plan } : {}),
+          ...(input.select ? { select: input.select } : {}),
+          ...(input.answer === undefined ? {} : { answer: input.answer }),
+        });
+        const firstError = result.errors[0];
+        const failed = result.answer === null && firstError !== undefined && result.tasks.length === 0;
+        outcome = {
+          status: failed ? 'failed' : 'succeeded',
+          result,
+          error: firstError ? { code: firstError.code, message: firstError.message } : null,
+        };
+      } catch (error) {
+        const cancelled = error instanceof CancelledError || controller.signal.aborted;
+        const code = cancelled ? 'cancelled' : error instanceof JarvisError ? error.code : 'error';
+        const message = cancelled ? 'The run was cancelled' : errorMessage(error);
+        // The pipeline reports stage failures itself; a run that threw still owes its listeners an error event.
+        emit({ type: 'run-error', stage: 'run', code, message, at: Date.now() });
+        outcome = { status: cancelled ? 'cancelled' : 'failed', result: null, error: { code, message } };
+      } finally {
+        input.signal?.removeEventListener('abort', onClientGone);
+      }
+      write(() =>
+        store.finishRun(id, {
+          status: outcome.status,
+          ...(outcome.result ? { result: outcome.result, answer: outcome.result.answer } : {}),
+          error: outcome.error,
+        }),
+      );
+      if (conversationId) {
+        const content = outcome.result?.answer ?? (outcome.error ? `⚠ ${outcome.error.message}` : '');
+        write(() => store.addMessage({ conversationId, role: 'assistant', content, runId: id }));
+      }
+      await writes;
+      active.delete(id);
+      for (const listener of listeners) listener(null);
+      listeners.clear();
+      return outcome;
+    })();
+
+    const run: ActiveRun = {
+      id,
+      key: input.key,
+      conversationId: conversationId ?? null,
+      events,
+      done,
+      subscribe(listener) {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+      cancel: () => controller.abort(new CancelledError()),
+    };
+    active.set(id, run);
+    return run;
+  }
+
+  return {
+    start,
+    get: (runId) => active.get(runId),
+    runningCount,
+    async close() {
+      const runs = [...active.values()];
+      for (const run of runs) run.cancel();
+      await Promise.allSettled(runs.map((run) => run.done));
+    },
+  };
+}

@@ -1,0 +1,108 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { detectMimeTypeOfBytes, extensionForMimeType } from '../execute/mime-types.js';
+import { newId, type StoredUpload } from '../store/index.js';
+import type { AppEnv } from './app.js';
+import { presentUpload, type ServerContext } from './context.js';
+import { sendFile } from './files.js';
+import { badRequest, HttpError, notFound } from './http-errors.js';
+
+const MEDIA_KINDS = ['image', 'audio', 'video'] as const;
+
+const tooLarge = (limit: number) =>
+  new HttpError(
+    413,
+    `The upload is larger than the limit of ${Math.round(limit / 1024 / 1024)} MiB (server.maxUploadBytes).`,
+    'invalid_request_error',
+    'upload_too_large',
+  );
+
+/**
+ * Saves uploaded bytes as `<uploads>/<id>.<ext>`. The type comes from the content (a script renamed to
+ * `.jpg` is refused), and the user's file name is kept only as a label, never as a path.
+ */
+export async function saveUpload(
+  context: ServerContext,
+  bytes: Uint8Array,
+  name: string,
+): Promise<StoredUpload> {
+  const limit = context.config.server.maxUploadBytes;
+  if (bytes.byteLength > limit) throw tooLarge(limit);
+  if (bytes.byteLength === 0) throw badRequest(`The file "${name}" is empty.`, 'empty_upload');
+  const mimeType = await detectMimeTypeOfBytes(bytes);
+  const kind = MEDIA_KINDS.find((candidate) => mimeType?.startsWith(`${candidate}/`));
+  if (!mimeType || !kind) {
+    throw new HttpError(
+      415,
+      `"${name}" is not an image, audio or video file (its content looks like ${mimeType ?? 'nothing known'}).`,
+      'invalid_request_error',
+      'unsupported_file_type',
+    );
+  }
+  await mkdir(context.uploadsDir, { recursive: true });
+  const id = newId('u');
+  const path = join(context.uploadsDir, `${id}.${extensionForMimeType(mimeType) ?? 'bin'}`);
+  await writeFile(path, bytes, { flag: 'wx', mode: 0o600 });
+  return context.store.addUpload({
+    id,
+    name: name.slice(0, 200),
+    path,
+    mimeType,
+    kind,
+    size: bytes.byteLength,
+  });
+}
+
+export function registerUploadRoutes(app: Hono<AppEnv>, context: ServerContext): void {
+  const limit = context.config.server.maxUploadBytes;
+  app.post(
+    '/v1/uploads',
+    // Room for a few files' multipart framing on top of the per-file limit.
+    bodyLimit({
+      maxSize: limit + 64 * 1024,
+      onError: () => {
+        throw tooLarge(limit);
+      },
+    }),
+    async (c) => {
+      const type = c.req.header('content-type') ?? '';
+      if (!/^multipart\/form-data\b/i.test(type)) {
+        throw new HttpError(
+          415,
+          'Send files as multipart/form-data (field "file").',
+          'invalid_request_error',
+          'unsupported_media_type',
+        );
+      }
+      const form = await c.req.formData().catch(() => {
+        throw badRequest('The multipart body could not be read.', 'invalid_multipart');
+      });
+      const files = [...form.getAll('file'), ...form.getAll('files')].filter(
+        (value): value is File => typeof value !== 'string',
+      );
+      if (files.length === 0)
+        throw badRequest('No file in the form: send it in a field named "file".', 'no_file');
+      const saved: StoredUpload[] = [];
+      for (const file of files) {
+        saved.push(
+          await saveUpload(context, new Uint8Array(await file.arrayBuffer()), file.name || 'upload'),
+        );
+      }
+      return c.json({ uploads: saved.map((upload) => presentUpload(context, upload)) }, 201);
+    },
+  );
+
+  app.get('/v1/uploads/:id', async (c) => {
+    const upload = await context.store.getUpload(c.req.param('id'));
+    if (!upload) throw notFound('Upload');
+    return c.json(presentUpload(context, upload));
+  });
+
+  app.on(['GET', 'HEAD'], '/v1/uploads/:id/content', async (c) => {
+    const upload = await context.store.getUpload(c.req.param('id'));
+    if (!upload) throw notFound('Upload');
+    return sendFile(c.req.raw, upload.path, context.uploadsDir, { mimeType: upload.mimeType });
+  });
+}

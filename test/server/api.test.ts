@@ -1,0 +1,328 @@
+import assert from 'node:assert/strict';
+import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { createServerApp, type JarvisServerApp } from '../../src/server/index.js';
+import { tinyPng } from '../support/test-backend.js';
+import {
+  answerWhen,
+  fixture,
+  isPlanning,
+  lastMessage,
+  NER_SENTENCE,
+  planWhen,
+  readEventStream,
+  type Setup,
+  setup,
+  UPLOAD_PATH,
+} from './support.js';
+
+let env: Setup;
+let server: JarvisServerApp;
+
+const json = (body: unknown, headers: Record<string, string> = {}) => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json', ...headers },
+  body: JSON.stringify(body),
+});
+
+async function upload(bytes: Uint8Array, name: string): Promise<Response> {
+  const form = new FormData();
+  form.append('file', new Blob([bytes]), name);
+  return server.app.request('/v1/uploads', { method: 'POST', body: form });
+}
+
+before(async () => {
+  env = await setup();
+  planWhen(env.llm, 'Find the people', () => [
+    { id: 0, task: 'token-classification', dep: [-1], args: { text: NER_SENTENCE } },
+  ]);
+  answerWhen(env.llm, 'Find the people', 'The people are Ada Lovelace and Charles Babbage.');
+  planWhen(env.llm, 'What is in this picture', (request) => [
+    {
+      id: 0,
+      task: 'object-detection',
+      dep: [-1],
+      args: { image: UPLOAD_PATH.exec(request)?.[0] ?? 'missing.png' },
+    },
+    { id: 1, task: 'image-to-text', dep: [0], args: { image: '<GENERATED>-0' } },
+  ]);
+  answerWhen(env.llm, 'What is in this picture', {
+    content: 'A picture with boxes around one zebra.',
+    chunkDelayMs: 5,
+  });
+  const config = env.config();
+  server = await createServerApp({ config, jarvis: await env.jarvis(config) });
+});
+
+after(async () => {
+  await server?.close();
+  await env?.llm.close();
+});
+
+describe('POST /v1/chat/completions', () => {
+  test('answers in the OpenAI format with the run id, plan and task results beside the answer', async () => {
+    const response = await server.app.request(
+      '/v1/chat/completions',
+      json({ model: 'jarvis', messages: [{ role: 'user', content: `Find the people: ${NER_SENTENCE}` }] }),
+    );
+    assert.equal(response.status, 200);
+    const body = (await response.json()) as {
+      object: string;
+      model: string;
+      choices: { message: { role: string; content: string }; finish_reason: string }[];
+      jarvis: { run_id: string; plan: { task: string }[]; tasks: { status: string; result: unknown }[] };
+    };
+    assert.equal(body.object, 'chat.completion');
+    assert.equal(body.model, 'jarvis');
+    assert.equal(body.choices[0]?.message.content, 'The people are Ada Lovelace and Charles Babbage.');
+    assert.equal(body.choices[0]?.finish_reason, 'stop');
+    assert.equal(response.headers.get('x-jarvis-run-id'), body.jarvis.run_id);
+    assert.deepEqual(
+      body.jarvis.plan.map((task) => task.task),
+      ['token-classification'],
+    );
+    assert.equal(body.jarvis.tasks[0]?.status, 'succeeded');
+    assert.match(JSON.stringify(body.jarvis.tasks[0]?.result), /Charles Babbage/);
+
+    const run = (await (await server.app.request(`/v1/runs/${body.jarvis.run_id}`)).json()) as {
+      status: string;
+      answer: string;
+    };
+    assert.equal(run.status, 'succeeded');
+    assert.equal(run.answer, 'The people are Ada Lovelace and Charles Babbage.');
+  });
+
+  test('names the one model it offers and refuses others', async () => {
+    const models = (await (await server.app.request('/v1/models')).json()) as { data: { id: string }[] };
+    assert.deepEqual(
+      models.data.map((model) => model.id),
+      ['jarvis'],
+    );
+    const response = await server.app.request(
+      '/v1/chat/completions',
+      json({ model: 'gpt-4', messages: [{ role: 'user', content: 'hi' }] }),
+    );
+    assert.equal(response.status, 400);
+    assert.match(((await response.json()) as { error: { message: string } }).error.message, /"jarvis"/);
+  });
+});
+
+describe('run API', () => {
+  test('an uploaded image flows through the plan; events stream live and the artifact is served', async () => {
+    const uploaded = await upload(readFileSync(fixture('images', 'b.jpg')), 'zebra.jpg');
+    assert.equal(uploaded.status, 201);
+    const [file] = ((await uploaded.json()) as { uploads: { id: string; kind: string; mimeType: string }[] })
+      .uploads;
+    assert.equal(file?.kind, 'image');
+    assert.equal(file?.mimeType, 'image/jpeg');
+
+    const started = await server.app.request(
+      '/v1/runs',
+      json({ request: 'What is in this picture?', files: [file!.id] }),
+    );
+    assert.equal(started.status, 202);
+    const { id, conversationId, eventsUrl } = (await started.json()) as {
+      id: string;
+      conversationId: string;
+      eventsUrl: string;
+    };
+    const events = await readEventStream(await server.app.request(eventsUrl));
+    const names = events.map((event) => event.event);
+    for (const expected of [
+      'run-start',
+      'plan-done',
+      'select-done',
+      'task-start',
+      'task-end',
+      'response-delta',
+      'response-done',
+      'run-end',
+      'end',
+    ]) {
+      assert.ok(names.includes(expected), `missing ${expected} in ${names.join(', ')}`);
+    }
+    assert.deepEqual(JSON.parse(events.at(-1)!.data), { runId: id, status: 'succeeded' });
+    const detection = events
+      .filter((event) => event.event === 'task-end')
+      .map(
+        (event) =>
+          JSON.parse(event.data) as {
+            result: {
+              id: number;
+              args: { image: string };
+              output: { artifacts: { url: string; mimeType: string }[] };
+            };
+          },
+      )
+      .find((event) => event.result.id === 0)!;
+    // The planner saw the uploaded file by its path, and the expert got that file.
+    assert.match(detection.result.args.image, /uploads\/u_.+\.jpg$/);
+    const artifact = detection.result.output.artifacts[0]!;
+    assert.match(artifact.url, new RegExp(`^/v1/runs/${id}/files/`));
+    const served = await server.app.request(artifact.url);
+    assert.equal(served.status, 200);
+    assert.equal(served.headers.get('content-type'), 'image/png');
+    assert.deepEqual(
+      Buffer.from(await served.arrayBuffer())
+        .subarray(1, 4)
+        .toString(),
+      'PNG',
+    );
+
+    const conversation = (await (await server.app.request(`/v1/conversations/${conversationId}`)).json()) as {
+      messages: { role: string; content: string; files: { name: string; url: string }[] }[];
+      runs: { id: string; status: string; tasks: { status: string }[] }[];
+    };
+    assert.deepEqual(
+      conversation.messages.map((message) => message.role),
+      ['user', 'assistant'],
+    );
+    assert.equal(conversation.messages[0]?.content, 'What is in this picture?');
+    assert.equal(conversation.messages[0]?.files[0]?.name, 'zebra.jpg');
+    assert.equal(conversation.messages[1]?.content, 'A picture with boxes around one zebra.');
+    assert.deepEqual(
+      conversation.runs[0]?.tasks.map((task) => task.status),
+      ['succeeded', 'succeeded'],
+    );
+  });
+
+  test('a failing LLM ends the stream with an error event and a failed run', async () => {
+    planWhen(env.llm, 'Planning will break', () => ({ status: 500, body: '{"error":{"message":"boom"}}' }));
+    const started = await server.app.request('/v1/runs', json({ request: 'Planning will break' }));
+    const { eventsUrl, id } = (await started.json()) as { eventsUrl: string; id: string };
+    const events = await readEventStream(await server.app.request(eventsUrl));
+    const error = events.find((event) => event.event === 'error');
+    assert.ok(error, `no error event in ${events.map((event) => event.event).join(', ')}`);
+    assert.equal((JSON.parse(error.data) as { type: string }).type, 'run-error');
+    assert.deepEqual(JSON.parse(events.at(-1)!.data), { runId: id, status: 'failed' });
+  });
+
+  test('cancelling a running run stops it and records it as cancelled', async () => {
+    planWhen(env.llm, 'Take your time', () => ({ content: '[]', delayMs: 20_000 }));
+    const started = await server.app.request('/v1/runs', json({ request: 'Take your time' }));
+    const { id } = (await started.json()) as { id: string };
+    const cancelled = await server.app.request(`/v1/runs/${id}/cancel`, { method: 'POST' });
+    assert.equal(cancelled.status, 200);
+    assert.deepEqual(await cancelled.json(), { id, status: 'cancelled' });
+    const run = (await (await server.app.request(`/v1/runs/${id}`)).json()) as {
+      status: string;
+      error: { code: string };
+    };
+    assert.equal(run.status, 'cancelled');
+    assert.equal(run.error.code, 'cancelled');
+    const again = await server.app.request(`/v1/runs/${id}/cancel`, { method: 'POST' });
+    assert.equal(again.status, 409);
+  });
+
+  test('the second turn of a conversation is planned with the first turn in its history', async () => {
+    planWhen(env.llm, 'And the mood?', () => [
+      { id: 0, task: 'text-classification', dep: [-1], args: { text: NER_SENTENCE } },
+    ]);
+    answerWhen(env.llm, 'And the mood?', 'Neutral.');
+    const first = (await (
+      await server.app.request('/v1/runs', json({ request: `Find the people: ${NER_SENTENCE}` }))
+    ).json()) as { id: string; conversationId: string };
+    await readEventStream(await server.app.request(`/v1/runs/${first.id}/events`));
+    const second = (await (
+      await server.app.request(
+        '/v1/runs',
+        json({ request: 'And the mood?', conversationId: first.conversationId }),
+      )
+    ).json()) as { id: string; conversationId: string };
+    assert.equal(second.conversationId, first.conversationId);
+    await readEventStream(await server.app.request(`/v1/runs/${second.id}/events`));
+    const planCall = env.llm.requests
+      .filter(isPlanning)
+      .findLast((request) => lastMessage(request).includes('And the mood?'));
+    assert.ok(planCall);
+    assert.match(JSON.stringify(planCall.messages), /Ada Lovelace and Charles Babbage/);
+  });
+});
+
+describe('uploads and files', () => {
+  test('the type comes from the content: a text file named .jpg is refused', async () => {
+    const response = await upload(new TextEncoder().encode('#!/bin/sh\necho hi\n'), 'photo.jpg');
+    assert.equal(response.status, 415);
+    assert.equal(
+      ((await response.json()) as { error: { code: string } }).error.code,
+      'unsupported_file_type',
+    );
+  });
+
+  test('a PNG named .txt is stored and served as a PNG', async () => {
+    const response = await upload(tinyPng(10, 20, 30), 'notes.txt');
+    assert.equal(response.status, 201);
+    const [file] = ((await response.json()) as { uploads: { url: string; mimeType: string }[] }).uploads;
+    assert.equal(file?.mimeType, 'image/png');
+    const served = await server.app.request(file!.url);
+    assert.equal(served.headers.get('content-type'), 'image/png');
+    assert.equal(served.headers.get('x-content-type-options'), 'nosniff');
+  });
+
+  test('nothing outside a run folder is served, neither by .. nor through a planted link', async () => {
+    const started = (await (
+      await server.app.request('/v1/runs', json({ request: `Find the people: ${NER_SENTENCE}` }))
+    ).json()) as { id: string };
+    await readEventStream(await server.app.request(`/v1/runs/${started.id}/events`));
+    const runDir = join(env.dataDir, 'runs', started.id);
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(runDir, { recursive: true });
+    writeFileSync(join(runDir, 'ok.txt'), 'fine');
+    symlinkSync(join(env.dataDir, 'jarvis.db'), join(runDir, 'link.png'));
+    const ok = await server.app.request(`/v1/runs/${started.id}/files/ok.txt`);
+    assert.equal(ok.status, 200);
+    for (const path of [
+      `/v1/runs/${started.id}/files/..%2F..%2Fjarvis.db`,
+      `/v1/runs/${started.id}/files/../../jarvis.db`,
+      `/v1/runs/${started.id}/files/link.png`,
+      '/v1/runs/..%2F..%2F/files/jarvis.db',
+    ]) {
+      const response = await server.app.request(path);
+      assert.notEqual(response.status, 200, path);
+    }
+  });
+});
+
+describe('HuggingGPT endpoints', () => {
+  test('/tasks returns the plan, /results the results by task id, /hugginggpt the message', async () => {
+    const messages = [{ role: 'user', content: `Find the people: ${NER_SENTENCE}` }];
+    const tasks = await server.app.request('/tasks', json({ messages }));
+    assert.equal(tasks.status, 200);
+    assert.deepEqual(await tasks.json(), [
+      { id: 0, task: 'token-classification', dep: [-1], args: { text: NER_SENTENCE } },
+    ]);
+
+    const results = (await (await server.app.request('/results', json({ messages }))).json()) as Record<
+      string,
+      {
+        task: { task: string };
+        'inference result': Record<string, unknown>;
+        'choose model result': { id: string; reason: string };
+      }
+    >;
+    assert.deepEqual(Object.keys(results), ['0']);
+    assert.equal(results['0']?.task.task, 'token-classification');
+    assert.match(JSON.stringify(results['0']?.['inference result']), /Ada Lovelace/);
+    assert.ok(results['0']?.['choose model result'].id);
+
+    const chat = await server.app.request('/hugginggpt', json({ messages }));
+    assert.deepEqual(await chat.json(), { message: 'The people are Ada Lovelace and Charles Babbage.' });
+  });
+});
+
+describe('request limits', () => {
+  test('a JSON body over 1 MiB is refused with 413', async () => {
+    const response = await server.app.request('/v1/runs', json({ request: 'x'.repeat(1_100_000) }));
+    assert.equal(response.status, 413);
+  });
+
+  test('a body that is not JSON is refused with 415', async () => {
+    const response = await server.app.request('/v1/runs', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: '{"request":"hi"}',
+    });
+    assert.equal(response.status, 415);
+  });
+});
