@@ -274,6 +274,17 @@ describe('executePlan', () => {
     assert.equal(results[2]!.status, 'succeeded');
   });
 
+  test("a task selection found no runnable model for fails with selection's reason", async () => {
+    const backend = createTestBackend({ id: 'test', latencyMs: 1, tasks: TEXT_TASKS });
+    const plan = [task(0, []), task(1, [0], { text: 'input 1' })];
+    const choices = chooseAll(plan, 'test');
+    choices.delete(0);
+    const reason = 'no runnable model for text-generation (hf:gpt2: needs a Hugging Face token)';
+    const results = await run(plan, [backend], { choices, unavailable: new Map([[0, reason]]) });
+    assert.deepEqual(results[0]!.error, { code: 'no-model', message: reason });
+    assert.equal(results[1]!.status, 'skipped');
+  });
+
   test('a task the chosen backend cannot run fails instead of calling it', async () => {
     const backend = createTestBackend({ id: 'test', latencyMs: 1, tasks: ['translation'] });
     const [result] = await run([task(0, [])], [backend]);

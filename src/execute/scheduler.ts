@@ -268,7 +268,7 @@ export function executePlan(options: ExecuteOptions): Promise<TaskResult[]> {
     if (!choice) {
       return failedBeforeStart(node, {
         code: 'no-model',
-        message: options.unavailable?.get(task.id) ?? `No model was chosen for ${describe(task)}`,
+        message: redact(options.unavailable?.get(task.id) ?? `No model was chosen for ${describe(task)}`),
       });
     }
     const backend = options.backends.get(choice.backend);
