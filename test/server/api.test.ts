@@ -28,7 +28,7 @@ const json = (body: unknown, headers: Record<string, string> = {}) => ({
 
 async function upload(bytes: Uint8Array, name: string): Promise<Response> {
   const form = new FormData();
-  form.append('file', new Blob([bytes]), name);
+  form.append('file', new Blob([new Uint8Array(bytes)]), name);
   return server.app.request('/v1/uploads', { method: 'POST', body: form });
 }
 
@@ -199,7 +199,7 @@ describe('run API', () => {
   });
 
   test('cancelling a running run stops it and records it as cancelled', async () => {
-    planWhen(env.llm, 'Take your time', () => ({ content: '[]', delayMs: 20_000 }));
+    planWhen(env.llm, 'Take your time', () => ({ content: '[]', delayMs: 8_000 }));
     const started = await server.app.request('/v1/runs', json({ request: 'Take your time' }));
     const { id } = (await started.json()) as { id: string };
     const cancelled = await server.app.request(`/v1/runs/${id}/cancel`, { method: 'POST' });
