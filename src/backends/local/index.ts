@@ -11,6 +11,7 @@ import type { TaskOutput } from '../../core/output.js';
 import type { TaskName } from '../../core/tasks.js';
 import type { ExpertContext, LocalExpert } from './expert.js';
 import { LOCAL_EXPERTS } from './registry.js';
+import { closeAllModels } from './support/lazy.js';
 
 export type { ExpertContext, LocalExpert } from './expert.js';
 export { LOCAL_EXPERTS } from './registry.js';

@@ -3,6 +3,8 @@ import { compromiseNer } from './experts/compromise-ner.js';
 import { humanObjectDetection } from './experts/human-object-detection.js';
 import { humanPose } from './experts/human-pose.js';
 import { humanSegmentation } from './experts/human-segmentation.js';
+import { ocrDocumentQa } from './experts/ocr-document-qa.js';
+import { tesseractOcr } from './experts/tesseract-ocr.js';
 import { winkSentiment } from './experts/wink-sentiment.js';
 
 /** Every offline expert, one line each; the first expert of a task is its default. */
@@ -12,4 +14,6 @@ export const LOCAL_EXPERTS: readonly LocalExpert[] = [
   humanObjectDetection,
   humanPose,
   humanSegmentation,
+  tesseractOcr,
+  ocrDocumentQa,
 ];

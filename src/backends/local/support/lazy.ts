@@ -12,6 +12,9 @@ export interface LazyModel<T> {
   reset(): Promise<void>;
 }
 
+// Models that hold something beyond memory (a worker thread): `closeAllModels` ends them.
+const closable = new Set<LazyModel<unknown>>();
+
 export function lazyModel<T>(
   name: string,
   load: () => Promise<T>,
@@ -19,7 +22,7 @@ export function lazyModel<T>(
 ): LazyModel<T> {
   let pending: Promise<T> | undefined;
   let value: { model: T } | undefined;
-  return {
+  const lazy: LazyModel<T> = {
     get(onProgress) {
       if (value) return Promise.resolve(value.model);
       onProgress?.(`loading ${name} ...`);
@@ -47,6 +50,13 @@ export function lazyModel<T>(
       if (current && dispose) await dispose(current.model);
     },
   };
+  if (dispose) closable.add(lazy as LazyModel<unknown>);
+  return lazy;
+}
+
+/** Ends every loaded model that holds a thread or process; they load again on their next use. */
+export async function closeAllModels(): Promise<void> {
+  await Promise.all([...closable].map((model) => model.reset()));
 }
 
 /**
