@@ -93,5 +93,9 @@ export function createLocalBackend(options: LocalBackendOptions = {}): Inference
         });
       }
     },
+    async close(): Promise<void> {
+      // Models are shared by every local backend of the process; closing ends their worker threads.
+      await closeAllModels();
+    },
   };
 }
