@@ -170,6 +170,10 @@ describe('URL inputs', () => {
           response.writeHead(200, { 'content-type': 'application/octet-stream' });
           response.end('just some text that is not an image at all');
           return;
+        case '/pdf-as-png':
+          response.writeHead(200, { 'content-type': 'image/png' });
+          response.end('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n');
+          return;
         case '/page':
           response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
           response.end('<html>hello</html>');
@@ -296,6 +300,10 @@ describe('URL inputs', () => {
     const { options } = fetchOptions({ allowPrivateUrls: true });
     await assert.rejects(resolveInputFile(`${origin}/page`, 'image', options), /is text\/html, not an image/);
     await assert.rejects(resolveInputFile(`${origin}/cat.png`, 'audio', options), /is image\/png, not audio/);
+    await assert.rejects(
+      resolveInputFile(`${origin}/pdf-as-png`, 'image', options),
+      /does not look like an image \(content is application\/pdf\)/,
+    );
   });
 
   test('an HTTP error status is reported', async () => {

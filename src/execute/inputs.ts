@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import ipaddr from 'ipaddr.js';
 import { CancelledError, InputError, type InputFile, redact } from '../core/index.js';
 import type { ArtifactDirectory } from './artifacts.js';
-import { detectMimeType, extensionForMimeType, mimeTypeFromExtension } from './mime-types.js';
+import { detectMimeType, extensionForMimeType, mimeTypeFromExtension, sniffMimeType } from './mime-types.js';
 
 export type FileKind = 'image' | 'audio' | 'video';
 
@@ -291,8 +291,8 @@ async function saveResponse(
     throw new InputError(`fetching ${shown} failed: ${(error as Error).message}`, { url: shown });
   }
 
-  const sniffed = await detectMimeType(path);
-  if (sniffed.startsWith(`${kind}/`)) {
+  const sniffed = await sniffMimeType(path);
+  if (sniffed?.startsWith(`${kind}/`)) {
     const better = extensionForMimeType(sniffed);
     if (extension !== 'bin' || better === undefined) return { path, mimeType: sniffed };
     // The URL and the headers gave no extension; the content did, and tools often go by the name.
@@ -300,11 +300,14 @@ async function saveResponse(
     await rename(path, named);
     return { path: named, mimeType: sniffed };
   }
-  if (!isGenericType(declared)) return { path, mimeType: declared! };
+  // Content that sniffing cannot place (SVG, raw formats) is taken at the server's word; content it can place
+  // as something else (a PDF sent as image/png) is not.
+  if (sniffed === undefined && !isGenericType(declared)) return { path, mimeType: declared! };
   await rm(path, { force: true });
-  throw new InputError(`refused: ${shown} does not look like ${KIND_NAMES[kind]} (content is ${sniffed})`, {
-    url: shown,
-  });
+  throw new InputError(
+    `refused: ${shown} does not look like ${KIND_NAMES[kind]} (content is ${sniffed ?? 'unrecognised'})`,
+    { url: shown },
+  );
 }
 
 /** A path or URL written in a plan argument, made into a file an expert may read. */

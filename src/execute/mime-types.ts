@@ -69,9 +69,13 @@ function canonical(mimeType: string): string {
  * PNG is reported as PNG, because that is what a decoder will see), else from its extension.
  */
 export async function detectMimeType(path: string): Promise<string> {
+  return (await sniffMimeType(path)) ?? mimeTypeFromExtension(path) ?? 'application/octet-stream';
+}
+
+/** The media type the file's first bytes identify, or undefined when they identify nothing. */
+export async function sniffMimeType(path: string): Promise<string | undefined> {
   const sniffed = await fileTypeFromFile(path).catch(() => undefined);
-  if (sniffed) return canonical(sniffed.mime);
-  return mimeTypeFromExtension(path) ?? 'application/octet-stream';
+  return sniffed ? canonical(sniffed.mime) : undefined;
 }
 
 export async function detectMimeTypeOfBytes(bytes: Uint8Array): Promise<string | undefined> {

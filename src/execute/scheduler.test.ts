@@ -137,7 +137,7 @@ describe('executePlan', () => {
     assert.equal(first!.model, 'test-model');
     assert.equal(first!.backend, 'test');
     assert.equal(first!.reason, 'only candidate');
-    assert.ok(first!.durationMs! >= 4);
+    assert.ok(first!.durationMs! > 0 && first!.endedAt! >= first!.startedAt!);
   });
 
   test('a task past its timeout fails with code timeout while the others finish', async () => {
