@@ -143,6 +143,12 @@ const replies: { name: string; reply: string; plan: TaskGraph }[] = [
     plan: [{ id: 0, task: 'text-to-speech', dep: [-1], args: { text: "it's a lovely day" } }],
   },
   {
+    name: 'a reasoning model that drafts JSON while thinking',
+    reply:
+      '<think>The user wants detection. Maybe [{"task": "image-classification", "id": 0}]? No, detection is better.</think>\n[{"task": "object-detection", "id": 0, "dep": [-1], "args": {"image": "giraffe.jpg"}}]',
+    plan: [{ id: 0, task: 'object-detection', dep: [-1], args: { image: 'giraffe.jpg' } }],
+  },
+  {
     name: 'chit-chat: an empty list with prose',
     reply: 'This is just a greeting, so no tools are needed: []',
     plan: [],
@@ -194,5 +200,26 @@ describe('parsePlanText on replies with no task list', () => {
     assert.deepEqual(parsePlanText(reply).tasks, [
       { task: 'image-to-text', id: 0, dep: [-1], args: { image: 'a.jpg' } },
     ]);
+  });
+});
+
+describe('parsePlanText never crashes', () => {
+  test('every truncation of every reply above parses or is a PlanError, and validates without throwing', () => {
+    let parsed = 0;
+    for (const { reply } of replies) {
+      for (let end = 0; end <= reply.length; end++) {
+        let tasks: unknown[];
+        try {
+          tasks = parsePlanText(reply.slice(0, end)).tasks;
+        } catch (error) {
+          assert.ok(error instanceof PlanError, `${reply.slice(0, end)} threw ${String(error)}`);
+          continue;
+        }
+        parsed++;
+        const { plan } = validatePlan(tasks);
+        for (const task of plan) assert.ok(task.dep.every((dep) => dep === -1 || dep < task.id));
+      }
+    }
+    assert.ok(parsed > 0);
   });
 });

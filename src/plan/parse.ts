@@ -19,7 +19,9 @@ const MAX_SEGMENTS = 200;
  * single quotes, Python constants, truncated output. Throws a PlanError when the reply holds no task list;
  * an empty list (`[]`, "just chat") is a valid answer and returns no tasks.
  */
-export function parsePlanText(text: string): ParsedPlanText {
+export function parsePlanText(reply: string): ParsedPlanText {
+  // Reasoning models (DeepSeek-R1, Qwen3) think aloud first, often drafting JSON there: only the answer counts.
+  const text = reply.replace(/<think>[\s\S]*?<\/think>/gi, '');
   const fenced = [...text.matchAll(/```[\w-]*[^\S\n]*\n?([\s\S]*?)(?:```|$)/g)].map(
     (match) => match[1] ?? '',
   );

@@ -30,6 +30,17 @@ const broken: { name: string; tasks: unknown[]; problems: string[]; survivors?: 
     survivors: [],
   },
   {
+    name: 'a cycle listed against the order of the list',
+    tasks: [
+      { task: 'image-to-text', id: 0, args: { image: '<GENERATED>-1' } },
+      { task: 'text-to-image', id: 1, args: { text: '<GENERATED>-2' } },
+      { task: 'summarization', id: 2, args: { text: '<GENERATED>-0' } },
+    ],
+    problems: [
+      'Tasks 0, 1, 2 depend on each other in a cycle (outputs flow 0 -> 2 -> 1 -> 0); a task can only use outputs of tasks that do not need its own output.',
+    ],
+  },
+  {
     name: 'a task using its own output',
     tasks: [{ task: 'image-to-image', id: 0, dep: [0], args: { image: '<GENERATED>-0' } }],
     problems: [
@@ -45,7 +56,7 @@ const broken: { name: string; tasks: unknown[]; problems: string[]; survivors?: 
       detect(3, 'e.jpg'),
     ],
     problems: [
-      'Tasks 0, 1, 2 depend on each other in a cycle (0 -> 1 -> 2 -> 0); a task can only use outputs of tasks that do not need its own output.',
+      'Tasks 0, 1, 2 depend on each other in a cycle (outputs flow 0 -> 1 -> 2 -> 0); a task can only use outputs of tasks that do not need its own output.',
     ],
     survivors: [{ id: 0, task: 'object-detection', dep: [-1], args: { image: 'e.jpg' } }],
   },
@@ -128,6 +139,14 @@ const broken: { name: string; tasks: unknown[]; problems: string[]; survivors?: 
       'Task 1 has no "task" name.',
     ],
     survivors: [],
+  },
+  {
+    name: 'a <GENERATED> tag without a task id',
+    tasks: [detect(0, 'a.jpg'), { task: 'image-to-text', id: 1, dep: [0], args: { image: '<GENERATED>' } }],
+    problems: [
+      'Task 1 (image-to-text): "<GENERATED>" names no task; write "<GENERATED>-k" with k the id of the task whose output it is.',
+    ],
+    survivors: [{ id: 0, task: 'object-detection', dep: [-1], args: { image: 'a.jpg' } }],
   },
   {
     name: 'an argument whose value is an object',

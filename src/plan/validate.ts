@@ -119,8 +119,9 @@ export function validatePlan(tasks: unknown[], options: ValidateOptions = {}): V
   for (const draft of drafts) resolveArguments(draft, byId, problems);
   for (const cycle of findCycles(drafts)) {
     const ids = cycle.map((draft) => idOf(draft));
+    const path = cyclePath(cycle).map((draft) => idOf(draft));
     problems.push(
-      `Tasks ${ids.join(', ')} depend on each other in a cycle (${[...ids, ids[0]].join(' -> ')}); a task can only use outputs of tasks that do not need its own output.`,
+      `Tasks ${ids.join(', ')} depend on each other in a cycle (outputs flow ${path.join(' -> ')}); a task can only use outputs of tasks that do not need its own output.`,
     );
     for (const draft of cycle) draft.invalid = true;
   }
@@ -300,6 +301,13 @@ function resolveArguments(draft: Draft, byId: Map<number, Draft[]>, problems: st
     let kind = argument.kind;
     for (const value of argument.values) {
       const references = referencesIn(value);
+      if (references.length === 0 && /<GENERATED>/i.test(value)) {
+        problems.push(
+          `${label}: "${value}" names no task; write "<GENERATED>-k" with k the id of the task whose output it is.`,
+        );
+        draft.invalid = true;
+        continue;
+      }
       if (references.length === 0) {
         items.push({ literal: value });
         if (kind === 'infer') kind = inferKindFromValue(value) ?? 'text';
@@ -423,6 +431,33 @@ function findCycles(drafts: Draft[]): Draft[][] {
   };
   for (const draft of drafts) if (!index.has(draft.uid)) visit(draft.uid);
   return cycles.sort((a, b) => a[0]!.position - b[0]!.position);
+}
+
+/**
+ * One concrete loop through a group of tasks that reference each other, in the direction outputs flow,
+ * from its first task back to it (shortest, found breadth-first), so the LLM sees which reference to cut.
+ */
+function cyclePath(group: Draft[]): Draft[] {
+  const start = group[0]!;
+  const consumersOf = (producer: Draft) =>
+    group.filter((draft) => referencedUids(draft).includes(producer.uid));
+  const parents = new Map<Draft, Draft>();
+  const queue: Draft[] = [start];
+  while (queue.length > 0) {
+    const current = queue.shift()!;
+    for (const consumer of consumersOf(current)) {
+      if (consumer === start) {
+        const path = [current];
+        while (path[0] !== start) path.unshift(parents.get(path[0]!)!);
+        return [...path, start];
+      }
+      if (!parents.has(consumer)) {
+        parents.set(consumer, current);
+        queue.push(consumer);
+      }
+    }
+  }
+  return [...group, start];
 }
 
 function article(kind: ResourceKind): string {
