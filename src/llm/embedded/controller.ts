@@ -1,0 +1,172 @@
+import { basename } from 'node:path';
+import type { ChatHistoryItem, GbnfJsonSchema, LlamaGrammar } from 'node-llama-cpp';
+import { CancelledError, ConfigError, errorMessage, JarvisError, LlmError } from '../../core/errors.js';
+import type { ChatMessage, ChatRequest, ChatResult, ControllerModel } from '../../core/llm.js';
+import { boundJsonSchema, type SchemaLimits } from './bounded-schema.js';
+import { resolveModelPath } from './model-file.js';
+import { defaultThreads, type LoadedModel, loadSharedModel, runExclusive } from './runtime.js';
+
+export interface EmbeddedControllerOptions {
+  /** A GGUF file path, or a model reference (`hf:owner/repo:quant`, a URL) downloaded once into `cacheDir`. */
+  model: string;
+  /** Where downloaded models are kept. */
+  cacheDir: string;
+  /** CPU threads; all available cores by default. */
+  threads?: number;
+  /** Never download: a reference that is not in the cache is a ConfigError that says what to do. */
+  offline?: boolean;
+  /** Download and load progress, one line at a time. */
+  onProgress?: (message: string) => void;
+  /** Largest context to allocate, in tokens (default 8192); the model's trained context caps it. */
+  maxContextTokens?: number;
+  /** Load the model now instead of on the first call. */
+  preload?: boolean;
+  /** Sampling temperature when a request gives none (default 0: the most likely token). */
+  temperature?: number;
+  /** Bounds added to JSON schemas so that every grammar ends. */
+  schemaLimits?: Partial<SchemaLimits>;
+}
+
+const DEFAULT_MAX_CONTEXT_TOKENS = 8192;
+
+async function trainedContextTokens(path: string): Promise<number> {
+  const { readGgufFileInfo } = await import('node-llama-cpp');
+  try {
+    const info = await readGgufFileInfo(path, { readTensorInfo: false, logWarnings: false });
+    const length = (info.architectureMetadata as { context_length?: number }).context_length;
+    return typeof length === 'number' && length > 0 ? length : DEFAULT_MAX_CONTEXT_TOKENS;
+  } catch (error) {
+    throw new ConfigError(`${path} is not a readable GGUF model: ${errorMessage(error)}`, { model: path });
+  }
+}
+
+/**
+ * Chat messages as node-llama-cpp's history. System messages are merged into one at the start because many
+ * chat templates accept a system message only there; a trailing assistant message is continued.
+ */
+function toHistory(messages: ChatMessage[]): ChatHistoryItem[] {
+  const system = messages
+    .filter((message) => message.role === 'system')
+    .map((message) => message.content)
+    .join('\n\n');
+  const history: ChatHistoryItem[] = system ? [{ type: 'system', text: system }] : [];
+  for (const message of messages) {
+    if (message.role === 'user') history.push({ type: 'user', text: message.content });
+    else if (message.role === 'assistant') history.push({ type: 'model', response: [message.content] });
+  }
+  if (history.at(-1)?.type !== 'model') history.push({ type: 'model', response: [] });
+  return history;
+}
+
+function isAbort(error: unknown, signal: AbortSignal | undefined): boolean {
+  if (signal?.aborted) return true;
+  return error instanceof Error && (error.name === 'AbortError' || error.name === 'CancelledError');
+}
+
+/**
+ * The controller running in this process on a GGUF model through node-llama-cpp: no server, no key.
+ * `jsonSchema` becomes a grammar (bounded, so that generation always ends), so every reply parses.
+ */
+export async function createEmbeddedController(options: EmbeddedControllerOptions): Promise<ControllerModel> {
+  const threads = options.threads ?? defaultThreads();
+  const path = await resolveModelPath(options.model, {
+    cacheDir: options.cacheDir,
+    ...(options.offline === undefined ? {} : { offline: options.offline }),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
+  const maxContextTokens = options.maxContextTokens ?? DEFAULT_MAX_CONTEXT_TOKENS;
+  // The header says how long a context the model was trained for, without loading gigabytes of weights.
+  let contextTokens = Math.min(await trainedContextTokens(path), maxContextTokens);
+  let loading: Promise<LoadedModel> | undefined;
+
+  /** The model is loaded on the first call, so that commands that never chat (doctor, models) stay fast. */
+  function load(): Promise<LoadedModel> {
+    loading ??= loadSharedModel(path, { threads, maxContextTokens }).then(
+      (loaded) => {
+        contextTokens = loaded.context.contextSize;
+        return loaded;
+      },
+      (error: unknown) => {
+        loading = undefined;
+        throw new LlmError(`Cannot load the local model ${path}: ${errorMessage(error)}`, {
+          cause: error,
+          context: { model: path },
+        });
+      },
+    );
+    return loading;
+  }
+  if (options.preload) await load();
+  const grammars = new Map<string, Promise<LlamaGrammar>>();
+
+  function grammarFor(loaded: LoadedModel, schema: Record<string, unknown>): Promise<LlamaGrammar> {
+    const key = JSON.stringify(schema);
+    let grammar = grammars.get(key);
+    if (!grammar) {
+      const bounded = boundJsonSchema(schema, options.schemaLimits);
+      grammar = loaded.model.llama.createGrammarForJsonSchema<GbnfJsonSchema>(bounded);
+      grammars.set(key, grammar);
+      grammar.catch(() => grammars.delete(key));
+    }
+    return grammar;
+  }
+
+  async function generate(loaded: LoadedModel, request: ChatRequest): Promise<ChatResult> {
+    const history = toHistory(request.messages);
+    const grammar = request.jsonSchema ? await grammarFor(loaded, request.jsonSchema.schema) : undefined;
+    const prompt = loaded.chat.chatWrapper.generateContextState({ chatHistory: history }).contextText;
+    const inputTokens = prompt.tokenize(loaded.model.tokenizer).length;
+    if (inputTokens >= contextTokens) {
+      throw new LlmError(
+        `The prompt (${inputTokens} tokens) does not fit the local model's context of ${contextTokens} tokens.`,
+        { context: { model: path, inputTokens, contextTokens } },
+      );
+    }
+    // Without a limit a model that never says "stop" would fill the whole context.
+    const room = contextTokens - inputTokens;
+    const maxTokens = Math.max(1, Math.min(request.maxOutputTokens ?? room, room));
+    const meterBefore = loaded.sequence.tokenMeter.getState();
+    const response = await loaded.chat.generateResponse(history, {
+      ...(grammar ? { grammar } : {}),
+      maxTokens,
+      temperature: request.temperature ?? options.temperature ?? 0,
+      ...(request.signal ? { signal: request.signal, stopOnAbortSignal: false } : {}),
+      // Thinking models would spend the budget before the JSON starts; a schema reply needs no thoughts.
+      ...(grammar ? { budgets: { thoughtTokens: 0 } } : {}),
+      ...(request.onDelta
+        ? {
+            onTextChunk: (text: string) => {
+              if (text) request.onDelta?.(text);
+            },
+          }
+        : {}),
+    });
+    // The meter counts every generated token, thoughts included; the prompt is counted whole even when
+    // most of it was still in the context from the previous call.
+    const { usedOutputTokens } = loaded.sequence.tokenMeter.diff(meterBefore);
+    return { text: response.response, usage: { inputTokens, outputTokens: usedOutputTokens } };
+  }
+
+  async function chat(request: ChatRequest): Promise<ChatResult> {
+    if (request.signal?.aborted) throw new CancelledError('The LLM call');
+    const loaded = await load();
+    try {
+      return await runExclusive(loaded, () => generate(loaded, request), request.signal);
+    } catch (error) {
+      if (isAbort(error, request.signal)) throw new CancelledError('The LLM call');
+      if (error instanceof JarvisError) throw error;
+      throw new LlmError(`The local model ${basename(path)} failed: ${(error as Error).message}`, {
+        cause: error,
+        context: { model: path },
+      });
+    }
+  }
+
+  return {
+    id: `embedded:${basename(path).replace(/\.gguf$/i, '')}`,
+    get contextTokens() {
+      return contextTokens;
+    },
+    chat,
+  };
+}

@@ -1,0 +1,120 @@
+import { availableParallelism } from 'node:os';
+import type { Llama, LlamaChat, LlamaContext, LlamaContextSequence, LlamaModel } from 'node-llama-cpp';
+
+/**
+ * One llama.cpp runtime and each model loaded once per process, shared by every stage and request:
+ * loading a multi-gigabyte model per call would dominate the run time, and two copies would not fit.
+ */
+export interface LoadedModel {
+  path: string;
+  model: LlamaModel;
+  context: LlamaContext;
+  sequence: LlamaContextSequence;
+  chat: LlamaChat;
+  /** Calls take turns on the one context sequence; see `runExclusive`. */
+  queue: Promise<unknown>;
+}
+
+export interface LoadModelOptions {
+  threads: number;
+  /** Upper bound for the context; the model's trained context is used when it is smaller. */
+  maxContextTokens: number;
+}
+
+let runtime: Promise<Llama> | undefined;
+const models = new Map<string, Promise<LoadedModel>>();
+
+/** CPU threads: every core this process may use. More threads than cores makes llama.cpp's spinning threads fight. */
+export function defaultThreads(): number {
+  return Math.max(1, availableParallelism());
+}
+
+async function getRuntime(threads: number): Promise<Llama> {
+  runtime ??= (async () => {
+    const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
+    return getLlama({
+      // A GPU build (CUDA, Vulkan, Metal) is used when one is installed and works; otherwise the CPU build.
+      gpu: 'auto',
+      // Building llama.cpp from source needs a compiler and the internet; the prebuilt binaries are enough.
+      build: 'never',
+      // The library's default thread count (at least 4) oversubscribes small machines by far.
+      maxThreads: threads,
+      logLevel: LlamaLogLevel.error,
+      progressLogs: false,
+    });
+  })();
+  try {
+    return await runtime;
+  } catch (error) {
+    runtime = undefined;
+    throw error;
+  }
+}
+
+/** The shared model at `path`, loading it (and the runtime) the first time. */
+export function loadSharedModel(path: string, options: LoadModelOptions): Promise<LoadedModel> {
+  let loaded = models.get(path);
+  if (!loaded) {
+    loaded = (async () => {
+      const llama = await getRuntime(options.threads);
+      const { LlamaChat } = await import('node-llama-cpp');
+      const model = await llama.loadModel({ modelPath: path, gpuLayers: 'auto' });
+      const context = await model.createContext({
+        contextSize: { max: Math.min(model.trainContextSize, options.maxContextTokens) },
+        threads: options.threads,
+        sequences: 1,
+      });
+      const sequence = context.getSequence();
+      const chat = new LlamaChat({ contextSequence: sequence, autoDisposeSequence: false });
+      return { path, model, context, sequence, chat, queue: Promise.resolve() };
+    })();
+    models.set(path, loaded);
+    // A failed load is not cached: the next call may succeed (a file that was being written, more memory).
+    loaded.catch(() => models.delete(path));
+  }
+  return loaded;
+}
+
+/**
+ * Runs `work` when the model's earlier calls have finished: the context has one sequence, and on a CPU
+ * parallel generations would only split the same cores. Waiting ends early when `signal` aborts.
+ */
+export function runExclusive<T>(
+  loaded: LoadedModel,
+  work: () => Promise<T>,
+  signal?: AbortSignal,
+): Promise<T> {
+  const previous = loaded.queue;
+  const result = new Promise<T>((resolvePromise, rejectPromise) => {
+    const onAbort = () => rejectPromise(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    previous
+      .catch(() => undefined)
+      .then(() => {
+        signal?.removeEventListener('abort', onAbort);
+        if (signal?.aborted) throw signal.reason;
+        return work();
+      })
+      .then(resolvePromise, rejectPromise);
+  });
+  loaded.queue = result.catch(() => undefined);
+  return result;
+}
+
+/** Frees every loaded model and the runtime, for tests and for a clean exit. */
+export async function disposeEmbeddedModels(): Promise<void> {
+  const loaded = [...models.values()];
+  models.clear();
+  for (const entry of loaded) {
+    try {
+      const model = await entry;
+      await model.context.dispose();
+      await model.model.dispose();
+    } catch {
+      // A model that failed to load has nothing to free.
+    }
+  }
+  const current = runtime;
+  runtime = undefined;
+  if (current) await (await current.catch(() => undefined))?.dispose();
+}
