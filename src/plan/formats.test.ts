@@ -37,7 +37,7 @@ describe('planFromFile with TaskBench samples', { skip }, () => {
     const rows = samples('huggingface');
     assert.equal(rows.length, 120);
     const { converted, failures } = convertAll(rows);
-    // Measured 91 of 120. The rest: tools outside our vocabulary ("Information Retrieval"),
+    // Measured 90 of 120. The rest: tools outside our vocabulary ("Information Retrieval"),
     // question answering with a context and a question (two texts, one generated), placeholders.
     assert.ok(converted >= 88, `only ${converted} of 120 rows converted`);
     for (const failure of failures) {
@@ -128,6 +128,20 @@ describe('planFromFile with TaskBench samples', { skip }, () => {
     assert.deepEqual(
       plan.map((task) => task.dep),
       [[-1], [0], [1]],
+    );
+  });
+
+  test('outputs named by a node ("output": ["summarized_text"]) are references when used as arguments', () => {
+    const plan = planFromFile({
+      task_nodes: [
+        { output: ['classified_content'], task: 'Audio Classification', arguments: ['example.wav'] },
+        { output: ['summarized_text'], task: 'Summarization', arguments: ['classified_content'] },
+        { task: 'Text-to-Speech', arguments: ['<summarized_text>'] },
+      ],
+    });
+    assert.deepEqual(
+      plan.map((task) => task.args.text ?? task.args.audio),
+      ['example.wav', '<GENERATED>-0', '<GENERATED>-1'],
     );
   });
 

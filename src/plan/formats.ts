@@ -77,24 +77,26 @@ function taskBenchToTasks(json: Record<string, unknown>): unknown[] {
   }
   const records = nodes as Record<string, unknown>[];
   const toolNames = records.map((node) => String(node.task));
-  const offset = referenceOffset(records, toolNames, json.task_links);
-  const problems: string[] = [];
+  const context: ConversionContext = {
+    toolNames,
+    outputNames: namedOutputs(records),
+    offset: referenceOffset(records, toolNames, json.task_links),
+    problems: [],
+  };
   const tasks = records.map((node, index) => {
     const tool = String(node.task);
     const task = normalizeTaskName(tool) ?? TASKBENCH_TOOLS[tool.trim().toLowerCase()] ?? tool;
     const raw = node.arguments ?? node.args;
     const args = isRecord(raw)
       ? Object.fromEntries(
-          Object.entries(raw).map(([key, value]) => [
-            key,
-            convertArgument(value, index, toolNames, offset, problems),
-          ]),
+          Object.entries(raw).map(([key, value]) => [key, convertArgument(value, index, context)]),
         )
       : (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map((value) =>
-          convertArgument(value, index, toolNames, offset, problems),
+          convertArgument(value, index, context),
         );
     return { id: index, task, args };
   });
+  const { problems } = context;
   if (problems.length > 0) {
     throw new PlanError(`The TaskBench plan has problems: ${problems.join(' ')}`, problems);
   }
@@ -111,13 +113,27 @@ function nodeRunning(tool: string, toolNames: string[]): number | undefined {
   return matches.length === 1 ? matches[0] : undefined;
 }
 
-function convertArgument(
-  value: unknown,
-  node: number,
-  toolNames: string[],
-  offset: number,
-  problems: string[],
-): unknown {
+interface ConversionContext {
+  toolNames: string[];
+  /** Names some rows give node outputs ({"output": ["summarized_text"]}), used as arguments downstream. */
+  outputNames: Map<string, number>;
+  /** 1 for rows that number nodes from 1. */
+  offset: number;
+  problems: string[];
+}
+
+function namedOutputs(records: Record<string, unknown>[]): Map<string, number> {
+  const names = new Map<string, number>();
+  records.forEach((node, index) => {
+    const outputs = Array.isArray(node.output) ? node.output : [node.output];
+    for (const name of outputs)
+      if (typeof name === 'string' && name.trim() !== '') names.set(name.trim(), index);
+  });
+  return names;
+}
+
+function convertArgument(value: unknown, node: number, context: ConversionContext): unknown {
+  const { toolNames, outputNames, offset, problems } = context;
   if (isRecord(value) && typeof value.from === 'string') {
     const source = nodeRunning(value.from, toolNames);
     if (source !== undefined) return generatedRef(source);
@@ -126,6 +142,8 @@ function convertArgument(
   }
   if (typeof value !== 'string') return value;
   const trimmed = value.trim();
+  const named = outputNames.get(trimmed.replace(/^<(.+)>$/, '$1'));
+  if (named !== undefined && named !== node) return generatedRef(named);
   const output = /^<output_of_(.+)>$/i.exec(trimmed)?.[1];
   if (output !== undefined) {
     const source = nodeRunning(output, toolNames);
