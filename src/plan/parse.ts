@@ -10,7 +10,7 @@ export interface ParsedPlanText {
 /** Keys under which LLMs wrap the task list in an object (`{"tasks": [...]}` is the structured-output form). */
 const LIST_KEYS = ['tasks', 'task_list', 'tasklist', 'plan', 'task_plan', 'steps', 'task_nodes', 'nodes'];
 
-/** Upper bound on JSON segments tried, so a pathological reply cannot make parsing quadratic for long. */
+/** Upper bound on bracketed segments tried, so a reply full of brackets cannot keep the parser busy. */
 const MAX_SEGMENTS = 200;
 
 /**
