@@ -1,0 +1,286 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { InferenceBackend, InferenceRequest, ModelCard } from '../../core/backend.js';
+import {
+  CancelledError,
+  errorMessage,
+  InferenceError,
+  JarvisError,
+  ModelUnavailableError,
+  NoSuchModelError,
+} from '../../core/errors.js';
+import type { TaskOutput } from '../../core/output.js';
+import type { TaskName } from '../../core/tasks.js';
+import { CURATED_MODELS, type CuratedModel } from './curated.js';
+import { defaultPythonHubCache, dtypeFor, type StoredModel, scanModels } from './model-store.js';
+import { type LoadedPipeline, pipelineTask, runnerFor, TRANSFORMERS_TASKS } from './tasks.js';
+
+export { CURATED_MODELS, type CuratedModel } from './curated.js';
+export { defaultPythonHubCache, type StoredModel, scanModels, tasksOf } from './model-store.js';
+export { splitLabels, TRANSFORMERS_TASKS } from './tasks.js';
+
+export const TRANSFORMERS_BACKEND_ID = 'transformers';
+
+export interface TransformersBackendOptions {
+  /** Where downloaded models are kept (transformers.js's file cache, `<organisation>/<name>/...`). */
+  cacheDir?: string;
+  /** Never download: a model that is not on this machine fails with "model X is not in the cache". */
+  offline: boolean;
+  /** A folder of models the user put there, in the same `<organisation>/<name>` layout; searched first. */
+  modelsDir?: string;
+  /** Python's Hugging Face cache to search too (`false` to skip); `$HF_HUB_CACHE` or ~/.cache/huggingface/hub. */
+  pythonHubCache?: string | false;
+  /** Where models are downloaded from (a Hub mirror); tests use a loopback server. */
+  remoteHost?: string;
+  /** Weights to download when a model is not cached (default `q8`, the smallest widely available). */
+  downloadDtype?: 'fp32' | 'fp16' | 'q8' | 'q4';
+  /** ONNX Runtime threads per model; unset lets it decide. */
+  threads?: number;
+  /** Models listed (as not yet downloaded) when absent; the default is a small documented set. */
+  curated?: readonly CuratedModel[];
+}
+
+type TransformersModule = typeof import('@huggingface/transformers');
+
+let transformersModule: Promise<TransformersModule> | undefined;
+
+/** Loaded on first use: importing transformers.js starts ONNX Runtime, which listing models never needs. */
+function loadTransformers(): Promise<TransformersModule> {
+  transformersModule ??= import('@huggingface/transformers');
+  return transformersModule;
+}
+
+const MB = 1024 * 1024;
+const megabytes = (bytes: number): string => `${Math.max(1, Math.round(bytes / MB))} MB`;
+
+/** Runs jobs one at a time: loads share transformers.js's global settings, and 2 cores gain nothing from more. */
+function serialQueue(): <T>(job: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(job: () => Promise<T>): Promise<T> => {
+    const result = tail.then(job, job);
+    tail = result.catch(() => undefined);
+    return result;
+  };
+}
+
+/**
+ * ONNX models on the CPU through transformers.js. Models come from a configured folder, the
+ * transformers.js cache or Python's Hugging Face cache; a model that is not there is downloaded on first
+ * use with progress, unless offline, where it fails with a clear "not in the cache" error.
+ */
+export function createTransformersBackend(options: TransformersBackendOptions): InferenceBackend {
+  const cacheDir = options.cacheDir ?? join(homedir(), '.cache', 'jarvis', 'transformers');
+  const pythonHubCache =
+    options.pythonHubCache === false ? undefined : (options.pythonHubCache ?? defaultPythonHubCache());
+  const curated = options.curated ?? CURATED_MODELS;
+  const tasks = new Set<TaskName>(TRANSFORMERS_TASKS);
+  const loadQueue = serialQueue();
+  const pipelines = new Map<string, { pipe: Promise<LoadedPipeline>; run: ReturnType<typeof serialQueue> }>();
+  let scan: { at: number; models: Promise<StoredModel[]> } | undefined;
+
+  const searched = (): string =>
+    [options.modelsDir, cacheDir, pythonHubCache]
+      .filter((dir): dir is string => dir !== undefined)
+      .join(', ');
+
+  /** Scans the folders at most every 2 s: listing happens per task, several times per run. */
+  function storedModels(fresh = false): Promise<StoredModel[]> {
+    if (!fresh && scan && Date.now() - scan.at < 2_000) return scan.models;
+    const models = scanModels({
+      cacheDir,
+      ...(options.modelsDir ? { modelsDir: options.modelsDir } : {}),
+      ...(pythonHubCache ? { pythonHubCache } : {}),
+    });
+    scan = { at: Date.now(), models };
+    return models;
+  }
+
+  function cardOf(model: StoredModel, task: TaskName): ModelCard {
+    const known = curated.find((entry) => entry.id === model.id && entry.task === task);
+    const architecture = model.config.architectures?.[0] ?? model.config.model_type ?? 'ONNX';
+    return {
+      id: model.id,
+      backend: TRANSFORMERS_BACKEND_ID,
+      task,
+      description:
+        known?.description ?? `${architecture} ONNX model from the ${model.origin}, run on the CPU.`,
+      source: 'cache',
+      sizeBytes: model.sizeBytes,
+      tags: ['onnx', 'transformers.js', model.config.model_type ?? 'unknown'],
+      local: true,
+      available: true,
+    };
+  }
+
+  function absentCard(entry: CuratedModel): ModelCard {
+    return {
+      id: entry.id,
+      backend: TRANSFORMERS_BACKEND_ID,
+      task: entry.task,
+      description: entry.description,
+      source: 'built-in',
+      sizeBytes: entry.sizeBytes,
+      tags: ['onnx', 'transformers.js'],
+      local: true,
+      available: false,
+      reason: options.offline
+        ? `not in the model cache (${cacheDir}) and Jarvis is offline: run once without --offline / JARVIS_OFFLINE to download it (about ${megabytes(entry.sizeBytes)})`
+        : `not in the model cache yet: downloaded into ${cacheDir} (about ${megabytes(entry.sizeBytes)}) the first time it is run by name`,
+    };
+  }
+
+  async function listModels(task?: TaskName): Promise<ModelCard[]> {
+    const stored = await storedModels();
+    const cards: ModelCard[] = [];
+    for (const model of stored) {
+      for (const modelTask of model.tasks) {
+        if (!tasks.has(modelTask) || (task !== undefined && modelTask !== task)) continue;
+        cards.push(cardOf(model, modelTask));
+      }
+    }
+    for (const entry of curated) {
+      if (task !== undefined && entry.task !== task) continue;
+      if (stored.some((model) => model.id === entry.id)) continue;
+      cards.push(absentCard(entry));
+    }
+    return cards;
+  }
+
+  function progressReporter(modelId: string, report: ((message: string) => void) | undefined) {
+    let lastStep = -1;
+    return (info: { status: string; progress?: number; total?: number; file?: string }): void => {
+      if (!report) return;
+      if (info.status === 'progress_total' && typeof info.progress === 'number') {
+        const step = Math.floor(info.progress / 10);
+        if (step <= lastStep) return;
+        lastStep = step;
+        const size = info.total ? ` of ${megabytes(info.total)}` : '';
+        report(`downloading ${modelId}: ${Math.min(100, step * 10)}%${size}`);
+      }
+    };
+  }
+
+  async function loadPipeline(
+    request: InferenceRequest,
+    stored: StoredModel | undefined,
+  ): Promise<LoadedPipeline> {
+    const { env, pipeline } = await loadTransformers();
+    const context = { task: request.task, modelId: request.modelId, backend: TRANSFORMERS_BACKEND_ID };
+    const sessionOptions = options.threads
+      ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 }
+      : {};
+    if (stored) {
+      request.onProgress?.(`loading ${request.modelId} from the ${stored.origin} ...`);
+      env.allowLocalModels = true;
+      const dtype = await dtypeFor(stored.dir);
+      try {
+        return (await pipeline(pipelineTask(request.task) as never, stored.dir, {
+          local_files_only: true,
+          device: 'cpu',
+          ...(dtype ? { dtype } : {}),
+          session_options: sessionOptions,
+        })) as unknown as LoadedPipeline;
+      } catch (error) {
+        throw new ModelUnavailableError(
+          `${request.modelId} in ${stored.dir} could not be loaded for ${request.task}: ${errorMessage(error)}`,
+          context,
+        );
+      }
+    }
+    env.allowRemoteModels = true;
+    env.allowLocalModels = true;
+    env.useFSCache = true;
+    env.cacheDir = cacheDir;
+    env.localModelPath = options.modelsDir ?? cacheDir;
+    if (options.remoteHost)
+      env.remoteHost = options.remoteHost.endsWith('/') ? options.remoteHost : `${options.remoteHost}/`;
+    request.onProgress?.(`${request.modelId} is not in the cache: downloading it into ${cacheDir}`);
+    try {
+      const loaded = (await pipeline(pipelineTask(request.task) as never, request.modelId, {
+        cache_dir: cacheDir,
+        device: 'cpu',
+        dtype: options.downloadDtype ?? 'q8',
+        session_options: sessionOptions,
+        progress_callback: progressReporter(request.modelId, request.onProgress) as never,
+      })) as unknown as LoadedPipeline;
+      scan = undefined;
+      return loaded;
+    } catch (error) {
+      throw new ModelUnavailableError(
+        `model ${request.modelId} is not in the cache and could not be downloaded from ${env.remoteHost}: ${errorMessage(error)}`,
+        context,
+      );
+    } finally {
+      // Later loads of cached models must never reach the network by accident.
+      env.allowRemoteModels = false;
+    }
+  }
+
+  async function infer(request: InferenceRequest): Promise<TaskOutput> {
+    const context = { task: request.task, modelId: request.modelId, backend: TRANSFORMERS_BACKEND_ID };
+    const runner = runnerFor(request.task);
+    if (!runner) {
+      throw new ModelUnavailableError(
+        `transformers.js does not run ${request.task} here; it runs: ${TRANSFORMERS_TASKS.join(', ')}`,
+        context,
+      );
+    }
+    if (request.signal.aborted) throw new CancelledError('The task');
+    let stored = (await storedModels()).find((model) => model.id === request.modelId);
+    stored ??= (await storedModels(true)).find((model) => model.id === request.modelId);
+    if (stored && stored.tasks.length > 0 && !stored.tasks.includes(request.task)) {
+      const others = (await listModels(request.task)).filter((card) => card.available).map((card) => card.id);
+      throw new NoSuchModelError(
+        `${request.modelId} (it does ${stored.tasks.join(', ')}, not ${request.task})`,
+        others,
+        context,
+      );
+    }
+    if (!stored && options.offline) {
+      throw new ModelUnavailableError(
+        `model ${request.modelId} is not in the cache (searched ${searched()}) and Jarvis is offline (--offline / JARVIS_OFFLINE=1): run once online to download it, or put its files in ${options.modelsDir ?? cacheDir}/${request.modelId}`,
+        context,
+      );
+    }
+    const key = `${pipelineTask(request.task)}|${request.modelId}`;
+    let entry = pipelines.get(key);
+    if (!entry) {
+      const pipe = loadQueue(() => loadPipeline(request, stored));
+      entry = { pipe, run: serialQueue() };
+      pipelines.set(key, entry);
+      // A failed load is forgotten, so a later call can retry (the network may be back).
+      pipe.catch(() => pipelines.delete(key));
+    }
+    const pipe = await entry.pipe;
+    if (request.signal.aborted) throw new CancelledError('The task');
+    try {
+      return await entry.run(() => runner(pipe, request));
+    } catch (error) {
+      if (error instanceof JarvisError) throw error;
+      throw new InferenceError(`${request.modelId} failed: ${errorMessage(error)}`, {
+        cause: error,
+        context,
+      });
+    }
+  }
+
+  return {
+    specificationVersion: 'v1',
+    id: TRANSFORMERS_BACKEND_ID,
+    supports(task: TaskName): boolean {
+      return tasks.has(task);
+    },
+    listModels,
+    infer,
+    async close(): Promise<void> {
+      const loaded = [...pipelines.values()];
+      pipelines.clear();
+      await Promise.all(
+        loaded.map(async (entry) => {
+          const pipe = await entry.pipe.catch(() => undefined);
+          await pipe?.dispose?.();
+        }),
+      );
+    },
+  };
+}

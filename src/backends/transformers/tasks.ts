@@ -1,0 +1,234 @@
+import sharp from 'sharp';
+import type { InferenceRequest } from '../../core/backend.js';
+import { InferenceError } from '../../core/errors.js';
+import type { InputFile, TaskOutput } from '../../core/output.js';
+import type { TaskName } from '../../core/tasks.js';
+import { countLabels, drawBoxes, type LabelledBox } from '../hf-inference/draw-boxes.js';
+import { readAudio } from './audio.js';
+
+/** A loaded transformers.js pipeline: called with the task's input and options. */
+export type LoadedPipeline = ((input: unknown, options?: unknown) => Promise<unknown>) & {
+  processor?: { feature_extractor?: { config?: { sampling_rate?: number } } };
+  dispose?: () => Promise<void>;
+};
+
+type Runner = (pipe: LoadedPipeline, request: InferenceRequest) => Promise<TaskOutput>;
+
+function fail(request: InferenceRequest, message: string): never {
+  throw new InferenceError(message, {
+    context: { task: request.task, modelId: request.modelId, backend: 'transformers' },
+  });
+}
+
+function text(request: InferenceRequest): string {
+  const value = request.inputs.text;
+  if (typeof value !== 'string' || value.trim() === '') {
+    fail(request, `${request.task} needs a text input, and none was given`);
+  }
+  return value;
+}
+
+function file(request: InferenceRequest, kind: 'image' | 'audio'): InputFile {
+  const value = request.inputs[kind];
+  if (!value) fail(request, `${request.task} needs an ${kind} input, and none was given`);
+  return value;
+}
+
+const percent = (score: number): string => `${Math.round(score * 1000) / 10}%`;
+
+function labelList(items: readonly { label: string; score: number }[], top = 5): string {
+  return [...items]
+    .sort((a, b) => b.score - a.score)
+    .slice(0, top)
+    .map((item) => `${item.label} (${percent(item.score)})`)
+    .join(', ');
+}
+
+/**
+ * Zero-shot classification needs labels besides the text; a plan writes them into the text argument:
+ * "I love this match. Labels: sports, politics" (or "candidate labels:").
+ */
+export function splitLabels(input: string): { text: string; labels: string[] } | undefined {
+  const match = /^([\s\S]*?)[\s.;]*(?:candidate\s+)?labels?\s*[:=]\s*([^\n]+)\s*$/i.exec(input.trim());
+  if (!match) return undefined;
+  const labels = (match[2] ?? '')
+    .split(/[,;|]/)
+    .map((label) => label.trim())
+    .filter((label) => label !== '');
+  const body = (match[1] ?? '').trim();
+  return labels.length > 0 && body !== '' ? { text: body, labels } : undefined;
+}
+
+function cosine(a: readonly number[], b: readonly number[]): number {
+  let dot = 0;
+  let normA = 0;
+  let normB = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += (a[i] ?? 0) * (b[i] ?? 0);
+    normA += (a[i] ?? 0) ** 2;
+    normB += (b[i] ?? 0) ** 2;
+  }
+  return normA === 0 || normB === 0 ? 0 : dot / Math.sqrt(normA * normB);
+}
+
+interface TensorLike {
+  dims: number[];
+  tolist(): unknown;
+}
+
+const firstOf = <T>(value: T | T[]): T => (Array.isArray(value) ? (value[0] as T) : value);
+
+const RUNNERS: Partial<Record<TaskName, Runner>> = {
+  async 'image-classification'(pipe, request) {
+    const output = (await pipe(file(request, 'image').path, { top_k: 5 })) as {
+      label: string;
+      score: number;
+    }[];
+    return { text: labelList(output), data: output };
+  },
+  async 'object-detection'(pipe, request) {
+    const image = file(request, 'image');
+    const output = (await pipe(image.path, { threshold: 0.9 })) as LabelledBox[];
+    const artifact = await request.artifacts.write({
+      kind: 'image',
+      bytes: await drawBoxes(image.path, output),
+      mimeType: 'image/png',
+      extension: 'png',
+      label: 'annotated detections',
+    });
+    return {
+      text: output.length > 0 ? countLabels(output.map((item) => item.label)) : 'no objects found',
+      data: output,
+      artifacts: [artifact],
+    };
+  },
+  async 'depth-estimation'(pipe, request) {
+    const output = firstOf(
+      (await pipe(file(request, 'image').path)) as {
+        depth: { data: Uint8Array | Uint8ClampedArray; width: number; height: number; channels: number };
+      },
+    );
+    const { depth } = output;
+    const png = await sharp(Buffer.from(depth.data), {
+      raw: { width: depth.width, height: depth.height, channels: depth.channels as 1 | 2 | 3 | 4 },
+    })
+      .png()
+      .toBuffer();
+    const artifact = await request.artifacts.write({
+      kind: 'image',
+      bytes: new Uint8Array(png),
+      mimeType: 'image/png',
+      extension: 'png',
+      label: 'depth map (brighter is nearer)',
+    });
+    return { text: `depth map, ${depth.width}x${depth.height}`, artifacts: [artifact] };
+  },
+  async 'image-to-text'(pipe, request) {
+    const output = firstOf((await pipe(file(request, 'image').path)) as { generated_text: string }[]);
+    return { text: output.generated_text.trim(), data: output };
+  },
+  async 'automatic-speech-recognition'(pipe, request) {
+    const rate = pipe.processor?.feature_extractor?.config?.sampling_rate ?? 16_000;
+    let samples: Float32Array;
+    try {
+      samples = await readAudio(file(request, 'audio').path, rate);
+    } catch (error) {
+      fail(request, `cannot read the audio: ${(error as Error).message}`);
+    }
+    const output = (await pipe(samples)) as { text: string };
+    return { text: output.text.trim(), data: output };
+  },
+  async translation(pipe, request) {
+    const output = firstOf((await pipe(text(request))) as { translation_text: string }[]);
+    return { text: output.translation_text.trim(), data: output };
+  },
+  async summarization(pipe, request) {
+    const output = firstOf((await pipe(text(request))) as { summary_text: string }[]);
+    return { text: output.summary_text.trim(), data: output };
+  },
+  async 'text2text-generation'(pipe, request) {
+    const output = firstOf((await pipe(text(request))) as { generated_text: string }[]);
+    return { text: output.generated_text.trim(), data: output };
+  },
+  async 'text-generation'(pipe, request) {
+    const output = firstOf(
+      (await pipe(text(request), { max_new_tokens: 128, return_full_text: false })) as {
+        generated_text: string;
+      }[],
+    );
+    return { text: output.generated_text.trim(), data: output };
+  },
+  async 'zero-shot-classification'(pipe, request) {
+    const parsed = splitLabels(text(request));
+    if (!parsed) {
+      fail(
+        request,
+        'zero-shot-classification needs candidate labels after the text, e.g. "... Labels: sports, politics"',
+      );
+    }
+    const output = (await pipe(parsed.text, parsed.labels)) as { labels: string[]; scores: number[] };
+    const pairs = output.labels.map((label, index) => ({ label, score: output.scores[index] ?? 0 }));
+    return {
+      text: labelList(pairs),
+      data: { sequence: parsed.text, labels: output.labels, scores: output.scores },
+    };
+  },
+  async 'feature-extraction'(pipe, request) {
+    const output = (await pipe(text(request), { pooling: 'mean', normalize: true })) as TensorLike;
+    const embedding = (output.tolist() as number[][])[0] ?? [];
+    return { text: `embedding of ${embedding.length} values`, data: embedding };
+  },
+  async 'sentence-similarity'(pipe, request) {
+    const sentences = text(request)
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '');
+    if (sentences.length < 2) {
+      fail(request, 'sentence-similarity needs a source sentence and at least one other, one per line');
+    }
+    const output = (await pipe(sentences, { pooling: 'mean', normalize: true })) as TensorLike;
+    const [source, ...others] = output.tolist() as number[][];
+    const scores = others.map((other, index) => ({
+      sentence: sentences[index + 1] as string,
+      similarity: Math.round(cosine(source ?? [], other) * 1000) / 1000,
+    }));
+    return {
+      text: scores.map((score) => `${score.similarity.toFixed(3)}  ${score.sentence}`).join('\n'),
+      data: { source: sentences[0], scores },
+    };
+  },
+  async 'text-classification'(pipe, request) {
+    const output = (await pipe(text(request), { top_k: 5 })) as { label: string; score: number }[];
+    return { text: labelList(output), data: output };
+  },
+  async 'token-classification'(pipe, request) {
+    const output = (await pipe(text(request), { aggregation_strategy: 'simple' })) as {
+      word: string;
+      entity?: string;
+      entity_group?: string;
+      score: number;
+    }[];
+    const entities = output.map(
+      (entity) => `${entity.word} (${entity.entity_group ?? entity.entity ?? '?'})`,
+    );
+    return { text: entities.length > 0 ? entities.join(', ') : 'no entities found', data: output };
+  },
+  async 'fill-mask'(pipe, request) {
+    const output = (await pipe(text(request))) as { sequence: string; score: number }[];
+    return {
+      text: output.map((item) => `${item.sequence} (${percent(item.score)})`).join('\n'),
+      data: output,
+    };
+  },
+};
+
+/** transformers.js's pipeline name for a task of the vocabulary (sentence similarity is an embedding). */
+export function pipelineTask(task: TaskName): string {
+  return task === 'sentence-similarity' ? 'feature-extraction' : task;
+}
+
+export const TRANSFORMERS_TASKS = Object.keys(RUNNERS) as TaskName[];
+
+export function runnerFor(task: TaskName): Runner | undefined {
+  return RUNNERS[task];
+}
