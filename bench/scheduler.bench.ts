@@ -272,4 +272,19 @@ console.log(
 );
 console.log(line(header));
 for (const row of rows) console.log(line(row));
+
+// The scheduler's own cost per task, with backends that answer at once (no timers at all).
+console.log('\nzero-latency backends: scheduler cost per task (median of runs)');
+for (const [name, shape] of [
+  ['wide', wide(500)],
+  ['deep', deep(500)],
+  ['random(seed 21)', randomDag(500, 0.01, 21)],
+] as const) {
+  const instant: Shape = { ...shape, latencies: new Map(shape.plan.map((task) => [task.id, 0])) };
+  const walls: number[] = [];
+  for (let i = 0; i < repeat; i++) walls.push((await measure(instant, 64, scratch)).wall);
+  console.log(
+    `  ${name.padEnd(16)} ${instant.plan.length} tasks  ${(median(walls) / instant.plan.length).toFixed(3)} ms/task`,
+  );
+}
 await rm(scratch, { recursive: true, force: true });
