@@ -306,6 +306,22 @@ describe('URL inputs', () => {
     );
   });
 
+  test('credentials in a URL never appear in messages, and a malformed URL is refused', async () => {
+    const { options } = fetchOptions();
+    await assert.rejects(
+      resolveInputFile(`http://alice:s3cr3tpass@127.0.0.1:${port}/cat.png`, 'image', options),
+      (error: Error) => {
+        assert.match(error.message, /refused: http:\/\/127\.0\.0\.1:\d+\/cat\.png resolves/);
+        assert.doesNotMatch(error.message, /s3cr3tpass|alice/);
+        return true;
+      },
+    );
+    await assert.rejects(
+      resolveInputFile('http://exa mple.com/a.png', 'image', options),
+      /is not a valid URL/,
+    );
+  });
+
   test('an HTTP error status is reported', async () => {
     const { options } = fetchOptions({ allowPrivateUrls: true });
     await assert.rejects(resolveInputFile(`${origin}/missing.png`, 'image', options), /failed: HTTP 404/);

@@ -105,6 +105,23 @@ export function isPublicAddress(address: string): boolean {
   return parsed.range() === 'unicast';
 }
 
+/** A URL fit for messages: no credentials, no tokens. */
+function showUrl(url: URL): string {
+  if (!url.username && !url.password) return redact(url.href);
+  const copy = new URL(url.href);
+  copy.username = '';
+  copy.password = '';
+  return redact(copy.href);
+}
+
+function parseUrl(raw: string, base?: URL): URL {
+  try {
+    return new URL(raw, base);
+  } catch {
+    throw new InputError(`refused: "${redact(raw)}" is not a valid URL`, { url: redact(raw) });
+  }
+}
+
 function hostAllowed(url: URL, policy: InputPolicy): boolean {
   const hosts = policy.allowedHosts ?? [];
   return hosts.includes(url.host) || hosts.includes(url.hostname);
@@ -112,9 +129,9 @@ function hostAllowed(url: URL, policy: InputPolicy): boolean {
 
 function privateAddressError(url: URL, address: string): InputError {
   return new InputError(
-    `refused: ${redact(url.href)} resolves to the non-public address ${address} ` +
+    `refused: ${showUrl(url)} resolves to the non-public address ${address} ` +
       '(set execute.allowPrivateUrls to allow private, loopback and link-local addresses)',
-    { url: redact(url.href), address },
+    { url: showUrl(url), address },
   );
 }
 
@@ -192,13 +209,14 @@ export interface FetchOptions {
  */
 export async function fetchUrlInput(raw: string, kind: FileKind, options: FetchOptions): Promise<InputFile> {
   const { policy } = options;
+  let url = parseUrl(raw);
+  const original = showUrl(url);
   const timeout = new AbortController();
   const timer = setTimeout(() => timeout.abort(), policy.urlTimeoutMs);
   const signal = AbortSignal.any([options.signal, timeout.signal]);
-  let url = new URL(raw);
   try {
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-      const shown = redact(url.href);
+      const shown = showUrl(url);
       if (url.protocol !== 'http:' && url.protocol !== 'https:') {
         throw new InputError(`refused: ${shown} uses ${url.protocol}, only http and https URLs are fetched`, {
           url: shown,
@@ -230,7 +248,7 @@ export async function fetchUrlInput(raw: string, kind: FileKind, options: FetchO
       const status = response.statusCode ?? 0;
       if (status >= 300 && status < 400 && response.headers.location) {
         response.resume();
-        url = new URL(response.headers.location, url);
+        url = parseUrl(response.headers.location, url);
         continue;
       }
       if (status < 200 || status >= 300) {
@@ -239,8 +257,8 @@ export async function fetchUrlInput(raw: string, kind: FileKind, options: FetchO
       }
       return await saveResponse(response, url, kind, options, () => timeout.signal.aborted);
     }
-    throw new InputError(`refused: ${redact(raw)} redirects more than ${MAX_REDIRECTS} times`, {
-      url: redact(raw),
+    throw new InputError(`refused: ${original} redirects more than ${MAX_REDIRECTS} times`, {
+      url: original,
     });
   } finally {
     clearTimeout(timer);
@@ -255,7 +273,7 @@ async function saveResponse(
   timedOut: () => boolean,
 ): Promise<InputFile> {
   const { policy } = options;
-  const shown = redact(url.href);
+  const shown = showUrl(url);
   const declared = mediaType(response);
   if (!isGenericType(declared) && !declared!.startsWith(`${kind}/`)) {
     response.destroy();
