@@ -1,8 +1,8 @@
 /**
  * Writes a tiny but valid GGUF chat model: llama architecture, random weights, a byte-level vocabulary
  * (every UTF-8 byte is a token, so any text tokenizes) and a ChatML chat template. It lets tests load a
- * model through node-llama-cpp's real code path without downloading anything; what it says is noise, but
- * under a JSON-schema grammar that noise is always schema-valid JSON.
+ * model through node-llama-cpp's real code path without downloading anything; what it says is ASCII noise,
+ * but under a JSON-schema grammar that noise is always schema-valid JSON.
  *
  * Usage: node --import tsx scripts/make-tiny-gguf.ts OUT.gguf
  */
@@ -218,12 +218,22 @@ export function tinyGguf(options: TinyGgufOptions = {}): Buffer {
     out.u64(offsets[index]!);
   });
 
+  // Tokens the model may say: ASCII bytes, the space and the end of a turn. Their output rows are large, so
+  // they always outrank the others, whose rows are zero: lone UTF-8 continuation bytes would make invalid
+  // text, and characters whose length JavaScript and the grammar count differently.
+  const speakable = new Set(
+    tokens.map((token, id) => (/^<0x[0-7]/.test(token) || id === 4 || id === 5 ? id : -1)),
+  );
   out.padTo(ALIGNMENT);
   for (const tensor of tensors) {
     const count = tensor.shape.reduce((product, size) => product * size, 1);
     const values = new Float32Array(count);
-    // Norm weights of one keep activations in range; the rest are small uniform noise.
-    for (let index = 0; index < count; index++) values[index] = tensor.norm ? 1 : (next() - 0.5) * 0.2;
+    for (let index = 0; index < count; index++) {
+      // Norm weights of one keep activations in range; the rest are uniform noise.
+      if (tensor.norm) values[index] = 1;
+      else if (tensor.name !== 'output.weight') values[index] = (next() - 0.5) * 0.2;
+      else values[index] = speakable.has(Math.floor(index / embedding)) ? (next() - 0.5) * 6 : 0;
+    }
     out.bytes(new Uint8Array(values.buffer));
     out.padTo(ALIGNMENT);
   }
