@@ -122,6 +122,7 @@ export function summarizeEvents(events: readonly RunEvent[]): RunProgress {
           view.model = event.result.model ?? view.model;
           view.backend = event.result.backend ?? view.backend;
           view.reason = event.result.reason ?? view.reason;
+          view.progress = null;
         }
         break;
       }

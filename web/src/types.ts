@@ -1,0 +1,128 @@
+// The shapes of the server's JSON, as far as the UI reads them. The UI talks to the server only over HTTP, so
+// these are written from the API, not imported from the server's code.
+
+export interface Conversation {
+  id: string;
+  title: string;
+  source: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface UploadedFile {
+  id: string;
+  name: string;
+  kind: 'image' | 'audio' | 'video';
+  mimeType: string;
+  size: number;
+  url: string;
+}
+
+export interface Message {
+  id: number;
+  role: 'user' | 'assistant';
+  content: string;
+  runId: string | null;
+  files: UploadedFile[];
+  createdAt: number;
+}
+
+export interface Artifact {
+  kind: 'image' | 'audio' | 'video';
+  path: string;
+  mimeType: string;
+  label?: string;
+  url: string | null;
+}
+
+export interface TaskOutput {
+  text?: string;
+  data?: unknown;
+  artifacts?: Artifact[];
+}
+
+export type TaskStatus = 'waiting' | 'running' | 'succeeded' | 'failed' | 'skipped';
+
+export interface TaskResult {
+  id: number;
+  task: string;
+  args: Record<string, string>;
+  status: 'succeeded' | 'failed' | 'skipped';
+  model: string | null;
+  backend: string | null;
+  reason: string | null;
+  durationMs: number | null;
+  output: TaskOutput | null;
+  error: { code: string; message: string } | null;
+}
+
+export interface PlannedTask {
+  id: number;
+  task: string;
+  dep: number[];
+  args: Record<string, string>;
+}
+
+export interface TaskView {
+  id: number;
+  task: string;
+  dep: number[];
+  args: Record<string, string>;
+  status: TaskStatus;
+  model: string | null;
+  backend: string | null;
+  reason: string | null;
+  candidates: string[];
+  result: TaskResult | null;
+  progress: string | null;
+}
+
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
+
+export interface RunView {
+  id: string;
+  conversationId: string | null;
+  status: RunStatus;
+  request: string;
+  plan: PlannedTask[] | null;
+  tasks: TaskView[];
+  answer: string | null;
+  error: { code: string; message: string } | null;
+  errors: { stage: string; code: string; message: string }[];
+  createdAt: number;
+  endedAt: number | null;
+  durationMs: number | null;
+}
+
+export interface ConversationDetail {
+  conversation: Conversation;
+  messages: Message[];
+  runs: RunView[];
+}
+
+export interface Settings {
+  llm: { baseURL: string | null; model: string; apiKeySet: boolean };
+  inference: { mode: 'local' | 'huggingface' | 'hybrid' };
+  modes: string[];
+}
+
+/** The run events the UI reacts to (the server sends more fields than these). */
+export type RunEvent =
+  | { type: 'run-start'; runId: string }
+  | { type: 'plan-start' }
+  | { type: 'plan-repair'; problems: string[] }
+  | { type: 'plan-done'; plan: PlannedTask[] }
+  | { type: 'plan-error'; message: string }
+  | { type: 'select-start'; taskIds: number[] }
+  | {
+      type: 'select-done';
+      choice: { taskId: number; modelId: string; backend: string; reason: string; candidates: string[] };
+    }
+  | { type: 'task-start'; taskId: number; model: string; backend: string }
+  | { type: 'task-progress'; taskId: number; message: string }
+  | { type: 'task-end'; result: TaskResult }
+  | { type: 'response-start' }
+  | { type: 'response-delta'; text: string }
+  | { type: 'response-done'; answer: string }
+  | { type: 'run-error'; stage: string; code: string; message: string }
+  | { type: 'run-end'; result: { answer: string | null; durationMs: number } };
