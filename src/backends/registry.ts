@@ -1,8 +1,12 @@
+import { join } from 'node:path';
+import { inferenceCacheDir } from '../catalog/from-config.js';
 import type { JarvisConfig } from '../config/schema.js';
 import type { InferenceBackend } from '../core/backend.js';
 import type { ControllerModel } from '../core/llm.js';
+import { createHfInferenceBackend } from './hf-inference/index.js';
 import { createLlmBackend } from './llm/index.js';
 import { createLocalBackend } from './local/index.js';
+import { createTransformersBackend } from './transformers/index.js';
 
 export interface BackendContext {
   config: JarvisConfig;
@@ -11,6 +15,14 @@ export interface BackendContext {
 
 /** Every backend Jarvis offers, one line each. The catalog and the inference mode decide which are used. */
 export function createBackends({ config, controller }: BackendContext): InferenceBackend[] {
-  void config;
-  return [createLlmBackend(controller), createLocalBackend(controller ? { controller } : {})];
+  return [
+    createLlmBackend(controller),
+    createLocalBackend(controller ? { controller } : {}),
+    // Hugging Face: remote Inference Providers (needs HF_TOKEN) and ONNX models on the CPU.
+    createHfInferenceBackend(config.inference.hfToken ? { token: config.inference.hfToken } : {}),
+    createTransformersBackend({
+      cacheDir: join(inferenceCacheDir(config), 'models'),
+      offline: config.inference.offline,
+    }),
+  ];
 }

@@ -275,3 +275,22 @@ describe('Hub model source (loopback Hub API)', () => {
     await rm(cacheDir, { recursive: true });
   });
 });
+
+describe('model sources from the configuration', () => {
+  test('a catalog file and the Hub in hybrid mode; no Hub in local mode; cache under the data folder', async () => {
+    const { configSchema } = await import('../config/schema.js');
+    const { createModelSources, inferenceCacheDir } = await import('./index.js');
+    const hybrid = configSchema.parse({
+      inference: { catalogFile: P0_MODELS, mode: 'hybrid' },
+      dataDir: '/data',
+    });
+    assert.deepEqual(
+      createModelSources(hybrid).map((source) => source.id),
+      ['catalog-file', 'hub'],
+    );
+    assert.equal(inferenceCacheDir(hybrid), '/data/cache');
+    const local = configSchema.parse({ inference: { mode: 'local', cacheDir: '/models' } });
+    assert.deepEqual(createModelSources(local), []);
+    assert.equal(inferenceCacheDir(local), '/models');
+  });
+});

@@ -9,6 +9,7 @@ export {
   type CatalogFileSourceOptions,
   createCatalogFileSource,
 } from './file-source.js';
+export { createModelSources, inferenceCacheDir, type ModelSourcesOptions } from './from-config.js';
 export { createHubSource, describeAge, HUB_SOURCE_ID, type HubSourceOptions } from './hub-source.js';
 export {
   type CardAvailability,
