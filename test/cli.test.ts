@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { RunResult } from '../src/core/events.js';
 import {
+  lastUserMessage,
   type OpenAITestServer,
   promptText,
   startOpenAITestServer,
@@ -180,7 +181,11 @@ describe('jarvis run --plan without any LLM', () => {
 
   test('an unreachable LLM is one clear line naming the endpoint', async () => {
     const { code, stderr } = await jarvis(['run', 'hello there'], {
-      env: { JARVIS_LLM_BASE_URL: 'http://127.0.0.1:9/v1', JARVIS_LLM_API_KEY: 'sk-unreachable-1234' },
+      env: {
+        JARVIS_LLM_BASE_URL: 'http://127.0.0.1:9/v1',
+        JARVIS_LLM_API_KEY: 'sk-unreachable-1234',
+        JARVIS_LLM_MAX_RETRIES: '0',
+      },
     });
     assert.equal(code, 1);
     assert.match(stderr, /127\.0\.0\.1:9/);
@@ -312,11 +317,11 @@ describe('jarvis run with the controller LLM', () => {
   test('jarvis chat carries earlier turns and their results into later ones', async () => {
     llm.rule((request) => {
       if (!isPlanning(request)) return undefined;
-      const text = promptText(request);
+      const text = lastUserMessage(request);
+      if (text.includes('now summarize that')) return '[]';
       if (text.includes('people in: Alan Turing')) {
         return '[{"id":0,"task":"token-classification","dep":[-1],"args":{"text":"Alan Turing lived in Wilmslow."}}]';
       }
-      if (text.includes('now summarize that')) return '[]';
       return undefined;
     });
     llm.rule((request) =>
@@ -325,7 +330,7 @@ describe('jarvis run with the controller LLM', () => {
         : undefined,
     );
     llm.rule((request) =>
-      !isPlanning(request) && !isAnswering(request) && promptText(request).includes('now summarize that')
+      !isPlanning(request) && !isAnswering(request) && lastUserMessage(request).includes('now summarize that')
         ? 'You asked about Alan Turing.'
         : undefined,
     );
@@ -335,7 +340,7 @@ describe('jarvis run with the controller LLM', () => {
       input: 'Find the people in: Alan Turing lived in Wilmslow.\nnow summarize that\n',
     });
     assert.equal(code, 0, stderr);
-    assert.match(stdout, /Alan Turing \(person\), Wilmslow \(place\)\./);
+    assert.match(stdout, /Alan Turing \(person\), Wilmslow \(place\)\./, stderr);
     assert.match(stdout, /You asked about Alan Turing\./);
     const secondPlan = llm.requests.slice(before).filter(isPlanning).at(-1);
     assert.ok(secondPlan);

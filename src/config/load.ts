@@ -49,6 +49,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigLayer {
       model: env.JARVIS_LLM_MODEL || undefined,
       contextTokens: integer('JARVIS_LLM_CONTEXT_TOKENS', env.JARVIS_LLM_CONTEXT_TOKENS),
       timeoutMs: integer('JARVIS_LLM_TIMEOUT_MS', env.JARVIS_LLM_TIMEOUT_MS),
+      maxRetries: integer('JARVIS_LLM_MAX_RETRIES', env.JARVIS_LLM_MAX_RETRIES),
       localModel: env.JARVIS_LOCAL_MODEL || undefined,
     },
     inference: {

@@ -58,6 +58,15 @@ export function promptText(request: ChatCompletionRequest): string {
     .join('\n');
 }
 
+/** The text of the last user message: what this call is about, without the history before it. */
+export function lastUserMessage(request: ChatCompletionRequest): string {
+  const last = request.messages.filter((message) => message.role === 'user').at(-1);
+  if (!last) return '';
+  return typeof last.content === 'string'
+    ? last.content
+    : last.content.map((part) => part.text ?? '').join('');
+}
+
 /** The system prompt of a request. */
 export function systemPrompt(request: ChatCompletionRequest): string {
   const system = request.messages.find((message) => message.role === 'system');

@@ -18,50 +18,52 @@ export async function chatCommand(flags: RunFlags, io: CliIo): Promise<number> {
   const history: ChatMessage[] = [];
   const inputFiles = flags.file.map((file) => resolve(io.cwd, file));
   const prompt = createInterface({ input: io.stdin, output: io.stdout, terminal: Boolean(io.stdin.isTTY) });
+  let turn: AbortController | undefined;
+  // On a terminal readline turns Ctrl-C into this event: it cancels the running turn, or ends the chat at the prompt.
+  prompt.on('SIGINT', () => (turn ? turn.abort() : prompt.close()));
   io.stdout.write('Jarvis chat. Name files relative to this folder; /exit or Ctrl-D to leave.\n');
+  prompt.setPrompt('\nyou> ');
+  prompt.prompt();
   try {
-    for (;;) {
-      let line: string;
-      try {
-        line = (await prompt.question('\nyou> ')).trim();
-      } catch {
-        break; // Ctrl-D or Ctrl-C at the prompt
-      }
-      if (line === '') continue;
+    // The async iterator queues lines typed (or piped) while a turn runs, so none is lost.
+    for await (const raw of prompt) {
+      const line = raw.trim();
       if (line === '/exit' || line === '/quit') break;
-      inputFiles.push(...filesNamedIn(line, io.cwd));
-      const turn = new AbortController();
-      const onInterrupt = () => turn.abort();
-      process.once('SIGINT', onInterrupt);
-      try {
-        const result = await runOnce(
-          jarvis,
-          {
-            request: line,
-            history: [...history],
-            cwd: io.cwd,
-            inputFiles,
-            answer: true,
-            ...(flags.select ? { select: flags.select } : {}),
-          },
-          flags,
-          { ...io, signal: AbortSignal.any([io.signal, turn.signal]) },
-        );
-        if (flags.json) io.stdout.write(`${JSON.stringify(result)}\n`);
-        history.push(
-          { role: 'user', content: line },
-          { role: 'assistant', content: historyEntry(result, io.cwd) },
-        );
-      } catch (error) {
-        if (error instanceof CancelledError || turn.signal.aborted) {
-          io.stdout.write('\n(cancelled)\n');
-          continue;
+      if (line !== '') {
+        inputFiles.push(...filesNamedIn(line, io.cwd));
+        const current = new AbortController();
+        turn = current;
+        const onInterrupt = () => current.abort();
+        process.once('SIGINT', onInterrupt);
+        try {
+          const result = await runOnce(
+            jarvis,
+            {
+              request: line,
+              history: [...history],
+              cwd: io.cwd,
+              inputFiles,
+              answer: true,
+              ...(flags.select ? { select: flags.select } : {}),
+            },
+            flags,
+            { ...io, signal: AbortSignal.any([io.signal, current.signal]) },
+          );
+          if (flags.json) io.stdout.write(`${JSON.stringify(result)}\n`);
+          history.push(
+            { role: 'user', content: line },
+            { role: 'assistant', content: historyEntry(result, io.cwd) },
+          );
+        } catch (error) {
+          if (error instanceof CancelledError || current.signal.aborted) io.stdout.write('\n(cancelled)\n');
+          else io.stderr.write(`jarvis: ${errorMessage(error)}\n`);
+        } finally {
+          process.removeListener('SIGINT', onInterrupt);
+          turn = undefined;
         }
-        io.stderr.write(`jarvis: ${errorMessage(error)}\n`);
-      } finally {
-        process.removeListener('SIGINT', onInterrupt);
+        if (io.signal.aborted) break;
       }
-      if (io.signal.aborted) break;
+      prompt.prompt();
     }
   } finally {
     prompt.close();
