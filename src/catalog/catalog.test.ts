@@ -62,6 +62,12 @@ describe('catalog file source (HuggingGPT p0_models.jsonl)', { skip: NO_FIXTURES
       [['Xenova/vit-base-patch16-224', 'transformers', true]],
     );
     assert.match(source.status?.().message ?? '', /1 models, 2 lines skipped.*line 2: not JSON/);
+    // A local backend that lacks the listed model makes it unavailable, saying why.
+    const catalog = createCatalog({ backends: [createLocalBackend()], sources: [source] });
+    assert.equal(
+      (await catalog.list('image-classification'))[0]?.reason,
+      'backend "transformers" is not enabled',
+    );
     await rm(dir, { recursive: true });
   });
 });

@@ -154,6 +154,9 @@ export function createCatalog(options: CatalogOptions): Catalog {
       (options.sources ?? []).map((source) => safely(`model source ${source.id}`, () => source.list(task))),
     );
     const cards = new Map<string, ModelCard>();
+    const backendKeys = new Set(
+      backendLists.flat().flatMap((card) => (card.available ? [`${modelKey(card)}|${card.task}`] : [])),
+    );
     for (const card of backendLists.flat()) {
       if (task !== undefined && card.task !== task) continue;
       const key = `${modelKey(card)}|${card.task}`;
@@ -169,7 +172,14 @@ export function createCatalog(options: CatalogOptions): Catalog {
         continue;
       }
       const backend = backends.get(card.backend);
-      if (!backend && card.available) {
+      if (backend && card.local && card.available && !backendKeys.has(`${modelKey(card)}|${card.task}`)) {
+        // A local backend knows what is installed; a list naming a model it lacks cannot make it run.
+        cards.set(key, {
+          ...card,
+          available: false,
+          reason: `${card.backend} has no model ${card.id} installed`,
+        });
+      } else if (!backend && card.available) {
         cards.set(key, { ...card, available: false, reason: `backend "${card.backend}" is not enabled` });
       } else if (backend && !backend.supports(card.task) && card.available) {
         cards.set(key, {

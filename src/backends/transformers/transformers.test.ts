@@ -200,6 +200,29 @@ describe('transformers backend running tiny ONNX models for real', () => {
     );
   });
 
+  test('a catalog file can pin transformers models: cached ones run, missing ones say they are not installed', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const list = join(root, 'team-models.jsonl');
+    writeFileSync(
+      list,
+      [
+        `{"id": "${TINY_MODELS.imageClassifier}", "task": "image-classification", "backend": "transformers", "description": "Team colour model.", "downloads": 3}`,
+        '{"id": "team/not-downloaded", "task": "image-classification", "backend": "transformers"}',
+      ].join('\n'),
+    );
+    const catalog = createCatalog({
+      backends: [backend],
+      sources: [createCatalogFileSource(list)],
+      mode: 'local',
+    });
+    const cards = await catalog.list('image-classification');
+    const pinned = cards.find((card) => card.id === TINY_MODELS.imageClassifier);
+    assert.equal(pinned?.available, true);
+    assert.equal(pinned?.downloads, 3, 'facts from the file are merged into the backend card');
+    const missing = cards.find((card) => card.id === 'team/not-downloaded');
+    assert.equal(missing?.reason, 'transformers has no model team/not-downloaded installed');
+  });
+
   test('hybrid selection among p0_models.jsonl candidates puts the runnable local model first', {
     skip: NO_FIXTURES,
   }, async () => {
