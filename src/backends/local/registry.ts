@@ -1,9 +1,12 @@
 import type { LocalExpert } from './expert.js';
 import { compromiseNer } from './experts/compromise-ner.js';
+import { fliteTts } from './experts/flite-tts.js';
+import { fliteWasmTts } from './experts/flite-wasm-tts.js';
 import { humanObjectDetection } from './experts/human-object-detection.js';
 import { humanPose } from './experts/human-pose.js';
 import { humanSegmentation } from './experts/human-segmentation.js';
 import { ocrDocumentQa } from './experts/ocr-document-qa.js';
+import { pocketsphinxAsr } from './experts/pocketsphinx-asr.js';
 import { tesseractOcr } from './experts/tesseract-ocr.js';
 import { winkSentiment } from './experts/wink-sentiment.js';
 
@@ -16,4 +19,7 @@ export const LOCAL_EXPERTS: readonly LocalExpert[] = [
   humanSegmentation,
   tesseractOcr,
   ocrDocumentQa,
+  fliteTts,
+  fliteWasmTts,
+  pocketsphinxAsr,
 ];

@@ -1,0 +1,63 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { InferenceRequest } from '../../../core/backend.js';
+import type { TaskOutput } from '../../../core/output.js';
+import type { LocalExpert } from '../expert.js';
+import { requireText, throwIfAborted } from '../support/inputs.js';
+import { speakableText } from '../support/speech-text.js';
+import { findExecutable, runCommand, withTemporaryFolder } from '../support/system.js';
+import { parseWav } from '../support/wav.js';
+
+export const FLITE_INSTALL = 'needs the Debian package flite: sudo apt-get install flite';
+
+/** Writes the synthesized speech as an artifact and says how long it is. */
+export async function speechOutput(
+  request: InferenceRequest,
+  wav: Uint8Array,
+  engine: string,
+  truncated: boolean,
+): Promise<TaskOutput> {
+  const audio = parseWav(wav);
+  const seconds = Math.round((audio.samples.length / audio.sampleRate) * 10) / 10;
+  const artifact = await request.artifacts.write({
+    kind: 'audio',
+    bytes: wav,
+    mimeType: 'audio/wav',
+    extension: 'wav',
+    label: 'synthesized speech',
+  });
+  const note = truncated ? ' (the text was cut to its first 10,000 characters)' : '';
+  return {
+    text: `Synthesized ${seconds} s of speech${note}.`,
+    data: { seconds, sampleRate: audio.sampleRate, engine, voice: 'slt', truncated },
+    artifacts: [artifact],
+  };
+}
+
+export const fliteTts: LocalExpert = {
+  id: 'flite-slt',
+  task: 'text-to-speech',
+  description:
+    'Text-to-speech offline with CMU Flite (Debian package flite), US English female voice "slt", 16 kHz WAV, ' +
+    'faster than real time (~20 ms per sentence). Clear, robotic diphone-style voice; English only; reads numbers ' +
+    'and common abbreviations, no emotion or voice cloning. Its speech is understood well by speech recognizers.',
+  sizeBytes: 1_400_000,
+  tags: ['tts', 'english', 'flite', 'debian'],
+  async checkAvailable() {
+    return (await findExecutable('flite')) ? undefined : FLITE_INSTALL;
+  },
+  async run(request: InferenceRequest): Promise<TaskOutput> {
+    const flite = await findExecutable('flite');
+    if (!flite) throw new Error(FLITE_INSTALL);
+    const { text, truncated } = speakableText(requireText(request));
+    throwIfAborted(request.signal);
+    const wav = await withTemporaryFolder(async (dir) => {
+      const input = join(dir, 'text.txt');
+      const output = join(dir, 'speech.wav');
+      await writeFile(input, text, 'utf8');
+      await runCommand(flite, ['-voice', 'slt', '-f', input, '-o', output], { signal: request.signal });
+      return new Uint8Array(await readFile(output));
+    });
+    return speechOutput(request, wav, 'flite (Debian)', truncated);
+  },
+};

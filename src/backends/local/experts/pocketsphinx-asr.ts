@@ -1,0 +1,100 @@
+import { writeFile } from 'node:fs/promises';
+import { devNull } from 'node:os';
+import { join } from 'node:path';
+import type { InferenceRequest } from '../../../core/backend.js';
+import type { TaskOutput } from '../../../core/output.js';
+import type { LocalExpert } from '../expert.js';
+import { decodeAudio } from '../support/audio.js';
+import { requireAudio, throwIfAborted } from '../support/inputs.js';
+import { findExecutable, readable, runCommand, withTemporaryFolder } from '../support/system.js';
+import { encodeWav } from '../support/wav.js';
+
+/** Where Debian's pocketsphinx-en-us puts the US English acoustic model, language model and dictionary. */
+const MODEL_DIR = '/usr/share/pocketsphinx/model/en-us';
+const MODEL = {
+  hmm: join(MODEL_DIR, 'en-us'),
+  lm: join(MODEL_DIR, 'en-us.lm.bin'),
+  dict: join(MODEL_DIR, 'cmudict-en-us.dict'),
+};
+
+const INSTALL_BOTH =
+  'needs the Debian packages pocketsphinx and pocketsphinx-en-us: sudo apt-get install pocketsphinx pocketsphinx-en-us';
+const INSTALL_MODEL = 'needs the Debian package pocketsphinx-en-us: sudo apt-get install pocketsphinx-en-us';
+
+/** The recognizer works on 16 kHz mono; the en-us acoustic model was trained at that rate. */
+const SAMPLE_RATE = 16_000;
+
+async function missing(): Promise<string | undefined> {
+  if (!(await findExecutable('pocketsphinx_continuous'))) return INSTALL_BOTH;
+  if (
+    !(await readable(MODEL.lm)) ||
+    !(await readable(MODEL.dict)) ||
+    !(await readable(join(MODEL.hmm, 'mdef')))
+  ) {
+    return INSTALL_MODEL;
+  }
+  return undefined;
+}
+
+/** pocketsphinx prints one hypothesis line per utterance it found. */
+export function transcriptFrom(stdout: string): string {
+  return stdout
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('INFO:') && !line.startsWith('ERROR:'))
+    .join(' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+export const pocketsphinxAsr: LocalExpert = {
+  id: 'pocketsphinx-en-us',
+  task: 'automatic-speech-recognition',
+  description:
+    'Speech recognition offline with CMU PocketSphinx (Debian packages pocketsphinx, pocketsphinx-en-us): US English ' +
+    'acoustic model with a general 3-gram language model. Takes WAV, MP3 or Ogg Vorbis (other formats through ' +
+    'ffmpeg), converted to 16 kHz mono; about 0.3x real time. Lowercase words without punctuation. Accuracy is ' +
+    'modest: ~17% word error on clear synthetic speech, ~35-40% on read audiobook speech, worse with noise, accents ' +
+    'or music; English only.',
+  sizeBytes: 36_000_000,
+  tags: ['asr', 'english', 'pocketsphinx', 'debian'],
+  checkAvailable: missing,
+  async run(request: InferenceRequest): Promise<TaskOutput> {
+    const problem = await missing();
+    if (problem) throw new Error(problem);
+    const binary = (await findExecutable('pocketsphinx_continuous')) as string;
+    const input = requireAudio(request);
+    const audio = await decodeAudio(input.path, SAMPLE_RATE, request.signal);
+    throwIfAborted(request.signal);
+    const seconds = Math.round((audio.samples.length / SAMPLE_RATE) * 10) / 10;
+    request.onProgress?.(`recognizing ${seconds} s of speech ...`);
+    const stdout = await withTemporaryFolder(async (dir) => {
+      const wav = join(dir, 'speech.wav');
+      await writeFile(wav, encodeWav(audio));
+      const { stdout } = await runCommand(
+        binary,
+        [
+          '-infile',
+          wav,
+          '-hmm',
+          MODEL.hmm,
+          '-lm',
+          MODEL.lm,
+          '-dict',
+          MODEL.dict,
+          '-samprate',
+          String(SAMPLE_RATE),
+          '-logfn',
+          devNull,
+        ],
+        { signal: request.signal },
+      );
+      return stdout.toString('utf8');
+    });
+    const transcript = transcriptFrom(stdout);
+    return {
+      text: transcript === '' ? 'No speech recognized.' : transcript,
+      data: { text: transcript, seconds, sampleRate: SAMPLE_RATE },
+    };
+  },
+};

@@ -1,0 +1,84 @@
+import { execFile } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+
+const found = new Map<string, Promise<string | undefined>>();
+
+/** The absolute path of an executable on PATH, or undefined; looked up once per process. */
+export function findExecutable(name: string): Promise<string | undefined> {
+  let result = found.get(name);
+  if (!result) {
+    result = (async () => {
+      for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+        if (!dir) continue;
+        const candidate = join(dir, name);
+        try {
+          await access(candidate, constants.X_OK);
+          return candidate;
+        } catch {
+          // not in this folder
+        }
+      }
+      return undefined;
+    })();
+    found.set(name, result);
+  }
+  return result;
+}
+
+/** Whether a file exists and can be read. */
+export async function readable(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface CommandResult {
+  stdout: Buffer;
+  stderr: string;
+}
+
+/** Runs a program without a shell; cancelled with the signal; fails with its stderr on a non-zero exit. */
+export function runCommand(
+  file: string,
+  args: string[],
+  options: { signal?: AbortSignal; timeoutMs?: number; maxBytes?: number } = {},
+): Promise<CommandResult> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      file,
+      args,
+      {
+        encoding: 'buffer',
+        signal: options.signal,
+        timeout: options.timeoutMs ?? 300_000,
+        maxBuffer: options.maxBytes ?? 256 * 1024 * 1024,
+        windowsHide: true,
+      },
+      (error, stdout, stderr) => {
+        const errorText = stderr.toString('utf8');
+        if (error) {
+          const detail = errorText.trim().split('\n').slice(-3).join(' ').slice(0, 500);
+          reject(new Error(`${file} failed: ${detail || error.message}`, { cause: error }));
+          return;
+        }
+        resolve({ stdout, stderr: errorText });
+      },
+    );
+  });
+}
+
+/** A private temporary folder for one job, removed afterwards whatever happens. */
+export async function withTemporaryFolder<T>(job: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'jarvis-local-'));
+  try {
+    return await job(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

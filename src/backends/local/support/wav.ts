@@ -1,0 +1,141 @@
+/** Audio as the recognizer and the synthesizers see it: mono float samples in -1..1 at one rate. */
+export interface MonoAudio {
+  samples: Float32Array;
+  sampleRate: number;
+}
+
+/** Parses RIFF/WAVE: PCM 8/16/24/32-bit integer and 32/64-bit float, any channel count (mixed to mono). */
+export function parseWav(bytes: Uint8Array): MonoAudio {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const tag = (offset: number) => String.fromCharCode(...bytes.subarray(offset, offset + 4));
+  if (bytes.length < 12 || tag(0) !== 'RIFF' || tag(8) !== 'WAVE')
+    throw new Error('not a WAV file (no RIFF/WAVE header)');
+  let format: { code: number; channels: number; sampleRate: number; bits: number } | undefined;
+  let data: { offset: number; length: number } | undefined;
+  let offset = 12;
+  while (offset + 8 <= bytes.length) {
+    const id = tag(offset);
+    const size = view.getUint32(offset + 4, true);
+    const body = offset + 8;
+    if (id === 'fmt ') {
+      let code = view.getUint16(body, true);
+      // WAVE_FORMAT_EXTENSIBLE keeps the real format code in the first two bytes of its sub-format GUID.
+      if (code === 0xfffe && size >= 26) code = view.getUint16(body + 24, true);
+      format = {
+        code,
+        channels: view.getUint16(body + 2, true),
+        sampleRate: view.getUint32(body + 4, true),
+        bits: view.getUint16(body + 14, true),
+      };
+    } else if (id === 'data') {
+      // Streamed WAVs may carry a bogus data size (0 or 0xFFFFFFFF): take what is there.
+      data = { offset: body, length: Math.min(size === 0 ? bytes.length : size, bytes.length - body) };
+      break;
+    }
+    offset = body + size + (size % 2);
+  }
+  if (!format) throw new Error('WAV file without a fmt chunk');
+  if (!data) throw new Error('WAV file without a data chunk');
+  const { code, channels, sampleRate, bits } = format;
+  const bytesPerSample = bits / 8;
+  const isFloat = code === 3;
+  if (!(code === 1 || isFloat) || ![8, 16, 24, 32, 64].includes(bits) || (isFloat && bits < 32)) {
+    throw new Error(`unsupported WAV encoding (format ${code}, ${bits} bits); convert it to PCM first`);
+  }
+  if (channels < 1) throw new Error('WAV file with no channels');
+  const frames = Math.floor(data.length / (bytesPerSample * channels));
+  const samples = new Float32Array(frames);
+  const read = (at: number): number => {
+    if (isFloat) return bits === 32 ? view.getFloat32(at, true) : view.getFloat64(at, true);
+    switch (bits) {
+      case 8:
+        return ((bytes[at] ?? 128) - 128) / 128;
+      case 16:
+        return view.getInt16(at, true) / 32768;
+      case 24: {
+        const value = (bytes[at] ?? 0) | ((bytes[at + 1] ?? 0) << 8) | ((bytes[at + 2] ?? 0) << 16);
+        return (value & 0x800000 ? value - 0x1000000 : value) / 8388608;
+      }
+      default:
+        return view.getInt32(at, true) / 2147483648;
+    }
+  };
+  for (let frame = 0; frame < frames; frame += 1) {
+    let sum = 0;
+    for (let channel = 0; channel < channels; channel += 1) {
+      sum += read(data.offset + (frame * channels + channel) * bytesPerSample);
+    }
+    samples[frame] = sum / channels;
+  }
+  return { samples, sampleRate };
+}
+
+/** 16-bit PCM mono WAV. */
+export function encodeWav(audio: MonoAudio): Uint8Array {
+  const bytes = new Uint8Array(44 + audio.samples.length * 2);
+  const view = new DataView(bytes.buffer);
+  const ascii = (offset: number, text: string) => {
+    for (let index = 0; index < text.length; index += 1) bytes[offset + index] = text.charCodeAt(index);
+  };
+  ascii(0, 'RIFF');
+  view.setUint32(4, 36 + audio.samples.length * 2, true);
+  ascii(8, 'WAVE');
+  ascii(12, 'fmt ');
+  view.setUint32(16, 16, true);
+  view.setUint16(20, 1, true);
+  view.setUint16(22, 1, true);
+  view.setUint32(24, audio.sampleRate, true);
+  view.setUint32(28, audio.sampleRate * 2, true);
+  view.setUint16(32, 2, true);
+  view.setUint16(34, 16, true);
+  ascii(36, 'data');
+  view.setUint32(40, audio.samples.length * 2, true);
+  audio.samples.forEach((sample, index) => {
+    const clipped = Math.max(-1, Math.min(1, sample));
+    view.setInt16(44 + index * 2, Math.round(clipped < 0 ? clipped * 32768 : clipped * 32767), true);
+  });
+  return bytes;
+}
+
+/**
+ * Band-limited resampling (windowed sinc, Blackman window). Downsampling low-passes at the new Nyquist
+ * frequency first, so that 44.1 kHz music-rate audio does not alias into the recognizer's 0-8 kHz band.
+ */
+export function resample(audio: MonoAudio, targetRate: number): MonoAudio {
+  if (audio.sampleRate === targetRate) return audio;
+  const ratio = audio.sampleRate / targetRate;
+  const cutoff = Math.min(1, 1 / ratio) * 0.95;
+  const halfWidth = Math.ceil(16 / cutoff);
+  // The kernel tabulated at 1/256 sample steps: sin/cos per tap made this 10x slower.
+  const steps = 256;
+  const table = new Float32Array(halfWidth * steps + 2);
+  for (let index = 0; index < table.length; index += 1) {
+    const distance = index / steps;
+    const x = Math.PI * distance * cutoff;
+    const sinc = x === 0 ? 1 : Math.sin(x) / x;
+    const window =
+      distance >= halfWidth
+        ? 0
+        : 0.42 +
+          0.5 * Math.cos((Math.PI * distance) / halfWidth) +
+          0.08 * Math.cos((2 * Math.PI * distance) / halfWidth);
+    table[index] = sinc * window;
+  }
+  const input = audio.samples;
+  const length = Math.floor(input.length / ratio);
+  const output = new Float32Array(length);
+  for (let index = 0; index < length; index += 1) {
+    const center = index * ratio;
+    const first = Math.max(0, Math.ceil(center - halfWidth));
+    const last = Math.min(input.length - 1, Math.floor(center + halfWidth));
+    let sum = 0;
+    let weights = 0;
+    for (let source = first; source <= last; source += 1) {
+      const weight = table[Math.round(Math.abs(source - center) * steps)] ?? 0;
+      sum += (input[source] ?? 0) * weight;
+      weights += weight;
+    }
+    output[index] = weights === 0 ? 0 : sum / weights;
+  }
+  return { samples: output, sampleRate: targetRate };
+}
