@@ -34,6 +34,12 @@ describe('catalog file source (HuggingGPT p0_models.jsonl)', { skip: NO_FIXTURES
     assert.equal(detr.available, true);
   });
 
+  test('reads every one of its 673 models, including lines Python wrote with NaN', async () => {
+    const source = createCatalogFileSource(P0_MODELS);
+    assert.equal((await source.list()).length, 673);
+    assert.doesNotMatch(source.status?.().message ?? '', /skipped/);
+  });
+
   test('without a Hugging Face token its remote models are unavailable and say to set HF_TOKEN', async () => {
     const cards = await createCatalogFileSource(P0_MODELS).list('image-to-text');
     assert.ok(cards.length > 0);

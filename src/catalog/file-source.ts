@@ -41,6 +41,22 @@ function tagsOf(line: CatalogLine): string[] | undefined {
 }
 
 /**
+ * One JSON line. HuggingGPT's file was written by Python, whose json module writes NaN and Infinity for
+ * missing evaluation numbers; those become null rather than costing the whole line.
+ */
+function parseLine(raw: string): CatalogLine | undefined {
+  try {
+    return JSON.parse(raw) as CatalogLine;
+  } catch {
+    try {
+      return JSON.parse(raw.replace(/([:[,]\s*)(?:NaN|-?Infinity)(?=\s*[,\]}])/g, '$1null')) as CatalogLine;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/**
  * Models a team allows, in the form of HuggingGPT's own model list: one JSON object per line with `id`,
  * `task` (or `pipeline_tag`), `downloads`, `likes`, `meta` and `description`. The file is re-read when it
  * changes on disk, so editing it needs no restart.
@@ -68,10 +84,8 @@ export function createCatalogFileSource(path: string, options: CatalogFileSource
     const skipped: string[] = [];
     text.split(/\r?\n/).forEach((raw, index) => {
       if (raw.trim() === '') return;
-      let line: CatalogLine;
-      try {
-        line = JSON.parse(raw) as CatalogLine;
-      } catch {
+      const line = parseLine(raw);
+      if (!line) {
         skipped.push(`line ${index + 1}: not JSON`);
         return;
       }
