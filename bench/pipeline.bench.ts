@@ -41,15 +41,23 @@ function deep(n: number): TaskGraph {
   }));
 }
 
-/** Layers of `width` tasks; each task of a layer reads two tasks of the layer before (fan-in and fan-out). */
+/**
+ * Layers of `width` tasks; each task after the first layer reads two tasks of the layer before (an image from
+ * one, text from the other): fan-in and fan-out.
+ */
 function mixed(n: number, width: number): TaskGraph {
   return Array.from({ length: n }, (_, id) => {
     const layer = Math.floor(id / width);
-    if (layer === 0) return { id, task: 'text-classification', dep: [-1], args: { text: `seed ${id}` } };
+    if (layer === 0) return { id, task: 'text-to-image', dep: [-1], args: { text: `seed ${id}` } };
     const previous = (layer - 1) * width;
     const a = previous + (id % width);
     const b = previous + ((id + 1) % width);
-    return { id, task: 'summarization', dep: [a, b], args: { text: `<GENERATED>-${a} <GENERATED>-${b}` } };
+    return {
+      id,
+      task: 'image-to-image',
+      dep: [a, b],
+      args: { image: `<GENERATED>-${a}`, text: `<GENERATED>-${b}` },
+    };
   });
 }
 
@@ -100,7 +108,7 @@ async function main() {
   const backend = createTestBackend({
     id: 'bench',
     latencyMs: TASK_LATENCY_MS,
-    tasks: ['text-classification', 'summarization'],
+    tasks: ['text-classification', 'text-to-image', 'image-to-image'],
     models: ['model-a', 'model-b'],
   });
   const jarvis = await createJarvis(config, { backends: [backend] });

@@ -31,7 +31,9 @@ export async function main(argv: string[], io?: Partial<CliIo>): Promise<number>
   const onInterrupt = () => {
     interrupts += 1;
     if (interrupts === 1) {
-      context.stderr.write('\njarvis: cancelling (Ctrl-C again to quit now)\n');
+      context.stderr.write(
+        `\njarvis: ${parsed.command === 'serve' ? 'stopping' : 'cancelling'} (Ctrl-C again to quit now)\n`,
+      );
       interrupt.abort();
     } else {
       process.exit(EXIT_CANCELLED);
@@ -50,13 +52,12 @@ export async function main(argv: string[], io?: Partial<CliIo>): Promise<number>
         return await modelsCommand(parsed.flags, context);
       case 'doctor':
         return await doctorCommand(parsed.flags, context);
-      case 'serve': {
-        const { serveCommand } = await import('./commands/serve.js');
-        return await serveCommand(parsed.flags, context);
-      }
+      case 'serve':
+        // Loaded on demand: the server and its database client are not needed by the other commands.
+        return await (await import('./commands/serve.js')).serveCommand(parsed.flags, context);
     }
   } catch (error) {
-    if (error instanceof CancelledError || interrupt.signal.aborted) {
+    if (error instanceof CancelledError || (interrupt.signal.aborted && parsed.command !== 'serve')) {
       context.stderr.write('jarvis: cancelled\n');
       return EXIT_CANCELLED;
     }

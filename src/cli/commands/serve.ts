@@ -1,12 +1,22 @@
-import type { CliIo } from '../context.js';
+import { startServer } from '../../server/index.js';
+import { type CliIo, configFor } from '../context.js';
 import type { CommonFlags } from '../parse.js';
 
-/** `jarvis serve`: the HTTP API and web UI. */
+/** `jarvis serve`: the HTTP API and web UI, until Ctrl-C. */
 export async function serveCommand(
   flags: CommonFlags & { host?: string; port?: number },
   io: CliIo,
 ): Promise<number> {
-  void flags;
-  io.stderr.write('jarvis: serve is not wired yet\n');
-  return 1;
+  const { config } = configFor(flags, io);
+  const server = await startServer({ config });
+  io.stdout.write(
+    `Jarvis is serving on ${server.url} (web UI at ${server.url}/, API under ${server.url}/v1)\n`,
+  );
+  io.stdout.write('Ctrl-C to stop.\n');
+  await new Promise<void>((resolve) => {
+    if (io.signal.aborted) resolve();
+    else io.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  await server.close();
+  return 0;
 }
