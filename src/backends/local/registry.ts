@@ -6,6 +6,7 @@ import { humanObjectDetection } from './experts/human-object-detection.js';
 import { humanPose } from './experts/human-pose.js';
 import { humanSegmentation } from './experts/human-segmentation.js';
 import { ocrDocumentQa } from './experts/ocr-document-qa.js';
+import { opencvCanny } from './experts/opencv-canny.js';
 import { pocketsphinxAsr } from './experts/pocketsphinx-asr.js';
 import { tesseractOcr } from './experts/tesseract-ocr.js';
 import { winkSentiment } from './experts/wink-sentiment.js';
@@ -17,6 +18,7 @@ export const LOCAL_EXPERTS: readonly LocalExpert[] = [
   humanObjectDetection,
   humanPose,
   humanSegmentation,
+  opencvCanny,
   tesseractOcr,
   ocrDocumentQa,
   fliteTts,

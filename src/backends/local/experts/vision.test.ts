@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import sharp from 'sharp';
 import { createLocalBackend } from '../index.js';
-import { fixture, NO_FIXTURES, request } from '../test-support.js';
+import { fixture, NO_FIXTURES, request, temporarySink } from '../test-support.js';
 
 // One backend for the whole file: the models load once and later tests run warm.
 const backend = createLocalBackend();
@@ -182,5 +182,36 @@ describe('person segmentation (human-selfie)', { skip: NO_FIXTURES }, () => {
     const output = await backend.infer(request('image-segmentation', 'human-selfie', image('b.jpg')));
     assert.match(output.text ?? '', /^No person found/);
     assert.notEqual((output.data as { segments: { label: string }[] }).segments[0]?.label, 'person');
+  });
+});
+
+describe('canny edges (opencv-canny)', { skip: NO_FIXTURES }, () => {
+  test('draws white edges on black at the size of the input', async () => {
+    const output = await backend.infer(request('canny-control', 'opencv-canny', image('messi5.jpg')));
+    const artifact = output.artifacts?.[0];
+    assert.equal(artifact?.label, 'canny edges');
+    const { data: pixels, info } = await sharp(artifact?.path ?? '')
+      .greyscale()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const source = await sharp(fixture('images', 'messi5.jpg')).metadata();
+    assert.deepEqual([info.width, info.height], [source.width, source.height]);
+    const white = pixels.filter((value) => value === 255).length;
+    const black = pixels.filter((value) => value === 0).length;
+    assert.equal(white + black, pixels.length, 'a binary edge map');
+    const share = white / pixels.length;
+    assert.ok(share > 0.01 && share < 0.2, `edge share ${share}`);
+    assert.match(output.text ?? '', /^Canny edge map \([\d.]+% of pixels are edges\)\.$/);
+  });
+
+  test('a flat image has no edges', async () => {
+    const path = `${temporarySink().dir}/grey.png`;
+    await sharp({ create: { width: 64, height: 48, channels: 3, background: '#808080' } })
+      .png()
+      .toFile(path);
+    const output = await backend.infer(
+      request('canny-control', 'opencv-canny', { image: { path, mimeType: 'image/png' } }),
+    );
+    assert.equal((output.data as { edgeFraction: number }).edgeFraction, 0);
   });
 });
