@@ -258,9 +258,14 @@ describe('Hub model source (loopback Hub API)', () => {
     const cacheDir = temporaryDir();
     const notices: string[] = [];
     // Nothing listens on port 9 (discard) on loopback: connection refused, as with no network.
+    let calls = 0;
     const hub = createHubSource({
       cacheDir,
       hubUrl: 'http://127.0.0.1:9',
+      fetch: (input, init) => {
+        calls += 1;
+        return fetch(input, init);
+      },
       token: 'hf_secret_token_abcdef',
       onNotice: (message) => notices.push(message),
     });
@@ -270,6 +275,10 @@ describe('Hub model source (loopback Hub API)', () => {
     ]);
     assert.deepEqual(await hub.list('object-detection'), []);
     assert.equal(notices.length, 1);
+    // Having failed, it does not try again for every task.
+    const attempts = calls;
+    assert.deepEqual(await hub.list('image-classification'), []);
+    assert.equal(calls, attempts);
     assert.match(
       notices[0]!,
       /^Hugging Face Hub unreachable \(.+\) and nothing cached: Hub models are not listed$/,

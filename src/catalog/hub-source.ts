@@ -26,8 +26,10 @@ export interface HubSourceOptions {
   /** How many of the most downloaded models per task (default 10). */
   perTask?: number;
   descriptionChars?: number;
-  /** Time allowed for the listing plus the model cards of one task (default 20 s). */
+  /** Time allowed for the listing plus the model cards of one task (default 15 s). */
   timeoutMs?: number;
+  /** After the Hub could not be reached, how long to use the cache without trying again (default 5 min). */
+  retryAfterMs?: number;
   /** Said once per condition: offline with an old cache, Hub unreachable, nothing cached. */
   onNotice?: (message: string) => void;
   now?: () => number;
@@ -84,7 +86,10 @@ export function createHubSource(options: HubSourceOptions): ModelSource {
   const refreshAgeMs = options.refreshAgeMs ?? 24 * 60 * 60 * 1000;
   const perTask = options.perTask ?? 10;
   const descriptionChars = options.descriptionChars ?? 800;
-  const timeoutMs = options.timeoutMs ?? 20_000;
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const retryAfterMs = options.retryAfterMs ?? 5 * 60 * 1000;
+  // A failed call usually means no network: every task would wait for the same failure.
+  let unreachableSince: { at: number; why: string } | undefined;
   const now = options.now ?? Date.now;
   const availability = hfInferenceAvailability(options.token);
   const said = new Set<string>();
@@ -185,11 +190,16 @@ export function createHubSource(options: HubSourceOptions): ModelSource {
       return undefined;
     }
     try {
+      if (unreachableSince && now() - unreachableSince.at < retryAfterMs)
+        throw new Error(unreachableSince.why);
       const fresh = await fetchListing(task);
+      unreachableSince = undefined;
       lastStatus = { source: HUB_SOURCE_ID, message: `Hugging Face Hub: ${task} listed just now` };
       return fresh;
     } catch (error) {
       const why = redact(errorMessage(error), [options.token]);
+      if (!unreachableSince || now() - unreachableSince.at >= retryAfterMs)
+        unreachableSince = { at: now(), why };
       if (cached) {
         notice(
           `stale:${task}`,
