@@ -127,9 +127,9 @@ describe('model files and references', () => {
     );
   });
 
-  test('the model cache is <inference.cacheDir>/models, else under XDG_CACHE_HOME', () => {
-    assert.equal(modelCacheDir('/data/cache'), join('/data/cache', 'models'));
-    assert.equal(modelCacheDir(undefined, { XDG_CACHE_HOME: '/xdg' }), join('/xdg', 'jarvis', 'models'));
+  test('the model cache is <inference.cacheDir>/gguf, else under XDG_CACHE_HOME', () => {
+    assert.equal(modelCacheDir('/data/cache'), join('/data/cache', 'gguf'));
+    assert.equal(modelCacheDir(undefined, { XDG_CACHE_HOME: '/xdg' }), join('/xdg', 'jarvis', 'gguf'));
   });
 });
 

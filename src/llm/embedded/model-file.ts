@@ -10,10 +10,14 @@ import { ConfigError, errorMessage } from '../../core/errors.js';
  */
 export const DEFAULT_LOCAL_MODEL = 'hf:unsloth/Qwen3-4B-Instruct-2507-GGUF:Q4_K_M';
 
-/** `<cache>/models`, where downloaded GGUF files live: `inference.cacheDir`, else `$XDG_CACHE_HOME/jarvis`. */
+/**
+ * Where downloaded GGUF files live: `<inference.cacheDir>/gguf`, else `~/.cache/jarvis/gguf` (honouring
+ * XDG_CACHE_HOME) rather than the per-project data folder, so that a model of gigabytes is downloaded once
+ * per user, not once per working directory.
+ */
 export function modelCacheDir(cacheDir: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   const base = cacheDir ?? join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'jarvis');
-  return join(base, 'models');
+  return join(base, 'gguf');
 }
 
 /** A model reference node-llama-cpp can download: `hf:owner/repo:quant`, `hf:owner/repo/file.gguf`, a URL. */

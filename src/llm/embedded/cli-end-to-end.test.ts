@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { writeTinyGguf } from '../../../scripts/make-tiny-gguf.js';
+import { TASK_NAMES } from '../../core/tasks.js';
+
+/**
+ * `jarvis` as a user runs it, with no endpoint and JARVIS_LOCAL_MODEL pointing at a tiny random GGUF model:
+ * every stage that asks the LLM goes through node-llama-cpp and its JSON-schema grammars.
+ */
+const repo = fileURLToPath(new URL('../../../', import.meta.url));
+const bin = join(repo, 'bin', 'jarvis.js');
+
+let dir: string;
+let modelPath: string;
+
+function baseEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    // The user's own LLM, Hub and Jarvis settings must not leak into the run.
+    if (!/^(JARVIS_|OPENAI_|HF_|HUGGING_FACE_)/.test(key)) env[key] = value;
+  }
+  return {
+    ...env,
+    XDG_CONFIG_HOME: join(dir, 'config'),
+    XDG_CACHE_HOME: join(dir, 'user-cache'),
+    JARVIS_DATA_DIR: join(dir, 'data'),
+    JARVIS_CACHE_DIR: join(dir, 'cache'),
+    JARVIS_OFFLINE: '1',
+  };
+}
+
+function jarvis(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolvePromise, rejectPromise) => {
+    const child = spawn(process.execPath, [bin, ...args], {
+      cwd: dir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', rejectPromise);
+    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+  });
+}
+
+/** The shape every plan must have, checked by hand so that the test does not trust the code under test. */
+function assertTaskGraph(plan: unknown): void {
+  assert.ok(Array.isArray(plan), 'the plan is a list');
+  for (const task of plan as Record<string, unknown>[]) {
+    assert.equal(typeof task.id, 'number');
+    assert.ok(
+      (TASK_NAMES as readonly string[]).includes(task.task as string),
+      `unknown task ${String(task.task)}`,
+    );
+    assert.ok(Array.isArray(task.dep) && task.dep.every((id) => typeof id === 'number'));
+    assert.equal(typeof task.args, 'object');
+    for (const value of Object.values(task.args as object)) assert.equal(typeof value, 'string');
+  }
+}
+
+before(() => {
+  assert.ok(existsSync(join(repo, 'dist', 'cli', 'main.js')), 'build first: npm run build (npm test does)');
+  dir = mkdtempSync(join(tmpdir(), 'jarvis-cli-embedded-'));
+  modelPath = writeTinyGguf(join(dir, 'tiny.gguf'), { seed: 5 });
+});
+
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('jarvis with an embedded model and no endpoint', { timeout: 300_000 }, () => {
+  test('jarvis plan prints a valid task graph planned by the local model', async () => {
+    const result = await jarvis(
+      ['plan', '--json', 'How many zebras are in zebras.jpg? Read the answer aloud.'],
+      {
+        ...baseEnv(),
+        JARVIS_LOCAL_MODEL: modelPath,
+      },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assertTaskGraph(JSON.parse(result.stdout));
+  });
+
+  test('jarvis run --no-answer reports a schema-valid run with the planning call counted', async () => {
+    const result = await jarvis(['run', '--no-answer', '--json', 'Describe the objects in photo.jpg'], {
+      ...baseEnv(),
+      JARVIS_LOCAL_MODEL: modelPath,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const run = JSON.parse(result.stdout) as {
+      plan: unknown;
+      tasks: unknown[];
+      answer: unknown;
+      usage: { inputTokens: number; byStage: Record<string, { calls: number }> };
+    };
+    assertTaskGraph(run.plan);
+    assert.ok(Array.isArray(run.tasks));
+    assert.equal(run.answer, null);
+    assert.ok(run.usage.byStage.plan!.calls >= 1);
+    assert.ok(run.usage.inputTokens > 0);
+  });
+
+  test('model selection among several candidates goes through the local model too', async () => {
+    const planFile = join(dir, 'speak.json');
+    writeFileSync(
+      planFile,
+      JSON.stringify([{ id: 0, task: 'text-to-speech', dep: [-1], args: { text: 'hello' } }]),
+    );
+    const result = await jarvis(['run', '--plan', planFile, '--no-answer', '--json', 'Say hello'], {
+      ...baseEnv(),
+      JARVIS_LOCAL_MODEL: modelPath,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const run = JSON.parse(result.stdout) as {
+      tasks: { model: string; backend: string }[];
+      usage: { byStage: Record<string, { calls: number }> };
+    };
+    assert.equal(run.usage.byStage.select?.calls, 1);
+    assert.equal(run.tasks[0]?.backend, 'local');
+    assert.ok(run.tasks[0]?.model);
+  });
+
+  test('offline with no model anywhere, jarvis plan says the three ways forward', async () => {
+    const result = await jarvis(['plan', 'Describe photo.jpg'], baseEnv());
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /JARVIS_LLM_BASE_URL/);
+    assert.match(result.stderr, /JARVIS_LOCAL_MODEL to a GGUF file/);
+    assert.match(result.stderr, /download the default local model once/);
+  });
+
+  test('a local model file that does not exist is named in the error', async () => {
+    const result = await jarvis(['plan', 'Describe photo.jpg'], {
+      ...baseEnv(),
+      JARVIS_LOCAL_MODEL: join(dir, 'missing.gguf'),
+    });
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /missing\.gguf does not exist/);
+  });
+});
