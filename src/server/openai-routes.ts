@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
@@ -93,6 +94,17 @@ async function flatten(
 
 const created = () => Math.floor(Date.now() / 1000);
 
+/**
+ * OpenAI clients resend the whole conversation with every request. Hashing the user and assistant turns
+ * lets the next request find the stored conversation it continues instead of starting a new one each turn.
+ */
+export function threadKey(messages: readonly ChatMessage[]): string {
+  const turns = messages
+    .filter((message) => message.role !== 'system')
+    .map((message) => [message.role, message.content.trim()]);
+  return createHash('sha256').update(JSON.stringify(turns)).digest('hex');
+}
+
 function usageOf(result: RunResult | null) {
   const input = result?.usage.inputTokens ?? 0;
   const output = result?.usage.outputTokens ?? 0;
@@ -151,6 +163,16 @@ export function registerOpenAIRoutes(app: Hono<AppEnv>, context: ServerContext):
       const role = message.role === 'developer' ? 'system' : message.role;
       history.push({ role, content: await flatten(context, message.content, uploads) });
     }
+    const continued =
+      body.conversation_id ??
+      (history.length > 0 ? (await context.store.findConversationByKey(threadKey(history)))?.id : undefined);
+    const remember = (reply: string) =>
+      context.store
+        .setConversationKey(
+          conversation.id,
+          threadKey([...history, { role: 'user', content: request }, { role: 'assistant', content: reply }]),
+        )
+        .catch(() => {});
     // A client that hangs up no longer wants the run; cancelling it frees its slot.
     const clientGone = new AbortController();
     if (!body.stream) c.req.raw.signal.addEventListener('abort', () => clientGone.abort(), { once: true });
@@ -160,7 +182,7 @@ export function registerOpenAIRoutes(app: Hono<AppEnv>, context: ServerContext):
       source: 'openai',
       files: uploads,
       ...(history.length > 0 ? { history } : {}),
-      ...(body.conversation_id ? { conversationId: body.conversation_id } : {}),
+      ...(continued ? { conversationId: continued } : {}),
       signal: clientGone.signal,
     });
     c.header('x-jarvis-run-id', run.id);
@@ -173,6 +195,8 @@ export function registerOpenAIRoutes(app: Hono<AppEnv>, context: ServerContext):
         const error = outcome.error ?? { code: 'error', message: 'The run ended without a result' };
         return errorResponse(c, new JarvisError(error.code, error.message));
       }
+      const content = replyText(context, outcome.result, outcome.error);
+      await remember(content);
       return c.json({
         id,
         object: 'chat.completion',
@@ -181,7 +205,7 @@ export function registerOpenAIRoutes(app: Hono<AppEnv>, context: ServerContext):
         choices: [
           {
             index: 0,
-            message: { role: 'assistant', content: replyText(context, outcome.result, outcome.error) },
+            message: { role: 'assistant', content },
             finish_reason: 'stop',
           },
         ],
@@ -244,7 +268,11 @@ export function registerOpenAIRoutes(app: Hono<AppEnv>, context: ServerContext):
           data: JSON.stringify(errorBody(described.message, described.type, described.code)),
         });
       } else {
-        if (!streamed) await chunk({ content: replyText(context, outcome.result, outcome.error) }, null);
+        const content = streamed
+          ? (outcome.result?.answer ?? '')
+          : replyText(context, outcome.result, outcome.error);
+        if (!streamed) await chunk({ content }, null);
+        await remember(content);
         await chunk({}, 'stop', { jarvis: jarvisDetails(context, run, conversation.id, outcome.result) });
         if (body.stream_options?.include_usage) {
           await stream.writeSSE({

@@ -126,12 +126,22 @@ export function createRunManager(options: RunManagerOptions): RunManager {
       });
     };
 
+    // Events are saved in batches: whatever arrived while the previous write was on disk goes in one transaction.
+    let unsaved: NumberedEvent[] = [];
+    const saveEvents = () => {
+      const batch = unsaved;
+      unsaved = [];
+      return store.appendEvents(id, batch);
+    };
     const emit = (event: RunEvent) => {
       const numbered = { seq: events.length, event };
       events.push(numbered);
       for (const listener of listeners) listener(numbered);
       // Deltas are many and the finished answer holds them all; the live buffer keeps them for streaming.
-      if (event.type !== 'response-delta') write(() => store.appendEvent(id, numbered.seq, event));
+      if (event.type !== 'response-delta') {
+        if (unsaved.length === 0) write(saveEvents);
+        unsaved.push(numbered);
+      }
       if (event.type === 'plan-done') write(() => store.setRunPlan(id, event.plan));
       if (event.type === 'task-end' && event.result.status === 'succeeded') {
         for (const artifact of event.result.output.artifacts ?? []) {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Client, createClient, type InArgs, type Row } from '@libsql/client';
@@ -108,12 +108,20 @@ export interface Store {
   getRun(id: string): Promise<StoredRun | undefined>;
   listRuns(conversationId: string): Promise<StoredRun[]>;
   appendEvent(runId: string, seq: number, event: RunEvent): Promise<void>;
+  /** Several events in one transaction (one disk sync instead of one per event). */
+  appendEvents(runId: string, events: readonly StoredEvent[]): Promise<void>;
   listEvents(runId: string, afterSeq?: number): Promise<StoredEvent[]>;
   addArtifact(input: { runId: string; taskId: number | null; artifact: Artifact }): Promise<StoredArtifact>;
   getArtifact(id: string): Promise<StoredArtifact | undefined>;
   listArtifacts(runId: string): Promise<StoredArtifact[]>;
   addUpload(input: Omit<StoredUpload, 'createdAt' | 'id'> & { id?: string }): Promise<StoredUpload>;
   getUpload(id: string): Promise<StoredUpload | undefined>;
+  /**
+   * A conversation continued by clients that resend the whole history (OpenAI-style) is found again by a key
+   * derived from that history.
+   */
+  setConversationKey(id: string, key: string): Promise<void>;
+  findConversationByKey(key: string): Promise<Conversation | undefined>;
   getSetting<T>(key: string): Promise<T | undefined>;
   setSetting(key: string, value: unknown): Promise<void>;
   /** Marks runs left "running" by a process that stopped as "interrupted"; returns how many. */
@@ -150,6 +158,9 @@ const SCHEMA = [
     size INTEGER NOT NULL, created_at INTEGER NOT NULL)`,
   'CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)',
 ];
+
+/** Columns added after the first release of the schema: [table, column, definition]. */
+const ADDED_COLUMNS: [string, string, string][] = [['conversations', 'thread_key', 'TEXT']];
 
 const text = (row: Row, column: string): string => String(row[column]);
 const nullableText = (row: Row, column: string): string | null =>
@@ -227,7 +238,23 @@ export async function openStore(path: string): Promise<Store> {
   // WAL lets the web UI read while a run writes its events; a busy timeout rides out a second process.
   await client.execute('PRAGMA journal_mode = WAL');
   await client.execute('PRAGMA busy_timeout = 5000');
+  // With WAL, NORMAL syncs at checkpoints rather than on every commit: a power cut may lose the last moments,
+  // never consistency, and a busy server no longer waits on the disk for every event.
+  await client.execute('PRAGMA synchronous = NORMAL');
   await client.batch(SCHEMA, 'write');
+  for (const [table, column, definition] of ADDED_COLUMNS) {
+    const columns = (await client.execute(`PRAGMA table_info(${table})`)).rows.map((row) => String(row.name));
+    if (!columns.includes(column))
+      await client.execute(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+  }
+  await client.execute(
+    'CREATE INDEX IF NOT EXISTS conversations_by_thread_key ON conversations (thread_key)',
+  );
+  try {
+    chmodSync(file, 0o600);
+  } catch {
+    // Not ours to change (a shared file); its owner decides.
+  }
 
   const rows = async (sql: string, args: InArgs = []): Promise<Row[]> =>
     (await client.execute({ sql, args })).rows;
@@ -374,6 +401,29 @@ export async function openStore(path: string): Promise<Store> {
         JSON.stringify(event),
         event.at,
       ]);
+    },
+
+    async appendEvents(runId, events) {
+      if (events.length === 0) return;
+      await client.batch(
+        events.map(({ seq, event }) => ({
+          sql: 'INSERT OR REPLACE INTO run_events (run_id, seq, type, data, at) VALUES (?, ?, ?, ?, ?)',
+          args: [runId, seq, event.type, JSON.stringify(event), event.at],
+        })),
+        'write',
+      );
+    },
+
+    async setConversationKey(id, key) {
+      await run('UPDATE conversations SET thread_key = ? WHERE id = ?', [key, id]);
+    },
+
+    async findConversationByKey(key) {
+      const [row] = await rows(
+        'SELECT * FROM conversations WHERE thread_key = ? ORDER BY updated_at DESC LIMIT 1',
+        [key],
+      );
+      return row ? toConversation(row) : undefined;
     },
 
     async listEvents(runId, afterSeq = -1) {

@@ -93,6 +93,45 @@ describe('POST /v1/chat/completions', () => {
     assert.equal(run.answer, 'The people are Ada Lovelace and Charles Babbage.');
   });
 
+  test('a client resending the history continues the same stored conversation', async () => {
+    const first = `Find the people: ${NER_SENTENCE}`;
+    const one = await server.app.request(
+      '/v1/chat/completions',
+      json({
+        model: 'jarvis',
+        messages: [
+          { role: 'system', content: 'Be brief.' },
+          { role: 'user', content: first },
+        ],
+      }),
+    );
+    const answer = ((await one.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message
+      .content;
+    const two = await server.app.request(
+      '/v1/chat/completions',
+      json({
+        model: 'jarvis',
+        messages: [
+          { role: 'system', content: 'Be brief.' },
+          { role: 'user', content: first },
+          { role: 'assistant', content: answer },
+          { role: 'user', content: `Find the people again: ${NER_SENTENCE}` },
+        ],
+      }),
+    );
+    assert.equal(two.status, 200);
+    const conversationId = one.headers.get('x-jarvis-conversation-id');
+    assert.ok(conversationId);
+    assert.equal(two.headers.get('x-jarvis-conversation-id'), conversationId);
+    const stored = (await (await server.app.request(`/v1/conversations/${conversationId}`)).json()) as {
+      messages: { role: string }[];
+    };
+    assert.deepEqual(
+      stored.messages.map((message) => message.role),
+      ['user', 'assistant', 'user', 'assistant'],
+    );
+  });
+
   test('names the one model it offers and refuses others', async () => {
     const models = (await (await server.app.request('/v1/models')).json()) as { data: { id: string }[] };
     assert.deepEqual(
