@@ -3,11 +3,18 @@ export { type ArtifactDirectory, createArtifactDirectory } from './artifacts.js'
 export {
   type FetchOptions,
   type FileKind,
+  fetchUrlInput,
   type InputPolicy,
   isPublicAddress,
   resolveInputFile,
   resolveLocalFile,
 } from './inputs.js';
-export { detectMimeType } from './mime-types.js';
+export {
+  detectMimeType,
+  detectMimeTypeOfBytes,
+  extensionForMimeType,
+  mimeTypeFromExtension,
+  sniffMimeType,
+} from './mime-types.js';
 export { type ResolvedArguments, referencedTasks, resolveArguments } from './resolve.js';
 export { type ExecuteOptions, executePlan } from './scheduler.js';
