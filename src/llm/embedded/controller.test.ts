@@ -158,6 +158,44 @@ describe('embedded controller on a tiny random GGUF model', () => {
     for (const result of results) assert.doesNotThrow(() => JSON.parse(result.text));
   });
 
+  test('a call aborted while it waits for its turn gives up without waiting for the one before it', async () => {
+    let firstDeltas = 0;
+    const first = controller.chat({
+      stage: 'respond',
+      messages: [{ role: 'user', content: 'Say something long.' }],
+      jsonSchema: LONG_REPLY_SCHEMA,
+      onDelta: () => {
+        firstDeltas += 1;
+      },
+    });
+    const abort = new AbortController();
+    const second = controller.chat({
+      stage: 'chat',
+      messages: [{ role: 'user', content: 'Hi' }],
+      signal: abort.signal,
+    });
+    abort.abort();
+    await assert.rejects(second, CancelledError);
+    const deltasWhenCancelled = firstDeltas;
+    // A third call still waits for the first: the cancelled one did not jump the queue for it.
+    let firstDone = false;
+    let firstDoneWhenThirdSpoke: boolean | undefined;
+    const third = controller.chat({
+      stage: 'chat',
+      messages: [{ role: 'user', content: 'Hello' }],
+      jsonSchema: LONG_REPLY_SCHEMA,
+      onDelta: () => {
+        firstDoneWhenThirdSpoke ??= firstDone;
+      },
+    });
+    const result = await first;
+    firstDone = true;
+    await third;
+    assert.ok(firstDeltas > deltasWhenCancelled, 'the second call waited for the first one to finish');
+    assert.ok((JSON.parse(result.text) as { text: string }).text.length >= 300);
+    assert.equal(firstDoneWhenThirdSpoke, true);
+  });
+
   test('loads a model file once per process, whichever controller asks', async () => {
     const second = await createEmbeddedController({
       model: modelPath,

@@ -84,21 +84,26 @@ export function runExclusive<T>(
   work: () => Promise<T>,
   signal?: AbortSignal,
 ): Promise<T> {
-  const previous = loaded.queue;
-  const result = new Promise<T>((resolvePromise, rejectPromise) => {
-    const onAbort = () => rejectPromise(signal?.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    previous
-      .catch(() => undefined)
-      .then(() => {
-        signal?.removeEventListener('abort', onAbort);
-        if (signal?.aborted) throw signal.reason;
-        return work();
-      })
-      .then(resolvePromise, rejectPromise);
+  let cancelled = false;
+  // The queue follows the work itself, not the caller: a caller that gives up early must not let the
+  // next call start while this one's work (if it started) is still running.
+  const turn = loaded.queue
+    .catch(() => undefined)
+    .then(() => {
+      if (cancelled) throw signal?.reason;
+      return work();
+    });
+  loaded.queue = turn.catch(() => undefined);
+  if (!signal) return turn;
+  return new Promise<T>((resolvePromise, rejectPromise) => {
+    const onAbort = () => {
+      cancelled = true;
+      rejectPromise(signal.reason);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    turn.then(resolvePromise, rejectPromise).finally(() => signal.removeEventListener('abort', onAbort));
   });
-  loaded.queue = result.catch(() => undefined);
-  return result;
 }
 
 /** Frees every loaded model and the runtime, for tests and for a clean exit. */
