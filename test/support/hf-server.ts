@@ -12,8 +12,9 @@ import { join, normalize } from 'node:path';
  *   `GET /api/models/<id>` and `/api/models/<id>/revision/<rev>` (model info, `inferenceProviderMapping`),
  *   `GET /<id>/resolve/<rev>/<file>` (files, with `Range` as the Hub answers it: 206, Content-Range, ETag;
  *   404 with `X-Error-Code: EntryNotFound`).
- * - Inference Providers router: `POST /hf-inference/models/<id>` and
- *   `POST /hf-inference/models/<id>/pipeline/<task>`, JSON or binary bodies, answered by scripted replies
+ * - Inference Providers router: `POST /hf-inference/models/<id>`,
+ *   `POST /hf-inference/models/<id>/pipeline/<task>` and the OpenAI-compatible `POST /v1/chat/completions`
+ *   (model in the body), JSON or binary bodies, answered by scripted replies
  *   (503 with `estimated_time` while "loading", 429, 401 without the expected token, 404 for unknown models).
  */
 
@@ -183,7 +184,7 @@ export async function startHfServer(options: HfServerOptions): Promise<HfTestSer
   async function handleInference(
     request: IncomingMessage,
     response: ServerResponse,
-    modelId: string,
+    routeModel: string | undefined,
     pipeline: string | undefined,
   ): Promise<void> {
     const body = await readBody(request);
@@ -196,6 +197,8 @@ export async function startHfServer(options: HfServerOptions): Promise<HfTestSer
         json = undefined;
       }
     }
+    // The router's OpenAI-compatible route names the model in the body.
+    const modelId = routeModel ?? String((json as { model?: unknown } | undefined)?.model ?? '');
     const call: InferenceCall = {
       modelId,
       ...(pipeline ? { pipeline } : {}),
@@ -243,6 +246,10 @@ export async function startHfServer(options: HfServerOptions): Promise<HfTestSer
       const inference = /^\/hf-inference\/models\/(.+?)(?:\/pipeline\/([a-z-]+))?$/.exec(path);
       if (inference && request.method === 'POST') {
         await handleInference(request, response, inference[1] as string, inference[2]);
+        return;
+      }
+      if (path === '/v1/chat/completions' && request.method === 'POST') {
+        await handleInference(request, response, undefined, undefined);
         return;
       }
       if (path === '/api/models' && request.method === 'GET') {

@@ -54,6 +54,16 @@ const MODELS: HubModel[] = [
   },
   { id: 'nobody/serves-this', task: 'summarization' },
   { id: 'wrong/task', task: 'translation', providers: live('translation') },
+  {
+    id: 'facebook/bart-large-mnli',
+    task: 'zero-shot-classification',
+    providers: live('zero-shot-classification'),
+  },
+  {
+    id: 'Qwen/Qwen2.5-VL-7B-Instruct',
+    task: 'image-text-to-text',
+    providers: { together: { status: 'live', task: 'conversational' } },
+  },
 ];
 
 describe('hf-inference backend against a loopback Inference Providers server', () => {
@@ -195,6 +205,77 @@ describe('hf-inference backend against a loopback Inference Providers server', (
       Buffer.from(body.inputs.image, 'base64').length,
       readFileSync(fixture('images', 'b.jpg')).length,
     );
+  });
+
+  test('zero-shot classification sends the labels written after the text and reads either answer shape', async () => {
+    server.onInference('facebook/bart-large-mnli', (call) => {
+      const body = call.json as { inputs: string; parameters: { candidate_labels: string[] } };
+      return {
+        json: { sequence: body.inputs, labels: body.parameters.candidate_labels, scores: [0.9, 0.1] },
+      };
+    });
+    const output = await backend().infer(
+      inferenceRequest('zero-shot-classification', 'facebook/bart-large-mnli', {
+        text: 'Messi scored twice. Labels: sports, politics',
+      }),
+    );
+    assert.equal(output.text, 'sports (90%), politics (10%)');
+    assert.deepEqual(server.inferenceCalls.at(-1)?.json, {
+      inputs: 'Messi scored twice',
+      parameters: { candidate_labels: ['sports', 'politics'] },
+    });
+  });
+
+  test('sentence similarity compares the first line with the others', async () => {
+    server.onInference('sentence-transformers/all-MiniLM-L6-v2', [{ json: [0.83, 0.12] }]);
+    const output = await backend().infer(
+      inferenceRequest('sentence-similarity', 'sentence-transformers/all-MiniLM-L6-v2', {
+        text: 'A zebra grazes.\nA striped horse eats grass.\nStocks fell today.',
+      }),
+    );
+    assert.equal(output.text, '0.830  A striped horse eats grass.\n0.120  Stocks fell today.');
+    assert.deepEqual(server.inferenceCalls.at(-1)?.json, {
+      inputs: {
+        source_sentence: 'A zebra grazes.',
+        sentences: ['A striped horse eats grass.', 'Stocks fell today.'],
+      },
+    });
+  });
+
+  test('a vision-language model answers about an image through the chat completions route', {
+    skip: NO_FIXTURES,
+  }, async () => {
+    server.onInference('Qwen/Qwen2.5-VL-7B-Instruct', (call) => {
+      const body = call.json as { messages: { content: { type: string; image_url?: { url: string } }[] }[] };
+      const image = body.messages[0]?.content.find((part) => part.type === 'image_url')?.image_url?.url ?? '';
+      return {
+        json: {
+          id: 'x',
+          object: 'chat.completion',
+          created: 0,
+          model: 'Qwen/Qwen2.5-VL-7B-Instruct',
+          choices: [
+            {
+              index: 0,
+              finish_reason: 'stop',
+              message: {
+                role: 'assistant',
+                content: image.startsWith('data:image/jpeg;base64,/9j/') ? 'One zebra.' : '?',
+              },
+            },
+          ],
+          usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+        },
+      };
+    });
+    const output = await backend().infer(
+      inferenceRequest('image-text-to-text', 'Qwen/Qwen2.5-VL-7B-Instruct', {
+        image: { path: fixture('images', 'b.jpg'), mimeType: 'image/jpeg' },
+        text: 'How many zebras?',
+      }),
+    );
+    assert.equal(output.text, 'One zebra.');
+    assert.equal(server.requests.at(-1)?.path, '/v1/chat/completions');
   });
 
   test('a model that is loading (503) is waited for as long as it estimates, then retried', async () => {

@@ -62,6 +62,7 @@ const EQUIVALENT_TASKS: Partial<Record<TaskName, string[]>> = {
   'feature-extraction': ['feature-extraction', 'sentence-similarity'],
   'sentence-similarity': ['feature-extraction', 'sentence-similarity'],
   conversational: ['conversational', 'text-generation', 'image-text-to-text'],
+  'image-text-to-text': ['image-text-to-text', 'conversational'],
 };
 
 /** Redirects the client's fixed Hub and router addresses, so one option moves all of its traffic. */

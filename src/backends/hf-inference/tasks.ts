@@ -5,6 +5,7 @@ import { InferenceError } from '../../core/errors.js';
 import type { Artifact, InputFile, TaskOutput } from '../../core/output.js';
 import type { TaskName } from '../../core/tasks.js';
 import { countLabels, drawBoxes, type LabelledBox } from './draw-boxes.js';
+import { splitLabels, splitSentences } from './inputs.js';
 
 /** What one task's runner gets: the client call options carry the signal and switch off blind 503 retries. */
 export interface TaskCall {
@@ -150,6 +151,65 @@ const RUNNERS: Partial<Record<TaskName, TaskRunner>> = {
       ? `${output.length} x ${(output[0] as unknown[]).length}`
       : `${output.length}`;
     return { text: `embedding of ${dimensions} values`, data: output };
+  },
+  async 'zero-shot-classification'(call) {
+    const parsed = splitLabels(text(call));
+    if (!parsed)
+      fail(
+        call,
+        'zero-shot-classification needs candidate labels after the text, e.g. "... Labels: sports, politics"',
+      );
+    const output = (await call.client.zeroShotClassification(
+      { ...target(call), inputs: parsed.text, parameters: { candidate_labels: parsed.labels } },
+      call.options,
+    )) as unknown;
+    // Providers answer [{label, score}] or the older {labels, scores}.
+    const first = Array.isArray(output) ? output[0] : output;
+    const pairs =
+      first && typeof first === 'object' && 'labels' in first
+        ? (first as { labels: string[]; scores: number[] }).labels.map((label, index) => ({
+            label,
+            score: (first as { scores: number[] }).scores[index] ?? 0,
+          }))
+        : (output as { label: string; score: number }[]);
+    return { text: labelList(pairs), data: pairs };
+  },
+  async 'sentence-similarity'(call) {
+    const split = splitSentences(text(call));
+    if (!split)
+      fail(call, 'sentence-similarity needs a source sentence and at least one other, one per line');
+    const output = await call.client.sentenceSimilarity(
+      { ...target(call), inputs: { source_sentence: split.source, sentences: split.others } },
+      call.options,
+    );
+    const scores = split.others.map((sentence, index) => ({ sentence, similarity: output[index] ?? 0 }));
+    return {
+      text: scores.map((score) => `${score.similarity.toFixed(3)}  ${score.sentence}`).join('\n'),
+      data: { source: split.source, scores },
+    };
+  },
+  async 'image-text-to-text'(call) {
+    const image = file(call, 'image');
+    const bytes = await readFile(image.path);
+    const output = await call.client.chatCompletion(
+      {
+        ...target(call),
+        messages: [
+          {
+            role: 'user',
+            content: [
+              {
+                type: 'image_url',
+                image_url: { url: `data:${image.mimeType};base64,${bytes.toString('base64')}` },
+              },
+              { type: 'text', text: call.request.inputs.text?.trim() || 'Describe this image.' },
+            ],
+          },
+        ],
+      },
+      call.options,
+    );
+    return { text: output.choices[0]?.message.content ?? '', data: { model: output.model } };
   },
   async 'zero-shot-image-classification'(call) {
     const output = await call.client.zeroShotImageClassification(

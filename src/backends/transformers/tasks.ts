@@ -4,7 +4,10 @@ import { InferenceError } from '../../core/errors.js';
 import type { InputFile, TaskOutput } from '../../core/output.js';
 import type { TaskName } from '../../core/tasks.js';
 import { countLabels, drawBoxes, type LabelledBox } from '../hf-inference/draw-boxes.js';
+import { splitLabels, splitSentences } from '../hf-inference/inputs.js';
 import { readAudio } from './audio.js';
+
+export { splitLabels } from '../hf-inference/inputs.js';
 
 /** A loaded transformers.js pipeline: called with the task's input and options. */
 export type LoadedPipeline = ((input: unknown, options?: unknown) => Promise<unknown>) & {
@@ -42,21 +45,6 @@ function labelList(items: readonly { label: string; score: number }[], top = 5):
     .slice(0, top)
     .map((item) => `${item.label} (${percent(item.score)})`)
     .join(', ');
-}
-
-/**
- * Zero-shot classification needs labels besides the text; a plan writes them into the text argument:
- * "I love this match. Labels: sports, politics" (or "candidate labels:").
- */
-export function splitLabels(input: string): { text: string; labels: string[] } | undefined {
-  const match = /^([\s\S]*?)[\s.;]*(?:candidate\s+)?labels?\s*[:=]\s*([^\n]+)\s*$/i.exec(input.trim());
-  if (!match) return undefined;
-  const labels = (match[2] ?? '')
-    .split(/[,;|]/)
-    .map((label) => label.trim())
-    .filter((label) => label !== '');
-  const body = (match[1] ?? '').trim();
-  return labels.length > 0 && body !== '' ? { text: body, labels } : undefined;
 }
 
 function cosine(a: readonly number[], b: readonly number[]): number {
@@ -179,13 +167,11 @@ const RUNNERS: Partial<Record<TaskName, Runner>> = {
     return { text: `embedding of ${embedding.length} values`, data: embedding };
   },
   async 'sentence-similarity'(pipe, request) {
-    const sentences = text(request)
-      .split('\n')
-      .map((line) => line.trim())
-      .filter((line) => line !== '');
-    if (sentences.length < 2) {
+    const split = splitSentences(text(request));
+    if (!split) {
       fail(request, 'sentence-similarity needs a source sentence and at least one other, one per line');
     }
+    const sentences = [split.source, ...split.others];
     const output = (await pipe(sentences, { pooling: 'mean', normalize: true })) as TensorLike;
     const [source, ...others] = output.tolist() as number[][];
     const scores = others.map((other, index) => ({
