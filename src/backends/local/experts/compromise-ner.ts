@@ -1,10 +1,14 @@
-import nlp from 'compromise';
 import type { ItemEntity } from 'wink-nlp';
 import type { InferenceRequest } from '../../../core/backend.js';
 import type { TaskOutput } from '../../../core/output.js';
 import type { LocalExpert } from '../expert.js';
 import { pluralize, requireText, throwIfAborted } from '../support/inputs.js';
-import { winkNlp } from '../support/wink.js';
+import { lazyModel } from '../support/lazy.js';
+import { winkModel } from '../support/wink.js';
+
+const compromise = lazyModel('compromise English lexicon', async () => ({
+  nlp: (await import('compromise')).default,
+}));
 
 export type EntityType =
   | 'PERSON'
@@ -60,7 +64,8 @@ const WINK_TYPES: Record<string, EntityType> = {
 };
 
 /** People, places and organizations from compromise, plus dates, money and the like from wink-nlp. */
-export function findEntities(text: string): Entity[] {
+export async function findEntities(text: string, onProgress?: (message: string) => void): Promise<Entity[]> {
+  const { nlp } = await compromise.get(onProgress);
   const doc = nlp(text);
   const found: Entity[] = [];
   for (const [method, type] of COMPROMISE_KINDS) {
@@ -77,7 +82,7 @@ export function findEntities(text: string): Entity[] {
       found.push({ type, text: text.slice(start, end), start, end, source: 'compromise' });
     }
   }
-  found.push(...winkEntities(text));
+  found.push(...(await winkEntities(text, onProgress)));
   // Keep the first finder's entity where two overlap (compromise's names beat wink's guesses).
   const kept: Entity[] = [];
   for (const entity of found) {
@@ -86,8 +91,8 @@ export function findEntities(text: string): Entity[] {
   return kept.sort((a, b) => a.start - b.start);
 }
 
-function winkEntities(text: string): Entity[] {
-  const { nlp: wink, its } = winkNlp();
+async function winkEntities(text: string, onProgress?: (message: string) => void): Promise<Entity[]> {
+  const { nlp: wink, its } = await winkModel.get(onProgress);
   const doc = wink.readDoc(text);
   const entities: Entity[] = [];
   let cursor = 0;
@@ -148,7 +153,7 @@ export const compromiseNer: LocalExpert = {
   async run(request: InferenceRequest): Promise<TaskOutput> {
     const text = requireText(request);
     throwIfAborted(request.signal);
-    const entities = findEntities(text);
+    const entities = await findEntities(text, request.onProgress);
     return { text: summarizeEntities(entities), data: { entities } };
   },
 };

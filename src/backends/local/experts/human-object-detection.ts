@@ -58,7 +58,7 @@ export const humanObjectDetection: LocalExpert = {
       });
     const { counts, text } = countSummary(detections);
     const overlay = boxesOverlay(image.originalWidth, image.originalHeight, detections);
-    const png = await uprightImage(input.path)
+    const png = await (await uprightImage(input.path))
       .composite([{ input: Buffer.from(overlay), top: 0, left: 0 }])
       .png()
       .toBuffer();

@@ -1,10 +1,10 @@
-import sharp from 'sharp';
 import type { InferenceRequest } from '../../../core/backend.js';
 import type { TaskOutput } from '../../../core/output.js';
 import type { LocalExpert } from '../expert.js';
 import { MIN_KEYPOINT_SCORE, movenet } from '../support/human-models.js';
 import { decodeImage } from '../support/image.js';
 import { pluralize, requireImage, throwIfAborted } from '../support/inputs.js';
+import { loadSharp } from '../support/modules.js';
 
 /** MoveNet's 17 COCO keypoints. */
 const MOVENET_PARTS = [
@@ -231,6 +231,7 @@ export const humanPose: LocalExpert = {
       }))
       .filter((pose) => pose.keypoints.length >= 3);
     const svg = skeletonSvg(image.originalWidth, image.originalHeight, poses);
+    const sharp = await loadSharp();
     const png = await sharp(Buffer.from(svg)).png().toBuffer();
     const artifact = await request.artifacts.write({
       kind: 'image',

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import sharp from 'sharp';
 import type { InferenceRequest } from '../../../core/backend.js';
 import type { TaskOutput } from '../../../core/output.js';
 import type { LocalExpert } from '../expert.js';
@@ -10,6 +9,7 @@ import { humanModel, toTensor } from '../support/human.js';
 import { MIN_KEYPOINT_SCORE, movenet } from '../support/human-models.js';
 import { decodeImage } from '../support/image.js';
 import { requireImage, throwIfAborted } from '../support/inputs.js';
+import { loadSharp } from '../support/modules.js';
 
 const require = createRequire(import.meta.url);
 
@@ -67,6 +67,7 @@ export const humanSegmentation: LocalExpert = {
     const path = selfieModelPath();
     if (!path) throw new Error(`the selfie model is missing: ${INSTALL}`);
     const image = await decodeImage(input.path);
+    const sharp = await loadSharp();
     throwIfAborted(request.signal);
     const model = selfieModel(path);
     // The mask comes back at the decoded size, as alpha 0..255 per pixel.

@@ -1,9 +1,9 @@
-import sharp from 'sharp';
 import type { InferenceRequest } from '../../../core/backend.js';
 import type { TaskOutput } from '../../../core/output.js';
 import type { LocalExpert } from '../expert.js';
 import { decodeImage } from '../support/image.js';
 import { requireImage, throwIfAborted } from '../support/inputs.js';
+import { loadSharp } from '../support/modules.js';
 import { openCv } from '../support/opencv.js';
 
 /** ControlNet's canny annotator defaults (controlnet_aux CannyDetector), which HuggingGPT used. */
@@ -40,6 +40,7 @@ export const opencvCanny: LocalExpert = {
     }
     let edgePixels = 0;
     for (const value of pixels) if (value > 0) edgePixels += 1;
+    const sharp = await loadSharp();
     const png = await sharp(pixels, { raw: { width: image.width, height: image.height, channels: 1 } })
       .resize(image.originalWidth, image.originalHeight, { kernel: 'nearest' })
       .toColourspace('srgb')

@@ -3,7 +3,7 @@ import type { InferenceRequest } from '../../../core/backend.js';
 import type { TaskOutput } from '../../../core/output.js';
 import type { LocalExpert } from '../expert.js';
 import { requireText, throwIfAborted } from '../support/inputs.js';
-import { winkNlp } from '../support/wink.js';
+import { winkModel } from '../support/wink.js';
 
 export type SentimentLabel = 'POSITIVE' | 'NEGATIVE' | 'NEUTRAL';
 
@@ -34,8 +34,11 @@ export function sentimentOf(polarity: number): Sentiment {
   };
 }
 
-export function analyzeSentiment(text: string): Sentiment & { sentences: (Sentiment & { text: string })[] } {
-  const { nlp, its } = winkNlp();
+export async function analyzeSentiment(
+  text: string,
+  onProgress?: (message: string) => void,
+): Promise<Sentiment & { sentences: (Sentiment & { text: string })[] }> {
+  const { nlp, its } = await winkModel.get(onProgress);
   const doc = nlp.readDoc(text);
   const sentences: (Sentiment & { text: string })[] = [];
   doc.sentences().each((sentence: ItemSentence) => {
@@ -57,7 +60,7 @@ export const winkSentiment: LocalExpert = {
   async run(request: InferenceRequest): Promise<TaskOutput> {
     const text = requireText(request);
     throwIfAborted(request.signal);
-    const result = analyzeSentiment(text);
+    const result = await analyzeSentiment(text, request.onProgress);
     const detail = result.label === 'NEUTRAL' ? '' : ` (strength ${result.score.toFixed(2)})`;
     return { text: `${result.label}${detail}`, data: result };
   },

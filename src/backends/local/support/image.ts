@@ -1,5 +1,5 @@
-import sharp from 'sharp';
 import { InferenceError } from '../../../core/errors.js';
+import { loadSharp, type Sharp } from './modules.js';
 
 export interface DecodedImage {
   /** RGB pixels, row by row, of the image as displayed (EXIF orientation applied). */
@@ -16,6 +16,7 @@ export interface DecodedImage {
  * at 256-512 px anyway, and a 24-megapixel photo as an int32 tensor would take ~300 MB.
  */
 export async function decodeImage(path: string, maxSide = 1280): Promise<DecodedImage> {
+  const sharp = await loadSharp();
   try {
     const upright = sharp(path, { failOn: 'error' }).rotate();
     const meta = await sharp(path).metadata();
@@ -41,7 +42,8 @@ export async function decodeImage(path: string, maxSide = 1280): Promise<Decoded
 }
 
 /** The image upright as PNG-ready sharp pipeline, for drawing on. */
-export function uprightImage(path: string): ReturnType<typeof sharp> {
+export async function uprightImage(path: string): Promise<Sharp> {
+  const sharp = await loadSharp();
   return sharp(path).rotate();
 }
 

@@ -1,10 +1,10 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Worker as ThreadWorker } from 'node:worker_threads';
-import sharp from 'sharp';
-import { createWorker, OEM, type Worker } from 'tesseract.js';
+import type { Worker } from 'tesseract.js';
 import { InferenceError } from '../../../core/errors.js';
 import { lazyModel, serialQueue } from './lazy.js';
+import { loadSharp } from './modules.js';
 
 const require = createRequire(import.meta.url);
 
@@ -31,6 +31,7 @@ const engine = lazyModel(
     const threads: ThreadWorker[] = [];
     const onThread = (thread: ThreadWorker) => threads.push(thread);
     process.on('worker', onThread);
+    const { createWorker, OEM } = await import('tesseract.js');
     let worker: Worker;
     try {
       worker = await createWorker('eng', OEM.LSTM_ONLY, {
@@ -79,6 +80,7 @@ export interface OcrResult {
  * threshold would turn into black blobs.
  */
 async function prepare(path: string): Promise<{ png: Buffer; scale: number }> {
+  const sharp = await loadSharp();
   let meta: Awaited<ReturnType<ReturnType<typeof sharp>['metadata']>>;
   try {
     meta = await sharp(path).metadata();

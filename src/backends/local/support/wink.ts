@@ -1,18 +1,17 @@
-import model from 'wink-eng-lite-web-model';
-import winkNLP from 'wink-nlp';
+import type winkNLP from 'wink-nlp';
+import { lazyModel } from './lazy.js';
 
 type WinkInstance = ReturnType<typeof winkNLP>;
 
-let instance: { nlp: WinkInstance; its: WinkInstance['its'] } | undefined;
-
 /**
- * One wink-nlp instance per process: loading its English model takes ~100 ms, reading a document
- * afterwards well under a millisecond. It is synchronous, so sharing it needs no queue.
+ * One wink-nlp instance per process: loading its English model takes a few hundred ms, reading a
+ * document afterwards well under a millisecond. It is synchronous, so sharing it needs no queue.
  */
-export function winkNlp(): { nlp: WinkInstance; its: WinkInstance['its'] } {
-  if (!instance) {
-    const nlp = winkNLP(model);
-    instance = { nlp, its: nlp.its };
-  }
-  return instance;
-}
+export const winkModel = lazyModel('wink-nlp English lite model', async () => {
+  const [{ default: createWink }, { default: model }] = await Promise.all([
+    import('wink-nlp'),
+    import('wink-eng-lite-web-model'),
+  ]);
+  const nlp = createWink(model);
+  return { nlp, its: nlp.its } as { nlp: WinkInstance; its: WinkInstance['its'] };
+});
