@@ -1,6 +1,6 @@
 import { mergeLayers } from '../config/load.js';
 import { type ConfigLayer, configSchema, type JarvisConfig } from '../config/schema.js';
-import { ConfigError } from '../core/errors.js';
+import { InputError } from '../core/errors.js';
 import type { Jarvis } from '../run/index.js';
 import type { Store } from '../store/index.js';
 
@@ -54,7 +54,7 @@ function applyStored(base: JarvisConfig, stored: StoredSettings): JarvisConfig {
   if (stored.llm?.apiKey === null && merged.llm) delete merged.llm.apiKey;
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
-    throw new ConfigError(
+    throw new InputError(
       `Invalid settings: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
     );
   }
@@ -94,7 +94,7 @@ export async function createSettingsController(options: {
       if (update.llm?.baseURL !== undefined) {
         const baseURL = update.llm.baseURL === '' ? null : update.llm.baseURL;
         if (baseURL !== null && !/^https?:\/\//i.test(baseURL)) {
-          throw new ConfigError('The LLM endpoint must be an http:// or https:// URL.');
+          throw new InputError('The LLM endpoint must be an http:// or https:// URL.');
         }
         // A key is meant for one endpoint: sending it to a different one would hand it to whoever runs that.
         if (baseURL !== (config.llm.baseURL ?? null) && update.llm.apiKey === undefined) llm.apiKey = null;

@@ -29,7 +29,7 @@ let port = 0;
 // Captioning waits long enough that the graph is seen with a task running.
 const captioner = createTestBackend({
   id: 'vision',
-  tasks: ['image-to-text'],
+  tasks: ['image-to-text', 'text-to-speech'],
   latencyMs: (request) => (request.task === 'image-to-text' ? 1500 : 10),
 });
 
@@ -80,6 +80,7 @@ before(async () => {
       args: { image: UPLOAD_PATH.exec(request)?.[0] ?? 'x.jpg' },
     },
     { id: 1, task: 'image-to-text', dep: [-1], args: { image: UPLOAD_PATH.exec(request)?.[0] ?? 'x.jpg' } },
+    { id: 2, task: 'text-to-speech', dep: [1], args: { text: '<GENERATED>-1' } },
   ]);
   answerWhen(env.llm, 'How many zebras', {
     content:
@@ -128,8 +129,9 @@ describe('web UI', { skip }, () => {
     await page.fill('[data-testid=prompt]', 'How many zebras are in this picture?');
     await page.keyboard.press('Enter');
 
-    // The graph appears with its two nodes, and a task is seen running before everything is done.
-    await page.waitForSelector('[data-testid=graph] .node[data-task-id="1"]', { timeout: 60_000 });
+    // The graph appears with its nodes and the edge 1 -> 2, and a task is seen running before all are done.
+    await page.waitForSelector('[data-testid=graph] .node[data-task-id="2"]', { timeout: 60_000 });
+    assert.equal(await page.locator('[data-testid=graph] .edge[data-from="1"][data-to="2"]').count(), 1);
     await page.waitForSelector('[data-testid=graph] .node[data-status=running]', { timeout: 60_000 });
     await screenshot(page, 'chat-running');
     await page.waitForSelector('[data-testid=run][data-status=succeeded]', { timeout: 120_000 });
@@ -138,17 +140,22 @@ describe('web UI', { skip }, () => {
     const nodes = await page.$$eval('[data-testid=graph] .node', (elements) =>
       elements.map((element) => element.getAttribute('data-status')),
     );
-    assert.deepEqual(nodes, ['succeeded', 'succeeded']);
+    assert.deepEqual(nodes, ['succeeded', 'succeeded', 'succeeded']);
     const models = await page.$$eval('.task .task-model code', (elements) =>
       elements.map((element) => element.textContent),
     );
-    assert.equal(models.length, 2);
+    assert.equal(models.length, 3);
     assert.ok(
       models.some((model) => model?.startsWith('vision:')),
       `models: ${models.join(', ')}`,
     );
     const reasons = await page.$$eval('.task .task-reason', (elements) => elements.length);
-    assert.equal(reasons, 2, 'each task says why its model was chosen');
+    assert.equal(reasons, 3, 'each task says why its model was chosen');
+    // The spoken description gets an audio player whose file the server serves as audio.
+    const audioUrl = await page.getAttribute('.task[data-task-id="2"] .artifact-audio audio', 'src');
+    assert.ok(audioUrl);
+    const audio = await page.request.get(new URL(audioUrl, server.url).href);
+    assert.equal(audio.headers()['content-type'], 'audio/wav');
     // The detector's output image is shown and really loads from the server.
     const imageWidth = await page.$eval('.task[data-task-id="0"] .artifact-image img', (image) => {
       const element = image as HTMLImageElement;
@@ -181,7 +188,7 @@ describe('web UI', { skip }, () => {
     await page.goto(conversationUrl);
     await page.waitForSelector('[data-testid=run][data-status=succeeded]', { timeout: 30_000 });
     assert.match((await page.textContent('[data-testid=answer]')) ?? '', /one zebra/);
-    assert.equal(await page.locator('[data-testid=graph] .node').count(), 2);
+    assert.equal(await page.locator('[data-testid=graph] .node').count(), 3);
     await page.reload();
     await page.waitForSelector('[data-testid=run][data-status=succeeded]', { timeout: 30_000 });
     await page.close();
@@ -227,6 +234,32 @@ describe('web UI', { skip }, () => {
       () => getComputedStyle(document.querySelector('.sidebar')!).transform === 'none',
     );
     await screenshot(page, 'chat-phone-menu');
+    await page.close();
+  });
+
+  test('the settings dialog changes the model and inference mode used by new runs', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(server.url);
+    await page.click('.topbar [aria-label=Settings]');
+    await page.waitForSelector('dialog.settings[open]');
+    assert.equal(await page.inputValue('dialog.settings input[name=model]'), 'test-model');
+    assert.equal(
+      await page.inputValue('dialog.settings input[name=llmKey]'),
+      '',
+      'the saved key is never sent back',
+    );
+    await page.fill('dialog.settings input[name=model]', 'another-model');
+    await page.selectOption('dialog.settings select[name=mode]', 'local');
+    await screenshot(page, 'settings');
+    await page.click('dialog.settings button[type=submit]');
+    await page.waitForSelector('dialog.settings', { state: 'detached' });
+    const settings = (await (await fetch(`${server.url}/v1/settings`)).json()) as {
+      llm: { model: string; apiKeySet: boolean };
+      inference: { mode: string };
+    };
+    assert.equal(settings.llm.model, 'another-model');
+    assert.equal(settings.llm.apiKeySet, true);
+    assert.equal(settings.inference.mode, 'local');
     await page.close();
   });
 

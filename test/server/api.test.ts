@@ -226,6 +226,24 @@ describe('run API', () => {
     );
   });
 
+  test('a client that reconnects with Last-Event-ID gets only the events it missed', async () => {
+    const started = (await (
+      await server.app.request('/v1/runs', json({ request: `Find the people: ${NER_SENTENCE}` }))
+    ).json()) as { id: string };
+    const all = await readEventStream(await server.app.request(`/v1/runs/${started.id}/events`));
+    const resumed = await readEventStream(
+      await server.app.request(`/v1/runs/${started.id}/events`, { headers: { 'last-event-id': '2' } }),
+    );
+    const ids = resumed.filter((event) => event.id !== undefined).map((event) => Number(event.id));
+    assert.ok(ids.length > 0);
+    assert.ok(
+      ids.every((id) => id > 2),
+      `resumed ids: ${ids.join(', ')}`,
+    );
+    assert.equal(resumed.at(-1)?.event, 'end');
+    assert.ok(all.length > resumed.length);
+  });
+
   test('a failing LLM ends the stream with an error event and a failed run', async () => {
     planWhen(env.llm, 'Planning will break', () => ({ status: 500, body: '{"error":{"message":"boom"}}' }));
     const started = await server.app.request('/v1/runs', json({ request: 'Planning will break' }));
@@ -350,7 +368,98 @@ describe('HuggingGPT endpoints', () => {
   });
 });
 
+describe('settings', () => {
+  test('the LLM and inference mode can be changed; the key is never shown and is dropped with its endpoint', async () => {
+    const config = env.config({ dataDir: join(env.dataDir, 'settings') });
+    let built = 0;
+    const own = await createServerApp({
+      config,
+      createJarvis: (next) => {
+        built += 1;
+        return env.jarvis(next);
+      },
+    });
+    try {
+      const before = (await (await own.app.request('/v1/settings')).json()) as {
+        llm: { baseURL: string; model: string; apiKeySet: boolean };
+        inference: { mode: string };
+      };
+      assert.equal(before.llm.baseURL, env.llm.baseURL);
+      assert.equal(before.llm.apiKeySet, true);
+      assert.equal(JSON.stringify(before).includes('sk-test-0000'), false);
+
+      const put = (body: unknown) => own.app.request('/v1/settings', { ...json(body), method: 'PUT' });
+      const changed = (await (
+        await put({ llm: { model: 'other-model' }, inference: { mode: 'local' } })
+      ).json()) as {
+        llm: { model: string; apiKeySet: boolean };
+        inference: { mode: string };
+      };
+      assert.equal(changed.llm.model, 'other-model');
+      assert.equal(changed.inference.mode, 'local');
+      assert.equal(changed.llm.apiKeySet, true);
+      assert.equal(own.context.jarvis().config.llm.model, 'other-model', 'new runs use the new settings');
+
+      const moved = (await (await put({ llm: { baseURL: 'http://127.0.0.1:9/v1' } })).json()) as {
+        llm: { apiKeySet: boolean };
+      };
+      assert.equal(moved.llm.apiKeySet, false, 'the key does not follow the endpoint');
+      assert.equal((await put({ llm: { baseURL: 'file:///etc/passwd' } })).status, 400);
+      assert.ok(built >= 3);
+    } finally {
+      await own.close();
+    }
+    const reopened = await createServerApp({ config, createJarvis: (next) => env.jarvis(next) });
+    try {
+      const after = (await (await reopened.app.request('/v1/settings')).json()) as {
+        llm: { model: string; baseURL: string };
+        inference: { mode: string };
+      };
+      assert.deepEqual(
+        [after.llm.model, after.llm.baseURL, after.inference.mode],
+        ['other-model', 'http://127.0.0.1:9/v1', 'local'],
+      );
+    } finally {
+      await reopened.close();
+    }
+  });
+});
+
+describe('without a configured LLM', () => {
+  test('a chat completion says in its error what to configure', async () => {
+    const config = env.config({ dataDir: join(env.dataDir, 'no-llm') });
+    delete config.llm.baseURL;
+    const own = await createServerApp({ config, jarvis: await env.jarvis(config) });
+    try {
+      const response = await own.app.request(
+        '/v1/chat/completions',
+        json({ model: 'jarvis', messages: [{ role: 'user', content: 'hello' }] }),
+      );
+      assert.equal(response.status, 503);
+      const body = (await response.json()) as { error: { code: string; message: string } };
+      assert.equal(body.error.code, 'config');
+      assert.match(body.error.message, /JARVIS_LLM_BASE_URL/);
+    } finally {
+      await own.close();
+    }
+  });
+});
+
 describe('request limits', () => {
+  test('an upload over server.maxUploadBytes is refused with 413', async () => {
+    const config = env.config({ dataDir: join(env.dataDir, 'small'), server: { maxUploadBytes: 2048 } });
+    const own = await createServerApp({ config, jarvis: await env.jarvis(config) });
+    try {
+      const form = new FormData();
+      form.append('file', new Blob([new Uint8Array(readFileSync(fixture('images', 'b.jpg')))]), 'big.jpg');
+      const response = await own.app.request('/v1/uploads', { method: 'POST', body: form });
+      assert.equal(response.status, 413);
+      assert.match(((await response.json()) as { error: { message: string } }).error.message, /limit/);
+    } finally {
+      await own.close();
+    }
+  });
+
   test('a JSON body over 1 MiB is refused with 413', async () => {
     const response = await server.app.request('/v1/runs', json({ request: 'x'.repeat(1_100_000) }));
     assert.equal(response.status, 413);
