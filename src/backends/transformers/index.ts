@@ -40,6 +40,19 @@ export interface TransformersBackendOptions {
   curated?: readonly CuratedModel[];
 }
 
+/** The backend plus an explicit download, for a command that fetches a model before it is needed. */
+export interface TransformersBackend extends InferenceBackend {
+  /**
+   * Makes a model available: downloads it into the cache (unless it is there already) and checks that it
+   * loads for `task`. Fails with ModelUnavailableError when offline or when the download fails.
+   */
+  download(
+    modelId: string,
+    task: TaskName,
+    options?: { onProgress?: (message: string) => void; signal?: AbortSignal },
+  ): Promise<StoredModel>;
+}
+
 type TransformersModule = typeof import('@huggingface/transformers');
 
 let transformersModule: Promise<TransformersModule> | undefined;
@@ -68,7 +81,7 @@ function serialQueue(): <T>(job: () => Promise<T>) => Promise<T> {
  * transformers.js cache or Python's Hugging Face cache; a model that is not there is downloaded on first
  * use with progress, unless offline, where it fails with a clear "not in the cache" error.
  */
-export function createTransformersBackend(options: TransformersBackendOptions): InferenceBackend {
+export function createTransformersBackend(options: TransformersBackendOptions): TransformersBackend {
   const cacheDir = options.cacheDir ?? join(homedir(), '.cache', 'jarvis', 'transformers');
   const pythonHubCache =
     options.pythonHubCache === false ? undefined : (options.pythonHubCache ?? defaultPythonHubCache());
@@ -272,6 +285,38 @@ export function createTransformersBackend(options: TransformersBackendOptions): 
     },
     listModels,
     infer,
+    async download(modelId, task, downloadOptions = {}) {
+      const context = { task, modelId, backend: TRANSFORMERS_BACKEND_ID };
+      if (!tasks.has(task))
+        throw new ModelUnavailableError(`transformers.js does not run ${task} here`, context);
+      const present = (await storedModels(true)).find((model) => model.id === modelId);
+      if (present) return present;
+      if (options.offline) {
+        throw new ModelUnavailableError(
+          `cannot download ${modelId}: Jarvis is offline (--offline / JARVIS_OFFLINE=1)`,
+          context,
+        );
+      }
+      const request: InferenceRequest = {
+        task,
+        modelId,
+        inputs: {},
+        artifacts: {
+          write: () => Promise.reject(new Error('a download writes no artifacts')),
+          reservePath: () => {
+            throw new Error('a download writes no artifacts');
+          },
+        },
+        signal: downloadOptions.signal ?? new AbortController().signal,
+        ...(downloadOptions.onProgress ? { onProgress: downloadOptions.onProgress } : {}),
+      };
+      const pipe = await loadQueue(() => loadPipeline(request, undefined));
+      await pipe.dispose?.();
+      const stored = (await storedModels(true)).find((model) => model.id === modelId);
+      if (!stored)
+        throw new ModelUnavailableError(`${modelId} was downloaded but is not in ${cacheDir}`, context);
+      return stored;
+    },
     async close(): Promise<void> {
       const loaded = [...pipelines.values()];
       pipelines.clear();

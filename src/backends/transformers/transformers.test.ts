@@ -316,6 +316,11 @@ describe('transformers backend downloading a missing model', () => {
         (r) => r.path === '/jarvis-tiny/downloadable-classifier/resolve/main/onnx/model.onnx',
       ),
     );
+    // An explicit download of a model already cached returns it without a request.
+    const requests = server.requests.length;
+    const stored = await online.download('jarvis-tiny/downloadable-classifier', 'image-classification');
+    assert.equal(stored.origin, 'transformers.js cache');
+    assert.equal(server.requests.length, requests);
     await online.close?.();
 
     const offline = createTransformersBackend({
@@ -333,6 +338,10 @@ describe('transformers backend downloading a missing model', () => {
       inferenceRequest('image-classification', 'jarvis-tiny/downloadable-classifier', image(redPath)),
     );
     assert.match(again.text ?? '', /^red/);
+    await assert.rejects(
+      offline.download('someone/else', 'image-classification'),
+      /cannot download someone\/else: Jarvis is offline/,
+    );
     await offline.close?.();
   });
 });
