@@ -83,8 +83,13 @@ export function createLocalBackend(options: LocalBackendOptions = {}): Inference
       const reason = await reasonFor(expert);
       if (reason !== undefined)
         throw new ModelUnavailableError(`${expert.id} is unavailable: ${reason}`, errorContext);
+      // Loading messages reach the user's progress view and the backend's log alike.
+      const onProgress = (message: string) => {
+        context.log(`local:${expert.id}: ${message}`);
+        request.onProgress?.(message);
+      };
       try {
-        return await expert.run(request, context);
+        return await expert.run({ ...request, onProgress }, context);
       } catch (error) {
         if (error instanceof JarvisError) throw error;
         throw new InferenceError(`${expert.id} failed: ${errorMessage(error)}`, {
