@@ -137,7 +137,7 @@ export function renderProgress(state: ProgressState, cwd: string, now = Date.now
         `  [${line.task.id}] ${pc.bold(line.task.task)} ${pc.dim(describeArgs(line.task))}${deps.length ? pc.dim(` ← ${deps.join(',')}`) : ''}`,
       );
       out.push(`      ${model}  ${statusLabel(line, now, frame)}`);
-      if (line.choice && line.status === 'waiting') out.push(pc.dim(`      why: ${line.choice.reason}`));
+      if (line.choice) out.push(pc.dim(`      why: ${line.choice.reason}`));
       out.push(...outcomeLines(line, cwd));
     }
   }
