@@ -47,6 +47,7 @@ const MODELS: HubModel[] = [
   { id: 'slow/loading-model', task: 'summarization', providers: live('summarization') },
   { id: 'busy/rate-limited', task: 'summarization', providers: live('summarization') },
   { id: 'busy/always-limited', task: 'summarization', providers: live('summarization') },
+  { id: 'slow/very-slow-loading', task: 'summarization', providers: live('summarization') },
   {
     id: 'staging/only',
     task: 'summarization',
@@ -299,6 +300,30 @@ describe('hf-inference backend against a loopback Inference Providers server', (
       'slow/loading-model is loading on Hugging Face; waiting 1 s as it estimates',
     ]);
     assert.equal(server.inferenceCalls.filter((c) => c.modelId === 'slow/loading-model').length, 2);
+  });
+
+  test('cancelling a task stops the wait for a loading model at once', async () => {
+    server.onInference('slow/very-slow-loading', [
+      { status: 503, json: { error: 'loading', estimated_time: 50 } },
+    ]);
+    const controller = new AbortController();
+    const started = Date.now();
+    const pending = backend().infer(
+      inferenceRequest(
+        'summarization',
+        'slow/very-slow-loading',
+        { text: 'x' },
+        {
+          signal: controller.signal,
+          onProgress: () => controller.abort(),
+        },
+      ),
+    );
+    await assert.rejects(pending, (error: unknown) => {
+      assert.equal((error as { code?: string }).code, 'cancelled');
+      return true;
+    });
+    assert.ok(Date.now() - started < 10_000, 'it did not wait the 50 s estimate');
   });
 
   test('a rate limit (429) is backed off and retried', async () => {
