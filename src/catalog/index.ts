@@ -64,8 +64,12 @@ export interface CatalogOptions {
 }
 
 export interface ListOptions {
-  /** Ask the backends whether the listed models can run now (parallel, bounded by a timeout, cached). */
-  checkAvailability?: boolean;
+  /**
+   * Ask the backends whether the best-ranked models can run now (HuggingGPT's status check): `true`
+   * checks the first 10 runnable candidates of each task, a number that many. Checks run in parallel,
+   * each bounded by a timeout, and answers are cached.
+   */
+  checkAvailability?: boolean | number;
   signal?: AbortSignal;
 }
 
@@ -247,20 +251,35 @@ export function createCatalog(options: CatalogOptions): Catalog {
     );
   }
 
+  /** Checks the first `count` runnable cards of each task that a backend can check; the rest keep their state. */
+  async function checkHead(ranked: ModelCard[], count: number, signal?: AbortSignal): Promise<ModelCard[]> {
+    const taken = new Map<string, number>();
+    const chosen = new Set<ModelCard>();
+    for (const card of ranked) {
+      if (!card.available || !hasAvailabilityCheck(backends.get(card.backend))) continue;
+      const used = taken.get(card.task) ?? 0;
+      if (used >= count) continue;
+      taken.set(card.task, used + 1);
+      chosen.add(card);
+    }
+    const checkedCards = await checkCards([...chosen], signal);
+    const replaced = new Map([...chosen].map((card, index) => [card, checkedCards[index] as ModelCard]));
+    return rankCards(ranked.map((card) => replaced.get(card) ?? card));
+  }
+
   async function list(task?: TaskName, listOptions: ListOptions = {}): Promise<ModelCard[]> {
-    const cards = await merged(task);
-    return rankCards(listOptions.checkAvailability ? await checkCards(cards, listOptions.signal) : cards);
+    const ranked = rankCards(await merged(task));
+    const check = listOptions.checkAvailability;
+    if (!check) return ranked;
+    return checkHead(ranked, check === true ? 10 : Math.max(0, Math.floor(check)), listOptions.signal);
   }
 
   return {
     backends,
     list,
     async candidates(task, topK) {
-      const ranked = await list(task);
       // Check a few more than needed so that models found down still leave topK runnable ones.
-      const head = ranked.slice(0, Math.max(topK * 2, topK + 3));
-      const checkedHead = await checkCards(head);
-      return rankCards([...checkedHead, ...ranked.slice(head.length)]).slice(0, topK);
+      return (await list(task, { checkAvailability: Math.max(topK * 2, topK + 3) })).slice(0, topK);
     },
     async find(key, task) {
       const cards = await list(task);
