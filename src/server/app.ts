@@ -70,6 +70,11 @@ export function createApp(context: ServerContext): Hono<AppEnv> {
       c.header('x-content-type-options', 'nosniff');
       c.header('referrer-policy', 'no-referrer');
       c.header('x-frame-options', 'DENY');
+      // The UI is all same-origin files; blob: is for previews of files about to be uploaded.
+      c.header(
+        'content-security-policy',
+        "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+      );
     }
   });
 

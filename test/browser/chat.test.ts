@@ -121,6 +121,10 @@ describe('web UI', { skip }, () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const problems: string[] = [];
     page.on('pageerror', (error) => problems.push(error.message));
+    // Console errors include Content-Security-Policy violations and failed requests.
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(message.text());
+    });
     await page.goto(server.url);
     await page.waitForSelector('.welcome');
 
