@@ -185,6 +185,8 @@ export function createTransformersBackend(options: TransformersBackendOptions): 
     if (stored) {
       request.onProgress?.(`loading ${request.modelId} from the ${stored.origin} ...`);
       env.allowLocalModels = true;
+      // Files on disk only: a missing tokenizer file must be an error here, not a silent download.
+      env.allowRemoteModels = false;
       const dtype = await dtypeFor(stored.dir);
       try {
         return (await pipeline(pipelineTask(request.task) as never, stored.dir, {
