@@ -11,7 +11,7 @@ export interface EmbeddedControllerOptions {
   model: string;
   /** Where downloaded models are kept. */
   cacheDir: string;
-  /** CPU threads; all available cores by default. */
+  /** CPU threads; half the logical cores by default (see `defaultThreads`). */
   threads?: number;
   /** Never download: a reference that is not in the cache is a ConfigError that says what to do. */
   offline?: boolean;

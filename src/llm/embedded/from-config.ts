@@ -16,6 +16,7 @@ function hasAnyModelFile(dir: string): boolean {
  * The embedded controller the config asks for: `llm.localModel` when set (downloaded first when it is a
  * reference and Jarvis is online), else the default model when it is already in the cache, else undefined.
  * The default is never downloaded unasked: it is gigabytes, and every command creates a controller.
+ * JARVIS_LLM_THREADS overrides the number of CPU threads.
  */
 export async function createEmbeddedControllerFromConfig(
   config: JarvisConfig,
@@ -29,9 +30,11 @@ export async function createEmbeddedControllerFromConfig(
     model = await findCachedModel(DEFAULT_LOCAL_MODEL, cacheDir);
     if (!model) return undefined;
   }
+  const threads = Number((options.env ?? process.env).JARVIS_LLM_THREADS);
   return createEmbeddedController({
     model,
     cacheDir,
+    ...(Number.isInteger(threads) && threads > 0 ? { threads } : {}),
     offline: config.inference.offline,
     maxContextTokens: config.llm.contextTokens,
     temperature: config.llm.temperature,
