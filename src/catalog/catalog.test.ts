@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -257,11 +259,17 @@ describe('Hub model source (loopback Hub API)', () => {
   test('with no cache and no network it says so once and the other sources still work', async () => {
     const cacheDir = temporaryDir();
     const notices: string[] = [];
-    // Nothing listens on port 9 (discard) on loopback: connection refused, as with no network.
+    // A port nothing listens on any more: connection refused, as with no network.
+    const closedPort = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
     let calls = 0;
     const hub = createHubSource({
       cacheDir,
-      hubUrl: 'http://127.0.0.1:9',
+      hubUrl: `http://127.0.0.1:${closedPort}`,
       fetch: (input, init) => {
         calls += 1;
         return fetch(input, init);
@@ -281,7 +289,7 @@ describe('Hub model source (loopback Hub API)', () => {
     assert.equal(calls, attempts);
     assert.match(
       notices[0]!,
-      /^Hugging Face Hub unreachable \(.+\) and nothing cached: Hub models are not listed$/,
+      /^Hugging Face Hub unreachable \(fetch failed: .*ECONNREFUSED.*\) and nothing cached: Hub models are not listed$/,
     );
     assert.doesNotMatch(notices[0]!, /hf_secret/);
     await rm(cacheDir, { recursive: true });

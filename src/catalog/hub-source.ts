@@ -49,6 +49,15 @@ interface CachedListing {
   models: CachedModel[];
 }
 
+/** "fetch failed" says nothing; its cause ("getaddrinfo ENOTFOUND huggingface.co") says what happened. */
+export function networkErrorMessage(error: unknown): string {
+  const message = errorMessage(error);
+  const cause = error instanceof Error ? (error.cause as { message?: unknown } | undefined) : undefined;
+  return typeof cause?.message === 'string' && cause.message !== ''
+    ? `${message}: ${cause.message}`
+    : message;
+}
+
 /** "3 hours", "2 days": how old a cache is, for people. */
 export function describeAge(ms: number): string {
   const minutes = Math.round(ms / 60_000);
@@ -197,7 +206,7 @@ export function createHubSource(options: HubSourceOptions): ModelSource {
       lastStatus = { source: HUB_SOURCE_ID, message: `Hugging Face Hub: ${task} listed just now` };
       return fresh;
     } catch (error) {
-      const why = redact(errorMessage(error), [options.token]);
+      const why = redact(networkErrorMessage(error), [options.token]);
       if (!unreachableSince || now() - unreachableSince.at >= retryAfterMs)
         unreachableSince = { at: now(), why };
       if (cached) {

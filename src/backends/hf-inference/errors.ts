@@ -100,8 +100,11 @@ export function toJarvisError(error: unknown, context: ErrorContext, token: stri
       context,
     });
   }
-  // fetch failed: DNS, refused connection, no network.
-  return new InferenceError(`Could not reach Hugging Face for ${model}: ${clean(errorMessage(error))}`, {
+  // fetch failed: DNS, refused connection, no network; the cause says which.
+  const cause = error instanceof Error ? (error.cause as { message?: unknown } | undefined) : undefined;
+  const detail =
+    typeof cause?.message === 'string' ? `${errorMessage(error)}: ${cause.message}` : errorMessage(error);
+  return new InferenceError(`Could not reach Hugging Face for ${model}: ${clean(detail)}`, {
     cause: error,
     retryable: true,
     context,

@@ -148,10 +148,10 @@ export function createHfInferenceBackend(options: HfInferenceBackendOptions = {}
         signal: AbortSignal.any([signal, timeout]),
       });
     } catch (error) {
-      return {
-        available: false,
-        reason: `Hugging Face Hub unreachable: ${redact(errorMessage(error), [token])}`,
-      };
+      const cause = error instanceof Error ? (error.cause as { message?: unknown } | undefined) : undefined;
+      const detail =
+        typeof cause?.message === 'string' ? `${errorMessage(error)}: ${cause.message}` : errorMessage(error);
+      return { available: false, reason: `Hugging Face Hub unreachable: ${redact(detail, [token])}` };
     }
     if (response.status === 401) return { available: false, reason: 'Hugging Face rejected HF_TOKEN (401)' };
     if (response.status === 404) return { available: false, reason: `${model.id} was not found on the Hub` };
