@@ -280,3 +280,56 @@ describe('web UI', { skip }, () => {
     await page.close();
   });
 });
+
+describe('web UI behind an API key', { skip }, () => {
+  const key = 'browser-test-key-0123456789';
+  let keyed: RunningServer | undefined;
+
+  after(async () => {
+    await keyed?.close();
+  });
+
+  test('asks for the key, then works with it; files load through signed links', async () => {
+    const keyedConfig = configSchema.parse({ ...config, server: { ...config.server, apiKey: key } });
+    const jarvis = await createJarvis(keyedConfig, {
+      backends: [
+        createLocalBackend({ experts: LOCAL_EXPERTS.filter((expert) => expert.task === 'object-detection') }),
+        captioner,
+      ],
+    });
+    keyed = await startServer({ config: keyedConfig, jarvis, port: 0 });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(keyed.url);
+    await page.waitForSelector('.banner:not([hidden])');
+    assert.match((await page.textContent('.banner')) ?? '', /API key/);
+
+    await page.click('.topbar [aria-label=Settings]');
+    await page.fill('dialog.settings input[name=serverKey]', key);
+    await page.click('dialog.settings button[type=submit]');
+    await page.waitForSelector('.banner[hidden]', { state: 'attached' });
+    // The conversations from the other tests share the data folder and now show up.
+    await page.waitForSelector('[data-testid=conversation-link]');
+
+    await page.click('[data-testid=new-conversation]');
+    await dropFile(page, fixture('images', 'b.jpg'), 'zebra.jpg', 'image/jpeg');
+    await page.waitForSelector('[data-testid=attachment].chip-ready', { timeout: 30_000 });
+    await page.fill('[data-testid=prompt]', 'How many zebras are in this picture, with the key?');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-testid=run][data-status=succeeded]', { timeout: 120_000 });
+    const image = await page.$eval('.task[data-task-id="0"] .artifact-image img', (element) => {
+      const img = element as HTMLImageElement;
+      return {
+        src: img.src,
+        width: img.complete
+          ? img.naturalWidth
+          : new Promise<number>((done) => {
+              img.onload = () => done(img.naturalWidth);
+            }),
+      };
+    });
+    assert.match(image.src, /\?sig=/);
+    assert.ok((await image.width) > 0, 'the signed image link loads without the key header');
+    await screenshot(page, 'chat-with-key');
+    await page.close();
+  });
+});

@@ -674,7 +674,7 @@ async function openSettings(): Promise<void> {
     placeholder: 'https://api.openai.com/v1',
     value: settings?.llm.baseURL ?? '',
   });
-  const model = h('input', { name: 'model', required: true, value: settings?.llm.model ?? '' });
+  const model = h('input', { name: 'model', required: settings !== null, value: settings?.llm.model ?? '' });
   const llmKey = h('input', {
     name: 'llmKey',
     type: 'password',
@@ -702,22 +702,30 @@ async function openSettings(): Promise<void> {
       method: 'dialog',
       onsubmit: async (event: Event) => {
         event.preventDefault();
-        const keyChanged = serverKey.value !== getApiKey();
+        const keyChanged = serverKey.value.trim() !== getApiKey();
         setApiKey(serverKey.value.trim());
         try {
-          const saved = await api.saveSettings({
-            llm: {
-              baseURL: baseURL.value.trim() || null,
-              model: model.value.trim(),
-              ...(llmKey.value ? { apiKey: llmKey.value } : {}),
-            },
-            inference: { mode: mode.value },
-          });
-          message.textContent = `Saved. New runs use ${saved.llm.model} in ${saved.inference.mode} mode.`;
+          // Only what changed is sent, and nothing when the server's settings could not be read (no access
+          // yet): then only this browser's key was being entered.
+          if (settings) {
+            const llm: { baseURL?: string | null; model?: string; apiKey?: string } = {};
+            const endpoint = baseURL.value.trim() || null;
+            if (endpoint !== settings.llm.baseURL) llm.baseURL = endpoint;
+            if (model.value.trim() !== settings.llm.model) llm.model = model.value.trim();
+            if (llmKey.value) llm.apiKey = llmKey.value;
+            const modeChanged = mode.value !== settings.inference.mode;
+            if (Object.keys(llm).length > 0 || modeChanged) {
+              await api.saveSettings({
+                ...(Object.keys(llm).length > 0 ? { llm } : {}),
+                ...(modeChanged ? { inference: { mode: mode.value } } : {}),
+              });
+            }
+          }
           dialog.close();
           if (keyChanged) {
+            showBanner(null);
             void refreshConversations();
-            void showConversation(state.currentId);
+            void showConversation(conversationFromHash());
           }
         } catch (error) {
           message.textContent = describe(error);
@@ -769,17 +777,20 @@ window.addEventListener('hashchange', () => {
 });
 
 async function start(): Promise<void> {
+  let problem: string | null = null;
   try {
     const health = await api.health();
     state.authRequired = health.authRequired;
     if (health.authRequired && !getApiKey()) {
-      showBanner('This server needs an API key: open Settings and enter it under "Server access".');
+      problem = 'This server needs an API key: open Settings and enter it under "Server access".';
     }
   } catch {
-    showBanner('The Jarvis server cannot be reached.');
+    problem = 'The Jarvis server cannot be reached.';
   }
-  await refreshConversations();
-  await showConversation(conversationFromHash());
+  if (!problem) await refreshConversations();
+  await showConversation(problem ? null : conversationFromHash());
+  // Shown last: opening a conversation clears the banner.
+  if (problem) showBanner(problem);
   textarea.focus();
 }
 
