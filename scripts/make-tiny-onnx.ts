@@ -365,6 +365,21 @@ const WORDS = [
   ',',
   '?',
   '!',
+  'good',
+  'great',
+  'love',
+  'bad',
+  'awful',
+  'hate',
+  'i',
+  'was',
+  'movie',
+  'alan',
+  'turing',
+  'lived',
+  'paris',
+  'berlin',
+  'capital',
 ];
 const SPECIAL = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
 export const TINY_VOCAB = [...SPECIAL, ...WORDS];
@@ -455,6 +470,105 @@ export function writeTextEmbedder(dir: string): void {
     outputs: [{ name: 'last_hidden_state', type: 'float32', shape: ['batch', 'sequence', HIDDEN] }],
   });
   writeJson(dir, 'config.json', { model_type: 'bert', architectures: ['BertModel'], hidden_size: HIDDEN });
+  bertTokenizer(dir);
+}
+
+const wordId = (word: string): number => {
+  const id = TINY_VOCAB.indexOf(word);
+  if (id < 0) throw new Error(`"${word}" is not in the tiny vocabulary`);
+  return id;
+};
+
+/** A table with one row per vocabulary token, zero except where `rows` says. */
+function tokenTable(name: string, width: number, rows: Record<string, number[]>, fill = 0): Tensor {
+  const data = new Float32Array(TINY_VOCAB.length * width).fill(fill);
+  for (const [word, values] of Object.entries(rows)) data.set(values, wordId(word) * width);
+  return { name, dims: [TINY_VOCAB.length, width], data };
+}
+
+/**
+ * BERT-shaped sentiment classifier (NEGATIVE / POSITIVE): each word carries a polarity (+1 "love",
+ * "great", "good"; -1 "hate", "awful", "bad"), averaged over the sentence and scaled into logits.
+ */
+export function writeSentimentClassifier(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const polarity: Record<string, number[]> = {};
+  for (const word of ['good', 'great', 'love']) polarity[word] = [1];
+  for (const word of ['bad', 'awful', 'hate']) polarity[word] = [-1];
+  writeOnnx(dir, 'model.onnx', {
+    nodes: [
+      { op: 'Gather', inputs: ['polarity', 'input_ids'], outputs: ['tokens'] },
+      {
+        op: 'ReduceMean',
+        inputs: ['tokens'],
+        outputs: ['sentence'],
+        attributes: [
+          { name: 'axes', ints: [1] },
+          { name: 'keepdims', int: 0 },
+        ],
+      },
+      { op: 'MatMul', inputs: ['sentence', 'classifier'], outputs: ['logits'] },
+    ],
+    initializers: [tokenTable('polarity', 1, polarity), floats('classifier', [1, 2], [-20, 20])],
+    inputs: textInputs,
+    outputs: [{ name: 'logits', type: 'float32', shape: ['batch', 2] }],
+  });
+  writeJson(dir, 'config.json', {
+    model_type: 'bert',
+    architectures: ['BertForSequenceClassification'],
+    ...labelMaps(['NEGATIVE', 'POSITIVE']),
+  });
+  bertTokenizer(dir);
+}
+
+/** BERT-shaped named-entity tagger: "alan turing" is a person, "paris" and "berlin" are places. */
+export function writeEntityTagger(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const labels = ['O', 'B-PER', 'I-PER', 'B-LOC'];
+  const row = (label: string) => labels.map((candidate) => (candidate === label ? 10 : 0));
+  const tags = tokenTable('tags', labels.length, {
+    alan: row('B-PER'),
+    turing: row('I-PER'),
+    paris: row('B-LOC'),
+    berlin: row('B-LOC'),
+  });
+  const table = tags.data as Float32Array;
+  // Every other token is "O".
+  for (let token = 0; token < TINY_VOCAB.length; token++) {
+    const start = token * labels.length;
+    if (table.subarray(start, start + labels.length).every((value) => value === 0)) table[start] = 10;
+  }
+  writeOnnx(dir, 'model.onnx', {
+    nodes: [{ op: 'Gather', inputs: ['tags', 'input_ids'], outputs: ['logits'] }],
+    initializers: [tags],
+    inputs: textInputs,
+    outputs: [{ name: 'logits', type: 'float32', shape: ['batch', 'sequence', labels.length] }],
+  });
+  writeJson(dir, 'config.json', {
+    model_type: 'bert',
+    architectures: ['BertForTokenClassification'],
+    ...labelMaps(labels),
+  });
+  bertTokenizer(dir);
+}
+
+/** BERT-shaped masked language model that fills [MASK] with "paris" (and copies every other token). */
+export function writeMaskFiller(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const size = TINY_VOCAB.length;
+  const table = new Float32Array(size * size);
+  for (let token = 0; token < size; token++) table[token * size + token] = 10;
+  const mask = wordId('[MASK]');
+  table.fill(0, mask * size, (mask + 1) * size);
+  table[mask * size + wordId('paris')] = 10;
+  table[mask * size + wordId('berlin')] = 8;
+  writeOnnx(dir, 'model.onnx', {
+    nodes: [{ op: 'Gather', inputs: ['fill', 'input_ids'], outputs: ['logits'] }],
+    initializers: [{ name: 'fill', dims: [size, size], data: table }],
+    inputs: textInputs,
+    outputs: [{ name: 'logits', type: 'float32', shape: ['batch', 'sequence', size] }],
+  });
+  writeJson(dir, 'config.json', { model_type: 'bert', architectures: ['BertForMaskedLM'], vocab_size: size });
   bertTokenizer(dir);
 }
 
@@ -746,6 +860,9 @@ export const TINY_MODELS = {
   summarizer: 'jarvis-tiny/short-summarizer',
   captioner: 'jarvis-tiny/colour-captioner',
   speechRecognizer: 'jarvis-tiny/ctc-speech',
+  sentimentClassifier: 'jarvis-tiny/word-sentiment',
+  entityTagger: 'jarvis-tiny/name-tagger',
+  maskFiller: 'jarvis-tiny/paris-filler',
 } as const;
 
 /** Writes every tiny model under `root` in the Hub's `<organisation>/<name>` layout. */
@@ -759,6 +876,9 @@ export function writeTinyModels(root: string): typeof TINY_MODELS {
   writeSeq2Seq(join(root, TINY_MODELS.summarizer), ['short', 'summary']);
   writeCaptioner(join(root, TINY_MODELS.captioner));
   writeSpeechRecognizer(join(root, TINY_MODELS.speechRecognizer));
+  writeSentimentClassifier(join(root, TINY_MODELS.sentimentClassifier));
+  writeEntityTagger(join(root, TINY_MODELS.entityTagger));
+  writeMaskFiller(join(root, TINY_MODELS.maskFiller));
   return TINY_MODELS;
 }
 

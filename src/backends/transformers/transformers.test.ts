@@ -163,6 +163,31 @@ describe('transformers backend running tiny ONNX models for real', () => {
     assert.ok((scores[1]?.similarity ?? 1) < 1);
   });
 
+  test('reads sentiment, names and a masked word from text', async () => {
+    const happy = await backend.infer(
+      inferenceRequest('text-classification', TINY_MODELS.sentimentClassifier, {
+        text: 'I love this great movie',
+      }),
+    );
+    assert.match(happy.text ?? '', /^POSITIVE \(100%\)/);
+    const sad = await backend.infer(
+      inferenceRequest('text-classification', TINY_MODELS.sentimentClassifier, {
+        text: 'An awful movie, I hate it.',
+      }),
+    );
+    assert.match(sad.text ?? '', /^NEGATIVE/);
+    const names = await backend.infer(
+      inferenceRequest('token-classification', TINY_MODELS.entityTagger, {
+        text: 'Alan Turing lived in Paris.',
+      }),
+    );
+    assert.equal(names.text, 'alan turing (PER), paris (LOC)');
+    const filled = await backend.infer(
+      inferenceRequest('fill-mask', TINY_MODELS.maskFiller, { text: 'The capital is [MASK].' }),
+    );
+    assert.match(filled.text ?? '', /^the capital is paris\. \(8\d\.\d%\)\nthe capital is berlin\./);
+  });
+
   test('transcribes a real 16 kHz WAV recording through the CTC pipeline', {
     skip: NO_FIXTURES,
   }, async () => {
