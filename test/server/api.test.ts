@@ -132,6 +132,44 @@ describe('POST /v1/chat/completions', () => {
     );
   });
 
+  test('an image sent inline as a data URL is uploaded and handed to the plan', async () => {
+    const dataUrl = `data:image/jpeg;base64,${readFileSync(fixture('images', 'b.jpg')).toString('base64')}`;
+    const response = await server.app.request(
+      '/v1/chat/completions',
+      json({
+        model: 'jarvis',
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'What is in this picture?' },
+              { type: 'image_url', image_url: { url: dataUrl } },
+            ],
+          },
+        ],
+      }),
+    );
+    assert.equal(response.status, 200);
+    const body = (await response.json()) as {
+      jarvis: { tasks: { args: Record<string, string>; status: string }[] };
+    };
+    assert.match(body.jarvis.tasks[0]?.args.image ?? '', /uploads\/u_.+\.jpg$/);
+    assert.equal(body.jarvis.tasks[0]?.status, 'succeeded');
+  });
+
+  test('a streamed completion whose run fails ends with an error object, then [DONE]', async () => {
+    planWhen(env.llm, 'Streaming will break', () => ({ status: 500, body: '{"error":{"message":"boom"}}' }));
+    const response = await server.app.request(
+      '/v1/chat/completions',
+      json({ model: 'jarvis', stream: true, messages: [{ role: 'user', content: 'Streaming will break' }] }),
+    );
+    const events = await readEventStream(response);
+    assert.equal(events.at(-1)?.data, '[DONE]');
+    const error = JSON.parse(events.at(-2)!.data) as { error: { code: string; message: string } };
+    assert.equal(error.error.code, 'llm');
+    assert.ok(error.error.message.length > 0);
+  });
+
   test('names the one model it offers and refuses others', async () => {
     const models = (await (await server.app.request('/v1/models')).json()) as { data: { id: string }[] };
     assert.deepEqual(
@@ -365,6 +403,16 @@ describe('HuggingGPT endpoints', () => {
 
     const chat = await server.app.request('/hugginggpt', json({ messages }));
     assert.deepEqual(await chat.json(), { message: 'The people are Ada Lovelace and Charles Babbage.' });
+  });
+
+  test('/tasks chats instead when no tool is needed, as HuggingGPT does', async () => {
+    planWhen(env.llm, 'Tell me a joke', () => []);
+    answerWhen(env.llm, 'Tell me a joke', 'Why did the zebra cross the savanna?');
+    const response = await server.app.request(
+      '/tasks',
+      json({ messages: [{ role: 'user', content: 'Tell me a joke' }] }),
+    );
+    assert.deepEqual(await response.json(), { message: 'Why did the zebra cross the savanna?' });
   });
 });
 
