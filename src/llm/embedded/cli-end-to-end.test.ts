@@ -91,7 +91,9 @@ describe('jarvis with an embedded model and no endpoint', { timeout: 300_000 }, 
         JARVIS_LOCAL_MODEL: modelPath,
       },
     );
-    assert.equal(result.code, 0, result.stderr);
+    // Random weights may plan nonsense that fails validation twice (exit 3, an empty plan): still valid JSON.
+    assert.ok(result.code === 0 || result.code === 3, result.stderr);
+    if (result.code === 3) assert.match(result.stderr, /plan stayed invalid/);
     assertTaskGraph(JSON.parse(result.stdout));
   });
 
@@ -100,14 +102,16 @@ describe('jarvis with an embedded model and no endpoint', { timeout: 300_000 }, 
       ...baseEnv(),
       JARVIS_LOCAL_MODEL: modelPath,
     });
-    assert.equal(result.code, 0, result.stderr);
+    assert.ok(result.code === 0 || result.code === 3, result.stderr);
     const run = JSON.parse(result.stdout) as {
       plan: unknown;
       tasks: unknown[];
       answer: unknown;
       usage: { inputTokens: number; byStage: Record<string, { calls: number }> };
+      errors: { stage: string }[];
     };
     assertTaskGraph(run.plan);
+    if (result.code === 3) assert.equal(run.errors[0]?.stage, 'plan');
     assert.ok(Array.isArray(run.tasks));
     assert.equal(run.answer, null);
     assert.ok(run.usage.byStage.plan!.calls >= 1);
