@@ -36,6 +36,8 @@ export interface TransformersBackendOptions {
   downloadDtype?: 'fp32' | 'fp16' | 'q8' | 'q4';
   /** ONNX Runtime threads per model; unset lets it decide. */
   threads?: number;
+  /** Models kept loaded at once; the least recently used is freed beyond this (default 4). */
+  maxLoadedModels?: number;
   /** Models listed (as not yet downloaded) when absent; the default is a small documented set. */
   curated?: readonly CuratedModel[];
 }
@@ -54,6 +56,12 @@ export interface TransformersBackend extends InferenceBackend {
 }
 
 type TransformersModule = typeof import('@huggingface/transformers');
+
+/** A loaded model and the queue its runs go through (one at a time per model). */
+interface LoadedEntry {
+  pipe: Promise<LoadedPipeline>;
+  run: <T>(job: () => Promise<T>) => Promise<T>;
+}
 
 let transformersModule: Promise<TransformersModule> | undefined;
 
@@ -88,8 +96,21 @@ export function createTransformersBackend(options: TransformersBackendOptions): 
   const curated = options.curated ?? CURATED_MODELS;
   const tasks = new Set<TaskName>(TRANSFORMERS_TASKS);
   const loadQueue = serialQueue();
-  const pipelines = new Map<string, { pipe: Promise<LoadedPipeline>; run: ReturnType<typeof serialQueue> }>();
+  const pipelines = new Map<string, LoadedEntry>();
   let scan: { at: number; models: Promise<StoredModel[]> } | undefined;
+  const maxLoaded = Math.max(1, options.maxLoadedModels ?? 4);
+
+  /** Frees the least recently used models beyond `limit`, each after the runs already queued on it. */
+  function evictBeyond(limit: number): void {
+    while (pipelines.size > limit) {
+      const [oldestKey, oldest] = pipelines.entries().next().value as [string, LoadedEntry];
+      pipelines.delete(oldestKey);
+      void oldest.run(async () => {
+        const pipe = await oldest.pipe.catch(() => undefined);
+        await pipe?.dispose?.();
+      });
+    }
+  }
 
   const searched = (): string =>
     [options.modelsDir, cacheDir, pythonHubCache]
@@ -259,12 +280,20 @@ export function createTransformersBackend(options: TransformersBackendOptions): 
     }
     const key = `${pipelineTask(request.task)}|${request.modelId}`;
     let entry = pipelines.get(key);
-    if (!entry) {
-      const pipe = loadQueue(() => loadPipeline(request, stored));
-      entry = { pipe, run: serialQueue() };
+    if (entry) {
+      // Most recently used last, so the first entry is the one to let go of.
+      pipelines.delete(key);
       pipelines.set(key, entry);
+    } else {
+      const pipe = loadQueue(() => loadPipeline(request, stored));
+      const created = { pipe, run: serialQueue() };
+      entry = created;
+      pipelines.set(key, created);
       // A failed load is forgotten, so a later call can retry (the network may be back).
-      pipe.catch(() => pipelines.delete(key));
+      pipe.catch(() => {
+        if (pipelines.get(key) === created) pipelines.delete(key);
+      });
+      evictBeyond(maxLoaded);
     }
     const pipe = await entry.pipe;
     if (request.signal.aborted) throw new CancelledError('The task');

@@ -204,6 +204,35 @@ describe('transformers backend running tiny ONNX models for real', () => {
     assert.match(output.text ?? '', /^[etaon ]+$/);
   });
 
+  test('with room for one loaded model, switching models frees the previous one and reloads it when needed', async () => {
+    const small = createTransformersBackend({
+      modelsDir,
+      cacheDir: emptyCache,
+      offline: true,
+      pythonHubCache: false,
+      maxLoadedModels: 1,
+    });
+    const loads: string[] = [];
+    const run = (task: 'image-classification' | 'object-detection', model: string) =>
+      small.infer(
+        inferenceRequest(task, model, image(red), {
+          onProgress: (message) => {
+            if (message.startsWith('loading')) loads.push(model);
+          },
+        }),
+      );
+    assert.match((await run('image-classification', TINY_MODELS.imageClassifier)).text ?? '', /^red/);
+    assert.match((await run('image-classification', TINY_MODELS.imageClassifier)).text ?? '', /^red/);
+    assert.equal((await run('object-detection', TINY_MODELS.objectDetector)).text, '1 red');
+    assert.match((await run('image-classification', TINY_MODELS.imageClassifier)).text ?? '', /^red/);
+    assert.deepEqual(loads, [
+      TINY_MODELS.imageClassifier,
+      TINY_MODELS.objectDetector,
+      TINY_MODELS.imageClassifier,
+    ]);
+    await small.close?.();
+  });
+
   test('offline, a model that is not on disk fails with "not in the cache" and where it looked', async () => {
     await assert.rejects(
       backend.infer(inferenceRequest('image-classification', 'Xenova/vit-base-patch16-224', image(red))),
