@@ -1,10 +1,23 @@
+import { realpath, rm } from 'node:fs/promises';
 import type { Hono } from 'hono';
 import { z } from 'zod';
+import { runOutputDir } from '../run/index.js';
 import type { AppEnv } from './app.js';
 import { loadUploads, presentUpload, type ServerContext } from './context.js';
+import { isInside } from './files.js';
 import { notFound, readJson } from './http-errors.js';
 import { presentRun } from './run-routes.js';
 import { INFERENCE_MODES } from './settings.js';
+
+/** Removes a file or folder, but only one that really lies inside `root`. */
+async function removeInside(root: string, path: string): Promise<void> {
+  try {
+    const [realRoot, real] = await Promise.all([realpath(root), realpath(path)]);
+    if (real !== realRoot && isInside(realRoot, real)) await rm(real, { recursive: true, force: true });
+  } catch {
+    // Already gone.
+  }
+}
 
 const titleBody = z.object({ title: z.string().trim().min(1).max(200) });
 const createBody = z.object({ title: z.string().trim().max(200).optional() });
@@ -60,8 +73,23 @@ export function registerConversationRoutes(app: Hono<AppEnv>, context: ServerCon
 
   app.delete('/v1/conversations/:id', async (c) => {
     const id = c.req.param('id');
-    for (const run of await context.store.listRuns(id)) context.runs.get(run.id)?.cancel();
-    if (!(await context.store.deleteConversation(id))) throw notFound(`Conversation ${id}`);
+    if (!(await context.store.getConversation(id))) throw notFound(`Conversation ${id}`);
+    const runs = await context.store.listRuns(id);
+    // Runs still going are stopped and saved first, so nothing they write afterwards outlives the deletion.
+    const active = runs.map((run) => context.runs.get(run.id)).filter((run) => run !== undefined);
+    for (const run of active) run.cancel();
+    await Promise.allSettled(active.map((run) => run.done));
+    const uploadIds = new Set((await context.store.listMessages(id)).flatMap((message) => message.files));
+    await context.store.deleteConversation(id);
+    // A deleted conversation takes its files with it: generated ones and uploads no other conversation uses.
+    for (const run of runs) await removeInside(context.config.dataDir, runOutputDir(context.config, run.id));
+    for (const uploadId of uploadIds) {
+      if ((await context.store.countUploadUses(uploadId, id)) > 0) continue;
+      const upload = await context.store.getUpload(uploadId);
+      if (!upload) continue;
+      await removeInside(context.uploadsDir, upload.path);
+      await context.store.deleteUpload(uploadId);
+    }
     return c.body(null, 204);
   });
 

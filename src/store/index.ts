@@ -116,6 +116,9 @@ export interface Store {
   listArtifacts(runId: string): Promise<StoredArtifact[]>;
   addUpload(input: Omit<StoredUpload, 'createdAt' | 'id'> & { id?: string }): Promise<StoredUpload>;
   getUpload(id: string): Promise<StoredUpload | undefined>;
+  deleteUpload(id: string): Promise<boolean>;
+  /** How many messages outside `exceptConversationId` attach the upload. */
+  countUploadUses(id: string, exceptConversationId: string): Promise<number>;
   /**
    * A conversation continued by clients that resend the whole history (OpenAI-style) is found again by a key
    * derived from that history.
@@ -493,6 +496,21 @@ export async function openStore(path: string): Promise<Store> {
     async getUpload(id) {
       const [row] = await rows('SELECT * FROM uploads WHERE id = ?', [id]);
       return row ? toUpload(row) : undefined;
+    },
+
+    async deleteUpload(id) {
+      return (await run('DELETE FROM uploads WHERE id = ?', [id])) > 0;
+    },
+
+    async countUploadUses(id, exceptConversationId) {
+      // Ids are ours ([A-Za-z0-9_-]) and quoted inside the JSON list, so the pattern matches only that id
+      // (an underscore in LIKE matches any one character, which includes itself).
+      if (!/^[\w-]+$/.test(id)) return 0;
+      const [row] = await rows('SELECT COUNT(*) AS uses FROM messages WHERE conversation_id != ? AND files LIKE ?', [
+        exceptConversationId,
+        `%"${id}"%`,
+      ]);
+      return Number(row?.uses ?? 0);
     },
 
     async getSetting<T>(key: string) {

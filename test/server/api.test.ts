@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createServerApp, type JarvisServerApp } from '../../src/server/index.js';
@@ -376,6 +376,45 @@ describe('uploads and files', () => {
       const response = await server.app.request(path);
       assert.notEqual(response.status, 200, path);
     }
+  });
+});
+
+describe('deleting a conversation', () => {
+  test('removes its records, its generated files and the uploads no other conversation uses', async () => {
+    const bytes = readFileSync(fixture('images', 'b.jpg'));
+    const [mine, shared] = await Promise.all([upload(bytes, 'mine.jpg'), upload(bytes, 'shared.jpg')]);
+    const mineId = ((await mine.json()) as { uploads: { id: string }[] }).uploads[0]!.id;
+    const sharedId = ((await shared.json()) as { uploads: { id: string }[] }).uploads[0]!.id;
+    const started = (await (
+      await server.app.request(
+        '/v1/runs',
+        json({ request: 'What is in this picture?', files: [mineId, sharedId] }),
+      )
+    ).json()) as { id: string; conversationId: string };
+    await readEventStream(await server.app.request(`/v1/runs/${started.id}/events`));
+    const other = (await (
+      await server.app.request('/v1/runs', json({ request: 'What is in this picture?', files: [sharedId] }))
+    ).json()) as { id: string };
+    await readEventStream(await server.app.request(`/v1/runs/${other.id}/events`));
+    const runDir = join(env.dataDir, 'runs', started.id);
+    assert.equal(existsSync(runDir), true);
+    const minePath = (await server.context.store.getUpload(mineId))!.path;
+
+    const deleted = await server.app.request(`/v1/conversations/${started.conversationId}`, {
+      method: 'DELETE',
+    });
+    assert.equal(deleted.status, 204);
+    assert.equal((await server.app.request(`/v1/conversations/${started.conversationId}`)).status, 404);
+    assert.equal((await server.app.request(`/v1/runs/${started.id}`)).status, 404);
+    assert.equal(existsSync(runDir), false, 'the run folder is gone');
+    assert.equal(existsSync(minePath), false, 'the upload only it used is gone');
+    assert.equal((await server.app.request(`/v1/uploads/${mineId}`)).status, 404);
+    assert.equal(
+      (await server.app.request(`/v1/uploads/${sharedId}/content`)).status,
+      200,
+      'a shared upload stays',
+    );
+    assert.equal(existsSync(join(env.dataDir, 'runs', other.id)), true);
   });
 });
 
