@@ -30,7 +30,7 @@ let port = 0;
 const captioner = createTestBackend({
   id: 'vision',
   tasks: ['image-to-text', 'text-to-speech'],
-  latencyMs: (request) => (request.task === 'image-to-text' ? 1500 : 10),
+  latencyMs: (request) => (request.task === 'image-to-text' ? 2500 : 10),
 });
 
 async function startJarvis(): Promise<RunningServer> {
