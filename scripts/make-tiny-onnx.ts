@@ -552,6 +552,29 @@ export function writeEntityTagger(dir: string): void {
   bertTokenizer(dir);
 }
 
+/** BERT-shaped extractive question answering: the answer span is always the place name in the context. */
+export function writeQuestionAnswerer(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const places = { paris: [10], berlin: [10] };
+  writeOnnx(dir, 'model.onnx', {
+    nodes: [
+      { op: 'Gather', inputs: ['start_table', 'input_ids'], outputs: ['start_logits'] },
+      { op: 'Gather', inputs: ['end_table', 'input_ids'], outputs: ['end_logits'] },
+    ],
+    initializers: [
+      { ...tokenTable('start_table', 1, places), dims: [TINY_VOCAB.length] },
+      { ...tokenTable('end_table', 1, places), dims: [TINY_VOCAB.length] },
+    ],
+    inputs: textInputs,
+    outputs: [
+      { name: 'start_logits', type: 'float32', shape: ['batch', 'sequence'] },
+      { name: 'end_logits', type: 'float32', shape: ['batch', 'sequence'] },
+    ],
+  });
+  writeJson(dir, 'config.json', { model_type: 'bert', architectures: ['BertForQuestionAnswering'] });
+  bertTokenizer(dir);
+}
+
 /** BERT-shaped masked language model that fills [MASK] with "paris" (and copies every other token). */
 export function writeMaskFiller(dir: string): void {
   mkdirSync(dir, { recursive: true });
@@ -863,6 +886,7 @@ export const TINY_MODELS = {
   sentimentClassifier: 'jarvis-tiny/word-sentiment',
   entityTagger: 'jarvis-tiny/name-tagger',
   maskFiller: 'jarvis-tiny/paris-filler',
+  questionAnswerer: 'jarvis-tiny/place-finder',
 } as const;
 
 /** Writes every tiny model under `root` in the Hub's `<organisation>/<name>` layout. */
@@ -879,6 +903,7 @@ export function writeTinyModels(root: string): typeof TINY_MODELS {
   writeSentimentClassifier(join(root, TINY_MODELS.sentimentClassifier));
   writeEntityTagger(join(root, TINY_MODELS.entityTagger));
   writeMaskFiller(join(root, TINY_MODELS.maskFiller));
+  writeQuestionAnswerer(join(root, TINY_MODELS.questionAnswerer));
   return TINY_MODELS;
 }
 

@@ -55,6 +55,7 @@ const MODELS: HubModel[] = [
   },
   { id: 'nobody/serves-this', task: 'summarization' },
   { id: 'wrong/task', task: 'translation', providers: live('translation') },
+  { id: 'deepset/roberta-base-squad2', task: 'question-answering', providers: live('question-answering') },
   {
     id: 'facebook/bart-large-mnli',
     task: 'zero-shot-classification',
@@ -224,6 +225,21 @@ describe('hf-inference backend against a loopback Inference Providers server', (
     assert.deepEqual(server.inferenceCalls.at(-1)?.json, {
       inputs: 'Messi scored twice',
       parameters: { candidate_labels: ['sports', 'politics'] },
+    });
+  });
+
+  test('question answering sends the question and its context', async () => {
+    server.onInference('deepset/roberta-base-squad2', [
+      { json: { answer: 'Wilmslow', score: 0.9, start: 21, end: 29 } },
+    ]);
+    const output = await backend().infer(
+      inferenceRequest('question-answering', 'deepset/roberta-base-squad2', {
+        text: 'Where did Turing live? Alan Turing lived in Wilmslow.',
+      }),
+    );
+    assert.equal(output.text, 'Wilmslow');
+    assert.deepEqual(server.inferenceCalls.at(-1)?.json, {
+      inputs: { question: 'Where did Turing live?', context: 'Alan Turing lived in Wilmslow.' },
     });
   });
 

@@ -26,3 +26,18 @@ export function splitSentences(input: string): { source: string; others: string[
     .filter((line) => line !== '');
   return source !== undefined && others.length > 0 ? { source, others } : undefined;
 }
+
+/**
+ * Extractive question answering needs a question and the text to find the answer in: the first line is
+ * the question and the rest the context, or, on one line, everything up to the first "?".
+ */
+export function splitQuestion(input: string): { question: string; context: string } | undefined {
+  const trimmed = input.trim();
+  const newline = trimmed.indexOf('\n');
+  const mark = trimmed.indexOf('?');
+  const cut = newline >= 0 ? newline : mark >= 0 ? mark + 1 : -1;
+  if (cut < 0) return undefined;
+  const question = trimmed.slice(0, cut).trim();
+  const context = trimmed.slice(cut).trim();
+  return question !== '' && context !== '' ? { question, context } : undefined;
+}

@@ -5,7 +5,7 @@ import { InferenceError } from '../../core/errors.js';
 import type { Artifact, InputFile, TaskOutput } from '../../core/output.js';
 import type { TaskName } from '../../core/tasks.js';
 import { countLabels, drawBoxes, type LabelledBox } from './draw-boxes.js';
-import { splitLabels, splitSentences } from './inputs.js';
+import { splitLabels, splitQuestion, splitSentences } from './inputs.js';
 
 /** What one task's runner gets: the client call options carry the signal and switch off blind 503 retries. */
 export interface TaskCall {
@@ -151,6 +151,20 @@ const RUNNERS: Partial<Record<TaskName, TaskRunner>> = {
       ? `${output.length} x ${(output[0] as unknown[]).length}`
       : `${output.length}`;
     return { text: `embedding of ${dimensions} values`, data: output };
+  },
+  async 'question-answering'(call) {
+    const parts = splitQuestion(text(call));
+    if (!parts)
+      fail(
+        call,
+        'question-answering needs a question and a context: "Where did Turing live?\\nAlan Turing lived in Wilmslow."',
+      );
+    const output = await call.client.questionAnswering({ ...target(call), inputs: parts }, call.options);
+    return { text: output.answer, data: output };
+  },
+  async 'text-to-audio'(call) {
+    const output = await call.client.textToAudio({ ...target(call), inputs: text(call) }, call.options);
+    return { artifacts: [await saveBlob(call, 'audio', output, 'audio/flac', 'generated audio')] };
   },
   async 'zero-shot-classification'(call) {
     const parsed = splitLabels(text(call));

@@ -85,6 +85,12 @@ export const CURATED_MODELS: readonly CuratedModel[] = [
     sizeBytes: 67 * MB,
   },
   {
+    id: 'Xenova/distilbert-base-cased-distilled-squad',
+    task: 'question-answering',
+    description: 'DistilBERT fine-tuned on SQuAD: finds the answer to a question in a given English text.',
+    sizeBytes: 63 * MB,
+  },
+  {
     id: 'Xenova/bert-base-NER',
     task: 'token-classification',
     description:

@@ -4,7 +4,7 @@ import { InferenceError } from '../../core/errors.js';
 import type { InputFile, TaskOutput } from '../../core/output.js';
 import type { TaskName } from '../../core/tasks.js';
 import { countLabels, drawBoxes, type LabelledBox } from '../hf-inference/draw-boxes.js';
-import { splitLabels, splitSentences } from '../hf-inference/inputs.js';
+import { splitLabels, splitQuestion, splitSentences } from '../hf-inference/inputs.js';
 import { readAudio } from './audio.js';
 
 export { splitLabels } from '../hf-inference/inputs.js';
@@ -198,6 +198,19 @@ const RUNNERS: Partial<Record<TaskName, Runner>> = {
       (entity) => `${entity.word} (${entity.entity_group ?? entity.entity ?? '?'})`,
     );
     return { text: entities.length > 0 ? entities.join(', ') : 'no entities found', data: output };
+  },
+  async 'question-answering'(pipe, request) {
+    const parts = splitQuestion(text(request));
+    if (!parts) {
+      fail(
+        request,
+        'question-answering needs a question and a context: "Where did Turing live?\\nAlan Turing lived in Wilmslow."',
+      );
+    }
+    const output = firstOf(
+      (await pipe(parts.question, parts.context)) as { answer: string; score: number }[],
+    );
+    return { text: output.answer.trim(), data: output };
   },
   async 'fill-mask'(pipe, request) {
     const output = (await pipe(text(request))) as { sequence: string; score: number }[];

@@ -188,6 +188,15 @@ describe('transformers backend running tiny ONNX models for real', () => {
     assert.match(filled.text ?? '', /^the capital is paris\. \(8\d\.\d%\)\nthe capital is berlin\./);
   });
 
+  test('answers a question from the context that follows it', async () => {
+    const output = await backend.infer(
+      inferenceRequest('question-answering', TINY_MODELS.questionAnswerer, {
+        text: 'Where did Alan Turing live?\nAlan Turing lived in Paris.',
+      }),
+    );
+    assert.equal(output.text, 'paris');
+  });
+
   test('transcribes a real 16 kHz WAV recording through the CTC pipeline', {
     skip: NO_FIXTURES,
   }, async () => {
