@@ -29,7 +29,8 @@ export interface EmbeddedControllerOptions {
 
 const DEFAULT_MAX_CONTEXT_TOKENS = 8192;
 
-async function trainedContextTokens(path: string): Promise<number> {
+/** The context length a GGUF model was trained for, read from its header. */
+export async function trainedContextTokens(path: string): Promise<number> {
   const { readGgufFileInfo } = await import('node-llama-cpp');
   try {
     const info = await readGgufFileInfo(path, { readTensorInfo: false, logWarnings: false });

@@ -9,7 +9,7 @@ import { tinyGguf, writeTinyGguf } from '../../../scripts/make-tiny-gguf.js';
 import { configSchema } from '../../config/schema.js';
 import { ConfigError } from '../../core/errors.js';
 import { createController, LLM_NOT_CONFIGURED } from '../index.js';
-import { createEmbeddedControllerFromConfig } from './from-config.js';
+import { createEmbeddedControllerFromConfig, inspectEmbeddedModel } from './from-config.js';
 import { DEFAULT_LOCAL_MODEL, modelCacheDir, resolveModelPath } from './model-file.js';
 import { disposeEmbeddedModels } from './runtime.js';
 
@@ -188,5 +188,38 @@ describe('choosing the embedded controller from the config', () => {
       ),
       ConfigError,
     );
+  });
+
+  test('doctor can tell what would run without loading or downloading anything', async () => {
+    const requestsBefore = hub.requests.length;
+    const none = await inspectEmbeddedModel(
+      config({ inference: { cacheDir: join(dir, 'inspect-empty') } }),
+      {},
+    );
+    assert.equal(none.ready, false);
+    assert.equal(none.source, 'default');
+    assert.match(none.detail, /is not in/);
+
+    const file = await inspectEmbeddedModel(
+      config({ llm: { localModel: writeTinyGguf(join(dir, 'inspected.gguf')), contextTokens: 512 } }),
+      { JARVIS_LLM_THREADS: '3' },
+    );
+    assert.equal(file.ready, true);
+    assert.equal(file.contextTokens, 512);
+    assert.equal(file.threads, 3);
+    assert.match(file.detail, /inspected\.gguf \(context 512 tokens, 3 CPU threads/);
+
+    const missing = await inspectEmbeddedModel(config({ llm: { localModel: join(dir, 'gone.gguf') } }), {});
+    assert.equal(missing.ready, false);
+    assert.match(missing.detail, /gone\.gguf does not exist/);
+
+    const toDownload = config({
+      llm: { localModel: 'hf:someone/later-GGUF:Q4_K_M' },
+      inference: { cacheDir: join(dir, 'inspect') },
+    });
+    assert.match((await inspectEmbeddedModel(toDownload, {})).detail, /will be downloaded into/);
+    toDownload.inference.offline = true;
+    assert.equal((await inspectEmbeddedModel(toDownload, {})).ready, false);
+    assert.equal(hub.requests.length, requestsBefore, 'inspecting asked the Hub');
   });
 });
