@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { extname, isAbsolute, relative } from 'node:path';
 import { Readable } from 'node:stream';
-import { detectMimeType } from '../execute/mime-types.js';
+import { sniffFile } from './media-types.js';
 
 /** True when `path` is `root` itself or lies beneath it (both already resolved). */
 export function isInside(root: string, path: string): boolean {
@@ -61,7 +61,7 @@ export async function sendFile(
 
   const mimeType = options.forStaticSite
     ? (STATIC_TYPES[extname(real).toLowerCase()] ?? 'application/octet-stream')
-    : (options.mimeType ?? (await detectMimeType(real)));
+    : (options.mimeType ?? (await sniffFile(real)));
   const headers = new Headers({
     'content-type': mimeType,
     'x-content-type-options': 'nosniff',

@@ -2,12 +2,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { detectMimeTypeOfBytes, extensionForMimeType } from '../execute/mime-types.js';
+
 import { newId, type StoredUpload } from '../store/index.js';
 import type { AppEnv } from './app.js';
 import { presentUpload, type ServerContext } from './context.js';
 import { sendFile } from './files.js';
 import { badRequest, HttpError, notFound } from './http-errors.js';
+import { extensionFor, sniffBytes } from './media-types.js';
 
 const MEDIA_KINDS = ['image', 'audio', 'video'] as const;
 
@@ -31,7 +32,7 @@ export async function saveUpload(
   const limit = context.config.server.maxUploadBytes;
   if (bytes.byteLength > limit) throw tooLarge(limit);
   if (bytes.byteLength === 0) throw badRequest(`The file "${name}" is empty.`, 'empty_upload');
-  const mimeType = await detectMimeTypeOfBytes(bytes);
+  const mimeType = await sniffBytes(bytes);
   const kind = MEDIA_KINDS.find((candidate) => mimeType?.startsWith(`${candidate}/`));
   if (!mimeType || !kind) {
     throw new HttpError(
@@ -43,7 +44,7 @@ export async function saveUpload(
   }
   await mkdir(context.uploadsDir, { recursive: true });
   const id = newId('u');
-  const path = join(context.uploadsDir, `${id}.${extensionForMimeType(mimeType) ?? 'bin'}`);
+  const path = join(context.uploadsDir, `${id}.${extensionFor(mimeType)}`);
   await writeFile(path, bytes, { flag: 'wx', mode: 0o600 });
   return context.store.addUpload({
     id,
