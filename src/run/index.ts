@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { createBackends } from '../backends/registry.js';
-import { type Catalog, createCatalog } from '../catalog/index.js';
+import { type Catalog, createCatalog, createModelSources, type ModelSource } from '../catalog/index.js';
 import type { JarvisConfig } from '../config/schema.js';
 import type { InferenceBackend } from '../core/backend.js';
 import { CancelledError, ConfigError, errorMessage, JarvisError } from '../core/errors.js';
@@ -41,6 +41,10 @@ export interface JarvisOverrides {
   /** Use this controller instead of the configured one; `null` for none. */
   controller?: ControllerModel | null;
   backends?: InferenceBackend[];
+  /** Model sources besides the backends (default: the catalog file and the Hub, as configured). */
+  sources?: ModelSource[];
+  /** Hears one-time notices such as "offline: using the Hub catalog cached 2 days ago". */
+  onNotice?: (message: string) => void;
 }
 
 export function newRunId(now = new Date()): string {
@@ -57,7 +61,12 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
   const controller =
     overrides.controller === null ? undefined : (overrides.controller ?? (await createController(config)));
   const backends = overrides.backends ?? createBackends({ config, controller });
-  const catalog = createCatalog({ backends, mode: config.inference.mode });
+  const sources =
+    overrides.sources ??
+    createModelSources(config, {
+      onNotice: overrides.onNotice ?? ((message) => process.stderr.write(`jarvis: ${message}\n`)),
+    });
+  const catalog = createCatalog({ backends, sources, mode: config.inference.mode });
 
   async function run(options: RunOptions): Promise<RunResult> {
     const runId = options.runId ?? newRunId();
