@@ -362,6 +362,26 @@ describe('hf-inference backend against a loopback Inference Providers server', (
     assert.match(progress[0]!, /rate limit reached; retrying/);
   });
 
+  test("a rate limit's Retry-After is waited for instead of the default back-off", async () => {
+    server.onInference('busy/rate-limited', [
+      { status: 429, json: { error: 'Rate limit reached' }, headers: { 'retry-after': '1' } },
+      { json: [{ summary_text: 'after the wait' }] },
+    ]);
+    const progress: string[] = [];
+    const started = Date.now();
+    const output = await backend().infer(
+      inferenceRequest(
+        'summarization',
+        'busy/rate-limited',
+        { text: 'x' },
+        { onProgress: (m) => progress.push(m) },
+      ),
+    );
+    assert.equal(output.text, 'after the wait');
+    assert.ok(Date.now() - started >= 950, 'it waited the second the server asked for');
+    assert.deepEqual(progress, ['Hugging Face rate limit reached; retrying in 1 s']);
+  });
+
   test('a rate limit that lasts ends in a retryable error saying to try later', async () => {
     server.onInference('busy/always-limited', [{ status: 429, json: { error: 'Rate limit reached' } }]);
     await assert.rejects(

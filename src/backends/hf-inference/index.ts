@@ -78,6 +78,15 @@ function redirectingFetch(base: typeof fetch, hubUrl: string, routerUrl: string)
   };
 }
 
+/** Retry-After as seconds or an HTTP date, in milliseconds from now. */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) {
@@ -110,10 +119,6 @@ export function createHfInferenceBackend(options: HfInferenceBackendOptions = {}
   const rateLimitDelayMs = options.retry?.rateLimitDelayMs ?? 2_000;
   const maxLoadingWaitMs = options.retry?.maxLoadingWaitMs ?? 60_000;
   const statusTimeoutMs = options.statusTimeoutMs ?? 4_000;
-  const client = new InferenceClient(token, {
-    fetch: fetchImpl,
-    ...(options.endpointUrl ? { endpointUrl: options.endpointUrl } : {}),
-  });
   const tasks = new Set<TaskName>(HF_INFERENCE_TASKS);
 
   function cardsFor(task: TaskName): ModelCard[] {
@@ -203,12 +208,26 @@ export function createHfInferenceBackend(options: HfInferenceBackendOptions = {}
       // The client would retry a 503 at once and forever; waiting for the model's estimate is ours to do.
       retry_on_error: false,
     };
+    // A client per call, so that a rate limit's Retry-After is read for this call only.
+    const hints: { retryAfterMs?: number } = {};
+    const callClient = new InferenceClient(token, {
+      fetch: async (input, init) => {
+        const response = await fetchImpl(input, init);
+        if (response.status === 429) {
+          const retryAfter = retryAfterMs(response.headers.get('retry-after'));
+          if (retryAfter !== undefined) hints.retryAfterMs = retryAfter;
+        }
+        return response;
+      },
+      ...(options.endpointUrl ? { endpointUrl: options.endpointUrl } : {}),
+    });
     let rateLimitWait = rateLimitDelayMs;
     for (let attempt = 1; ; attempt++) {
       if (request.signal.aborted) throw new CancelledError('The task');
+      hints.retryAfterMs = undefined;
       try {
         return await runner({
-          client,
+          client: callClient,
           model: request.modelId,
           request,
           options: callOptions,
@@ -226,10 +245,12 @@ export function createHfInferenceBackend(options: HfInferenceBackendOptions = {}
             );
             await sleep(waitMs, request.signal);
           } else {
+            // The server's Retry-After when it sent one, else exponential back-off.
+            const waitMs = Math.min(maxLoadingWaitMs, hints.retryAfterMs ?? rateLimitWait);
             request.onProgress?.(
-              `Hugging Face rate limit reached; retrying in ${Math.max(1, Math.round(rateLimitWait / 1000))} s`,
+              `Hugging Face rate limit reached; retrying in ${Math.max(1, Math.round(waitMs / 1000))} s`,
             );
-            await sleep(rateLimitWait, request.signal);
+            await sleep(waitMs, request.signal);
             rateLimitWait *= 2;
           }
           continue;
