@@ -82,6 +82,7 @@ before(async () => {
     { id: 1, task: 'image-to-text', dep: [-1], args: { image: UPLOAD_PATH.exec(request)?.[0] ?? 'x.jpg' } },
     { id: 2, task: 'text-to-speech', dep: [1], args: { text: '<GENERATED>-1' } },
   ]);
+  planWhen(env.llm, 'Take your time', () => ({ content: '[]', delayMs: 8_000 }));
   answerWhen(env.llm, 'How many zebras', {
     content:
       'There is one zebra in the picture. I detected it with an object detector and described the image.',
@@ -238,6 +239,18 @@ describe('web UI', { skip }, () => {
       () => getComputedStyle(document.querySelector('.sidebar')!).transform === 'none',
     );
     await screenshot(page, 'chat-phone-menu');
+    await page.close();
+  });
+
+  test('a running request can be cancelled from its card', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(server.url);
+    await page.fill('[data-testid=prompt]', 'Take your time with this one');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-testid=run][data-status=running] .cancel');
+    await page.click('[data-testid=run] .cancel');
+    await page.waitForSelector('[data-testid=run][data-status=cancelled]', { timeout: 30_000 });
+    assert.match((await page.textContent('[data-testid=run-status]')) ?? '', /Cancelled/);
     await page.close();
   });
 
