@@ -132,8 +132,9 @@ export async function createEmbeddedController(options: EmbeddedControllerOption
       maxTokens,
       temperature: request.temperature ?? options.temperature ?? 0,
       ...(request.signal ? { signal: request.signal, stopOnAbortSignal: false } : {}),
-      // Thinking models would spend the budget before the JSON starts; a schema reply needs no thoughts.
-      ...(grammar ? { budgets: { thoughtTokens: 0 } } : {}),
+      // Thinking models would spend the budget before the JSON starts; a schema reply needs no thoughts. JSON
+      // repeats its punctuation and `null` by nature: a repeat penalty would push the model off them.
+      ...(grammar ? { budgets: { thoughtTokens: 0 }, repeatPenalty: false as const } : {}),
       ...(request.onDelta
         ? {
             onTextChunk: (text: string) => {
