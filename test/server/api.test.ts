@@ -512,6 +512,22 @@ describe('settings', () => {
   });
 });
 
+describe('database location', () => {
+  test('server.database puts the SQLite file where it says', async () => {
+    const database = join(env.dataDir, 'elsewhere', 'conversations.sqlite');
+    const config = env.config({ dataDir: join(env.dataDir, 'db-path'), server: { database } });
+    const own = await createServerApp({ config, jarvis: await env.jarvis(config) });
+    try {
+      await own.app.request('/v1/conversations', json({ title: 'kept here' }));
+      assert.equal(own.context.store.path, database);
+      assert.equal(existsSync(database), true);
+      assert.equal(existsSync(join(env.dataDir, 'db-path', 'jarvis.db')), false);
+    } finally {
+      await own.close();
+    }
+  });
+});
+
 describe('without a configured LLM', () => {
   test('a chat completion says in its error what to configure', async () => {
     const config = env.config({ dataDir: join(env.dataDir, 'no-llm') });
