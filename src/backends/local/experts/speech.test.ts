@@ -32,7 +32,7 @@ async function transcribe(path: string, mimeType = 'audio/wav') {
 
 describe('text-to-speech', () => {
   test('flite in WebAssembly speaks a sentence into a 16 kHz WAV without any system package', async () => {
-    const { output, artifact, audio } = await speak('flite-wasm-slt', SENTENCE);
+    const { output, artifact, audio } = await speak('flite-wasm', SENTENCE);
     assert.equal(artifact.mimeType, 'audio/wav');
     assert.equal(artifact.kind, 'audio');
     assert.equal(audio.sampleRate, 16_000);
@@ -45,13 +45,13 @@ describe('text-to-speech', () => {
   test('Debian flite speaks the same sentence', {
     skip: flite ? false : 'flite is not installed (sudo apt-get install flite)',
   }, async () => {
-    const { audio } = await speak('flite-slt', SENTENCE);
+    const { audio } = await speak('flite', SENTENCE);
     const seconds = audio.samples.length / audio.sampleRate;
     assert.ok(seconds > 2.5 && seconds < 9, `${seconds} s`);
   });
 
   test('an empty text is an error, not a silent file', async () => {
-    await assert.rejects(backend.infer(request('text-to-speech', 'flite-wasm-slt', { text: '  ' })), {
+    await assert.rejects(backend.infer(request('text-to-speech', 'flite-wasm', { text: '  ' })), {
       code: 'inference',
       message: /needs a text input/,
     });
@@ -60,10 +60,10 @@ describe('text-to-speech', () => {
 
 describe('speech recognition (pocketsphinx-en-us)', { skip: NO_ASR }, () => {
   test('text-to-speech then recognition of that audio returns most of the words', async () => {
-    const { artifact } = await speak('flite-wasm-slt', SENTENCE);
+    const { artifact } = await speak('flite-wasm', SENTENCE);
     const output = await transcribe(artifact.path);
     const { rate } = wordErrorRate(SENTENCE, output.text ?? '');
-    assert.ok(rate <= 0.3, `word error rate ${rate}: "${output.text}"`);
+    assert.ok(rate <= 0.4, `word error rate ${rate}: "${output.text}"`);
     assert.match(output.text ?? '', /weather in paris tomorrow/);
   });
 
@@ -81,7 +81,7 @@ describe('speech recognition (pocketsphinx-en-us)', { skip: NO_ASR }, () => {
   test('reads MP3 and Ogg Vorbis input', {
     skip: ffmpeg ? false : 'ffmpeg is not installed to make the MP3/Ogg inputs (sudo apt-get install ffmpeg)',
   }, async () => {
-    const { artifact } = await speak('flite-wasm-slt', SENTENCE);
+    const { artifact } = await speak('flite-wasm', SENTENCE);
     const dir = temporarySink().dir;
     for (const [name, codec] of [
       ['speech.mp3', ['-c:a', 'libmp3lame', '-b:a', '64k', '-ar', '44100', '-ac', '2']],
@@ -99,7 +99,7 @@ describe('speech recognition (pocketsphinx-en-us)', { skip: NO_ASR }, () => {
       ]);
       const output = await transcribe(path, name.endsWith('.mp3') ? 'audio/mpeg' : 'audio/ogg');
       const { rate } = wordErrorRate(SENTENCE, output.text ?? '');
-      assert.ok(rate <= 0.35, `${name}: word error rate ${rate}: "${output.text}"`);
+      assert.ok(rate <= 0.4, `${name}: word error rate ${rate}: "${output.text}"`);
     }
   });
 });
