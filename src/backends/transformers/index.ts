@@ -61,7 +61,12 @@ type TransformersModule = typeof import('@huggingface/transformers');
 interface LoadedEntry {
   pipe: Promise<LoadedPipeline>;
   run: <T>(job: () => Promise<T>) => Promise<T>;
+  /** Set when the model was freed to make room; a run that finds it set loads the model again. */
+  evicted: boolean;
 }
+
+/** What a queued run returns when its model was freed while it waited. */
+const RELOAD = Symbol('reload');
 
 let transformersModule: Promise<TransformersModule> | undefined;
 
@@ -105,6 +110,7 @@ export function createTransformersBackend(options: TransformersBackendOptions): 
     while (pipelines.size > limit) {
       const [oldestKey, oldest] = pipelines.entries().next().value as [string, LoadedEntry];
       pipelines.delete(oldestKey);
+      oldest.evicted = true;
       void oldest.run(async () => {
         const pipe = await oldest.pipe.catch(() => undefined);
         await pipe?.dispose?.();
@@ -286,7 +292,7 @@ export function createTransformersBackend(options: TransformersBackendOptions): 
       pipelines.set(key, entry);
     } else {
       const pipe = loadQueue(() => loadPipeline(request, stored));
-      const created = { pipe, run: serialQueue() };
+      const created: LoadedEntry = { pipe, run: serialQueue(), evicted: false };
       entry = created;
       pipelines.set(key, created);
       // A failed load is forgotten, so a later call can retry (the network may be back).
@@ -295,10 +301,12 @@ export function createTransformersBackend(options: TransformersBackendOptions): 
       });
       evictBeyond(maxLoaded);
     }
-    const pipe = await entry.pipe;
+    const current = entry;
+    const pipe = await current.pipe;
     if (request.signal.aborted) throw new CancelledError('The task');
     try {
-      return await entry.run(() => runner(pipe, request));
+      const output = await current.run(async () => (current.evicted ? RELOAD : runner(pipe, request)));
+      return output === RELOAD ? infer(request) : output;
     } catch (error) {
       if (error instanceof JarvisError) throw error;
       throw new InferenceError(`${request.modelId} failed: ${errorMessage(error)}`, {

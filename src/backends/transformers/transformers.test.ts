@@ -239,6 +239,20 @@ describe('transformers backend running tiny ONNX models for real', () => {
       TINY_MODELS.objectDetector,
       TINY_MODELS.imageClassifier,
     ]);
+    // Concurrent tasks on two models with room for one: each still runs on a live model.
+    const outputs = await Promise.all(
+      [0, 1, 2, 3, 4, 5].map((index) =>
+        index % 2 === 0
+          ? run('image-classification', TINY_MODELS.imageClassifier)
+          : run('object-detection', TINY_MODELS.objectDetector),
+      ),
+    );
+    assert.deepEqual(
+      outputs.map((output, index) =>
+        index % 2 === 0 ? /^red/.test(output.text ?? '') : output.text === '1 red',
+      ),
+      [true, true, true, true, true, true],
+    );
     await small.close?.();
   });
 
