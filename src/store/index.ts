@@ -506,10 +506,10 @@ export async function openStore(path: string): Promise<Store> {
       // Ids are ours ([A-Za-z0-9_-]) and quoted inside the JSON list, so the pattern matches only that id
       // (an underscore in LIKE matches any one character, which includes itself).
       if (!/^[\w-]+$/.test(id)) return 0;
-      const [row] = await rows('SELECT COUNT(*) AS uses FROM messages WHERE conversation_id != ? AND files LIKE ?', [
-        exceptConversationId,
-        `%"${id}"%`,
-      ]);
+      const [row] = await rows(
+        'SELECT COUNT(*) AS uses FROM messages WHERE conversation_id != ? AND files LIKE ?',
+        [exceptConversationId, `%"${id}"%`],
+      );
       return Number(row?.uses ?? 0);
     },
 
