@@ -402,3 +402,51 @@ describe('jarvis models and doctor', () => {
     assert.match(stderr, /random/);
   });
 });
+
+describe('cancelling', () => {
+  test('Ctrl-C stops a running run cleanly with exit code 130', async () => {
+    // An input URL whose server never answers keeps the task running until it is cancelled.
+    const { createServer } = await import('node:http');
+    const stalled = createServer(() => {});
+    await new Promise<void>((ready) => stalled.listen(0, '127.0.0.1', ready));
+    const port = (stalled.address() as { port: number }).port;
+    const folder = mkdtempSync(join(tmpdir(), 'jarvis-cancel-'));
+    writeFileSync(
+      join(folder, 'jarvis.config.json'),
+      JSON.stringify({ execute: { allowPrivateUrls: true } }),
+    );
+    writeFileSync(
+      join(folder, 'plan.json'),
+      JSON.stringify([
+        { id: 0, task: 'object-detection', dep: [-1], args: { image: `http://127.0.0.1:${port}/zebra.jpg` } },
+      ]),
+    );
+    const child = spawn(
+      process.execPath,
+      [bin, 'run', '--plan', 'plan.json', '--select', 'top', '--no-answer'],
+      {
+        cwd: folder,
+        env: cleanEnv({ JARVIS_DATA_DIR: join(folder, 'data') }),
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    // Wait until the task is running, then interrupt.
+    for (let waited = 0; !stdout.includes('running') && waited < 60_000; waited += 100) {
+      await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+    }
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((done) => child.on('close', done));
+    stalled.closeAllConnections();
+    stalled.close();
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /cancel/);
+    assert.doesNotMatch(stderr, /\n\s+at /);
+  });
+});
