@@ -78,7 +78,7 @@ describe('speech recognition (pocketsphinx-en-us)', { skip: NO_ASR }, () => {
     assert.ok(data.seconds > 1 && data.seconds < 10);
   });
 
-  test('reads MP3 and Ogg Vorbis input', {
+  test('reads MP3, Ogg Vorbis and Opus input', {
     skip: ffmpeg ? false : 'ffmpeg is not installed to make the MP3/Ogg inputs (sudo apt-get install ffmpeg)',
   }, async () => {
     const { artifact } = await speak('flite-wasm', SENTENCE);
@@ -86,6 +86,8 @@ describe('speech recognition (pocketsphinx-en-us)', { skip: NO_ASR }, () => {
     for (const [name, codec] of [
       ['speech.mp3', ['-c:a', 'libmp3lame', '-b:a', '64k', '-ar', '44100', '-ac', '2']],
       ['speech.ogg', ['-c:a', 'libvorbis', '-q:a', '4', '-ar', '22050']],
+      // Opus has no JavaScript decoder here: this one goes through ffmpeg.
+      ['speech.opus', ['-c:a', 'libopus', '-b:a', '32k']],
     ] as const) {
       const path = join(dir, name);
       await runCommand(ffmpeg as string, [
