@@ -290,6 +290,30 @@ export function writeObjectDetector(dir: string): void {
   );
 }
 
+/** Segformer-shaped semantic segmentation: each pixel's label is its dominant colour. */
+export function writeSegmenter(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  writeOnnx(dir, 'model.onnx', {
+    nodes: [
+      {
+        op: 'Conv',
+        inputs: ['pixel_values', 'pixel_weights'],
+        outputs: ['logits'],
+        attributes: [{ name: 'kernel_shape', ints: [1, 1] }],
+      },
+    ],
+    initializers: [floats('pixel_weights', [3, 3, 1, 1], (i) => (Math.floor(i / 3) === i % 3 ? 10 : 0))],
+    inputs: [{ name: 'pixel_values', type: 'float32', shape: ['batch', 3, 'height', 'width'] }],
+    outputs: [{ name: 'logits', type: 'float32', shape: ['batch', 3, 'height', 'width'] }],
+  });
+  writeJson(dir, 'config.json', {
+    model_type: 'segformer',
+    architectures: ['SegformerForSemanticSegmentation'],
+    ...labelMaps(COLOR_LABELS),
+  });
+  writeJson(dir, 'preprocessor_config.json', imageProcessor('SegformerImageProcessor', 32));
+}
+
 /** DPT-shaped: depth = mean brightness per pixel, so a bright area reads as "far". */
 export function writeDepthEstimator(dir: string): void {
   mkdirSync(dir, { recursive: true });
@@ -887,6 +911,7 @@ export const TINY_MODELS = {
   entityTagger: 'jarvis-tiny/name-tagger',
   maskFiller: 'jarvis-tiny/paris-filler',
   questionAnswerer: 'jarvis-tiny/place-finder',
+  segmenter: 'jarvis-tiny/colour-segmenter',
 } as const;
 
 /** Writes every tiny model under `root` in the Hub's `<organisation>/<name>` layout. */
@@ -904,6 +929,7 @@ export function writeTinyModels(root: string): typeof TINY_MODELS {
   writeEntityTagger(join(root, TINY_MODELS.entityTagger));
   writeMaskFiller(join(root, TINY_MODELS.maskFiller));
   writeQuestionAnswerer(join(root, TINY_MODELS.questionAnswerer));
+  writeSegmenter(join(root, TINY_MODELS.segmenter));
   return TINY_MODELS;
 }
 

@@ -30,6 +30,13 @@ export const CURATED_MODELS: readonly CuratedModel[] = [
     sizeBytes: 43 * MB,
   },
   {
+    id: 'Xenova/segformer-b0-finetuned-ade-512-512',
+    task: 'image-segmentation',
+    description:
+      'SegFormer B0 fine-tuned on ADE20k: labels every pixel with one of 150 scene classes (sky, wall, person, tree...).',
+    sizeBytes: 4 * MB,
+  },
+  {
     id: 'Xenova/vit-gpt2-image-captioning',
     task: 'image-to-text',
     description:

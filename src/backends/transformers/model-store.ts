@@ -50,6 +50,12 @@ export function tasksOf(config: ModelConfig): TaskName[] {
   if (architecture.endsWith('ForImageClassification')) return ['image-classification'];
   if (architecture.endsWith('ForObjectDetection')) return ['object-detection'];
   if (
+    /For(Semantic|Instance|Panoptic|Universal)?Segmentation$/.test(architecture) ||
+    architecture.endsWith('ForImageSegmentation')
+  ) {
+    return ['image-segmentation'];
+  }
+  if (
     architecture.endsWith('ForDepthEstimation') ||
     ['dpt', 'depth_anything', 'glpn', 'depth_pro'].includes(type)
   ) {

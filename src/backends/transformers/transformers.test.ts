@@ -94,6 +94,25 @@ describe('transformers backend running tiny ONNX models for real', () => {
     assert.deepEqual([drawn.format, drawn.width, drawn.height], ['png', 64, 48]);
   });
 
+  test('segments an image into its coloured halves and tints them on the picture', async () => {
+    const halves = join(images, 'halves.png');
+    const left = await sharp({
+      create: { width: 32, height: 48, channels: 3, background: { r: 240, g: 10, b: 10 } },
+    })
+      .png()
+      .toBuffer();
+    await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 10, g: 10, b: 240 } } })
+      .composite([{ input: left, left: 0, top: 0 }])
+      .png()
+      .toFile(halves);
+    const output = await backend.infer(
+      inferenceRequest('image-segmentation', TINY_MODELS.segmenter, image(halves)),
+    );
+    assert.equal(output.text, 'red (50% of the image), blue (50% of the image)');
+    const meta = await sharp(output.artifacts![0]!.path).metadata();
+    assert.deepEqual([meta.format, meta.width, meta.height], ['png', 64, 48]);
+  });
+
   test('estimates depth as an image the size of the input', async () => {
     const output = await backend.infer(
       inferenceRequest('depth-estimation', TINY_MODELS.depthEstimator, image(blue)),
