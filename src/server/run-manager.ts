@@ -71,6 +71,11 @@ export interface RunManager {
   start(input: StartRunInput): Promise<ActiveRun>;
   get(runId: string): ActiveRun | undefined;
   runningCount(key: string): number;
+  /**
+   * Takes one of the key's slots for work that is not a run but calls the LLM all the same (planning only,
+   * HuggingGPT's `/tasks`); throws TooManyRunsError when none is free. Call the returned function to free it.
+   */
+  takeSlot(key: string): () => void;
   /** Cancels every active run and waits until each is saved. */
   close(): Promise<void>;
 }
@@ -94,18 +99,29 @@ export function createRunManager(options: RunManagerOptions): RunManager {
     return count;
   }
 
-  async function start(input: StartRunInput): Promise<ActiveRun> {
-    const running = runningCount(input.key);
+  function takeSlot(key: string): () => void {
+    const running = runningCount(key);
     if (running >= options.maxConcurrentRunsPerKey) {
       throw new TooManyRunsError(running, options.maxConcurrentRunsPerKey);
     }
-    reserved.set(input.key, (reserved.get(input.key) ?? 0) + 1);
+    reserved.set(key, (reserved.get(key) ?? 0) + 1);
+    let freed = false;
+    return () => {
+      if (freed) return;
+      freed = true;
+      const left = (reserved.get(key) ?? 1) - 1;
+      if (left > 0) reserved.set(key, left);
+      else reserved.delete(key);
+    };
+  }
+
+  async function start(input: StartRunInput): Promise<ActiveRun> {
+    // Held until the run is in `active`, where it counts by itself.
+    const free = takeSlot(input.key);
     try {
       return await launch(input);
     } finally {
-      const left = (reserved.get(input.key) ?? 1) - 1;
-      if (left > 0) reserved.set(input.key, left);
-      else reserved.delete(input.key);
+      free();
     }
   }
 
@@ -224,6 +240,7 @@ export function createRunManager(options: RunManagerOptions): RunManager {
     start,
     get: (runId) => active.get(runId),
     runningCount,
+    takeSlot,
     async close() {
       const runs = [...active.values()];
       for (const run of runs) run.cancel();

@@ -236,6 +236,13 @@ describe('safety', () => {
       assert.equal(body.error.code, 'too-many-runs');
       assert.equal(body.error.type, 'rate_limit_error');
       assert.match(body.error.message, /limit 1/);
+      // Planning alone (HuggingGPT's /tasks) calls the LLM too, and counts against the same cap.
+      const tasks = await fetch(`${server.url}/tasks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ messages: [{ role: 'user', content: 'Slow request' }] }),
+      });
+      assert.equal(tasks.status, 429);
       const { id } = (await first.json()) as { id: string };
       await fetch(`${server.url}/v1/runs/${id}/cancel`, { method: 'POST' });
       assert.equal((await start()).status, 202, 'the slot is free again after cancelling');
