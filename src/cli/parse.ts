@@ -7,6 +7,7 @@ export interface CommonFlags {
   baseUrl?: string;
   model?: string;
   apiKey?: string;
+  localModel?: string;
   mode?: 'local' | 'huggingface' | 'hybrid';
   offline?: boolean;
   dataDir?: string;
@@ -52,6 +53,10 @@ function withCommonOptions(command: Command): Command {
     .option('--base-url <url>', 'OpenAI-compatible endpoint of the controller LLM (JARVIS_LLM_BASE_URL)')
     .option('--model <id>', 'controller model name (JARVIS_LLM_MODEL)')
     .option('--api-key <key>', 'API key of the endpoint (JARVIS_LLM_API_KEY); prefer the environment')
+    .option(
+      '--local-model <gguf>',
+      'embedded controller: a GGUF file or hf: reference, used without --base-url (JARVIS_LOCAL_MODEL)',
+    )
     .addOption(
       new Option('--mode <mode>', 'inference mode (JARVIS_INFERENCE_MODE)').choices([
         'local',
@@ -167,6 +172,7 @@ export function flagsToConfig(flags: Partial<RunFlags> & { host?: string; port?:
       ...(flags.baseUrl ? { baseURL: flags.baseUrl } : {}),
       ...(flags.model ? { model: flags.model } : {}),
       ...(flags.apiKey ? { apiKey: flags.apiKey } : {}),
+      ...(flags.localModel ? { localModel: flags.localModel } : {}),
     },
     inference: {
       ...(flags.mode ? { mode: flags.mode } : {}),

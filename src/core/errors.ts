@@ -119,7 +119,7 @@ export function redact(text: string, secrets: readonly (string | undefined)[] = 
     if (secret && secret.length >= 4) out = out.split(secret).join('***');
   }
   for (const pattern of SECRET_PATTERNS) {
-    out = out.replace(pattern, (match, prefix: string) =>
+    out = out.replace(pattern, (_match, prefix: string) =>
       typeof prefix === 'string' && /^(Bearer\s+|[?&])/i.test(prefix) ? `${prefix}***` : '***',
     );
   }

@@ -1,4 +1,4 @@
-import type { RunEventListener, RunResult } from '../core/events.js';
+import type { RunEventListener } from '../core/events.js';
 import type { TaskGraph } from '../core/graph.js';
 import type { ChatMessage } from '../core/llm.js';
 

@@ -41,7 +41,12 @@ export function createLlmBackend(controller: ControllerModel | undefined): Infer
       source: 'built-in',
       local: false,
       available: controller !== undefined,
-      ...(controller ? {} : { reason: 'no controller LLM configured (set JARVIS_LLM_BASE_URL)' }),
+      ...(controller
+        ? {}
+        : {
+            reason:
+              'no controller LLM configured (set JARVIS_LLM_BASE_URL, or JARVIS_LOCAL_MODEL to a GGUF file)',
+          }),
     }));
 
   return {
@@ -51,9 +56,12 @@ export function createLlmBackend(controller: ControllerModel | undefined): Infer
     listModels: async (task) => cards(task),
     async infer(request: InferenceRequest): Promise<TaskOutput> {
       if (!controller) {
-        throw new InferenceError('The llm backend needs a controller LLM; set JARVIS_LLM_BASE_URL.', {
-          context: { backend: 'llm', task: request.task },
-        });
+        throw new InferenceError(
+          'The llm backend needs a controller LLM; set JARVIS_LLM_BASE_URL or JARVIS_LOCAL_MODEL.',
+          {
+            context: { backend: 'llm', task: request.task },
+          },
+        );
       }
       const instruction = INSTRUCTIONS[request.task];
       if (!instruction) {

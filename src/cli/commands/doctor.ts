@@ -1,7 +1,7 @@
 import { access, constants, mkdir } from 'node:fs/promises';
 import pc from 'picocolors';
 import { errorMessage, redact } from '../../core/errors.js';
-import { LLM_NOT_CONFIGURED } from '../../llm/index.js';
+import { inspectEmbeddedModel } from '../../llm/embedded/from-config.js';
 import { createJarvis } from '../../run/index.js';
 import { type CliIo, configFor } from '../context.js';
 import type { CommonFlags } from '../parse.js';
@@ -51,7 +51,14 @@ export async function doctorCommand(flags: CommonFlags & { json: boolean }, io: 
     checks.push({ name: 'LLM', ok: true, detail: `model ${config.llm.model} at ${config.llm.baseURL}` });
     checks.push(await probeLlm(config.llm.baseURL, config.llm.apiKey, io.signal));
   } else {
-    checks.push({ name: 'LLM', ok: false, warning: true, detail: LLM_NOT_CONFIGURED });
+    // No endpoint: the controller runs embedded when a GGUF model is configured or cached.
+    const embedded = await inspectEmbeddedModel(config, io.env);
+    checks.push({
+      name: 'LLM (embedded)',
+      ok: embedded.ready,
+      warning: !embedded.ready,
+      detail: embedded.ready ? `${embedded.detail}; ${embedded.threads} threads` : embedded.detail,
+    });
   }
   checks.push({
     name: 'Inference mode',
@@ -77,7 +84,8 @@ export async function doctorCommand(flags: CommonFlags & { json: boolean }, io: 
       const entry = byBackend.get(card.backend) ?? { total: 0, available: 0, reasons: new Set<string>() };
       entry.total += 1;
       if (card.available) entry.available += 1;
-      else if (card.reason) entry.reasons.add(card.reason);
+      // Reasons that differ only in a size or count ("about 27 MB") are one fix: show it once.
+      else if (card.reason) entry.reasons.add(card.reason.replace(/\s*\(about [^)]*\)/g, ''));
       byBackend.set(card.backend, entry);
     }
     for (const [backend, entry] of byBackend) {
@@ -86,7 +94,11 @@ export async function doctorCommand(flags: CommonFlags & { json: boolean }, io: 
         ok: entry.available > 0,
         warning: entry.available === 0,
         detail: `${entry.available}/${entry.total} models available${
-          entry.reasons.size ? `; missing: ${[...entry.reasons].join('; ')}` : ''
+          entry.reasons.size
+            ? `; missing: ${[...entry.reasons].slice(0, 3).join('; ')}${
+                entry.reasons.size > 3 ? ` (and ${entry.reasons.size - 3} more: jarvis models)` : ''
+              }`
+            : ''
         }`,
       });
     }
