@@ -1,7 +1,5 @@
-import { closeSync, openSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { devNull } from 'node:os';
 import { join } from 'node:path';
 import type { InferenceRequest } from '../../../core/backend.js';
 import type { TaskOutput } from '../../../core/output.js';
@@ -55,23 +53,18 @@ export const fliteWasmTts: LocalExpert = {
     throwIfAborted(request.signal);
     const wav = await withTemporaryFolder(async (dir) => {
       await writeFile(join(dir, 'text.txt'), text, 'utf8');
-      // Flite's console chatter goes nowhere; the WAV comes back through the preopened folder.
-      const silent = openSync(devNull, 'w');
-      try {
-        const wasi = new WASI({
-          version: 'preview1',
-          args: ['flite', '-voice', FLITE_VOICE, '-f', '/job/text.txt', '-o', '/job/speech.wav'],
-          preopens: { '/job': dir },
-          stdout: silent,
-          stderr: silent,
-          returnOnExit: true,
-        });
-        const instance = await WebAssembly.instantiate(module, wasi.getImportObject() as WebAssembly.Imports);
-        const code = wasi.start(instance);
-        if (code !== 0) throw new Error(`flite (WebAssembly) exited with code ${code}`);
-      } finally {
-        closeSync(silent);
-      }
+      // No stdout/stderr fds are handed over: Node's WASI closes the fds it was given when it is garbage
+      // collected, and a closed-then-reused fd number crashed the process after a few calls. flite writes
+      // nothing to the console when it writes a file.
+      const wasi = new WASI({
+        version: 'preview1',
+        args: ['flite', '-voice', FLITE_VOICE, '-f', '/job/text.txt', '-o', '/job/speech.wav'],
+        preopens: { '/job': dir },
+        returnOnExit: true,
+      });
+      const instance = await WebAssembly.instantiate(module, wasi.getImportObject() as WebAssembly.Imports);
+      const code = wasi.start(instance);
+      if (code !== 0) throw new Error(`flite (WebAssembly) exited with code ${code}`);
       return new Uint8Array(await readFile(join(dir, 'speech.wav')));
     });
     return speechOutput(request, wav, 'flite (WebAssembly)', truncated);
