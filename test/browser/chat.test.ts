@@ -188,14 +188,23 @@ describe('web UI', { skip }, () => {
     await page.close();
   });
 
-  test('after a reload the conversation is still there', async () => {
+  test('after a reload the conversation is still there, under the title it was renamed to', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(conversationUrl);
     await page.waitForSelector('[data-testid=run][data-status=succeeded]', { timeout: 30_000 });
+    await page.click('[data-testid=title]');
+    await page.fill('[data-testid=title] input', 'Zebra count');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() =>
+      Array.from(document.querySelectorAll('[data-testid=conversation-link]')).some((link) =>
+        link.textContent?.includes('Zebra count'),
+      ),
+    );
     assert.match((await page.textContent('[data-testid=answer]')) ?? '', /one zebra/);
     assert.equal(await page.locator('[data-testid=graph] .node').count(), 3);
     await page.reload();
     await page.waitForSelector('[data-testid=run][data-status=succeeded]', { timeout: 30_000 });
+    assert.equal(await page.textContent('[data-testid=title]'), 'Zebra count');
     await page.close();
   });
 

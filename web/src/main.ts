@@ -30,7 +30,11 @@ let pendingCounter = 0;
 
 const conversationList = h('ul', { class: 'conversation-list', 'aria-label': 'Conversations' });
 const thread = h('section', { class: 'thread', 'aria-live': 'polite', 'data-testid': 'thread' });
-const title = h('h1', { class: 'topbar-title' }, 'New conversation');
+const title = h(
+  'h1',
+  { class: 'topbar-title', title: 'Click to rename', 'data-testid': 'title' },
+  'New conversation',
+);
 const attachments = h('div', { class: 'attachments', 'data-testid': 'attachments' });
 const fileInput = h('input', {
   type: 'file',
@@ -163,6 +167,41 @@ function describe(error: unknown): string {
 }
 
 // ---- conversations -----------------------------------------------------------------------------------
+
+/** Clicking the title of an open conversation edits it in place: Enter saves, Escape keeps the old one. */
+title.addEventListener('click', () => {
+  const id = state.currentId;
+  if (!id || title.querySelector('input')) return;
+  const previous = title.textContent ?? '';
+  const input = h('input', {
+    class: 'title-input',
+    value: previous,
+    'aria-label': 'Conversation title',
+    maxlength: 200,
+  });
+  let done = false;
+  const finish = async (save: boolean) => {
+    if (done) return;
+    done = true;
+    const next = input.value.trim();
+    title.textContent = save && next ? next : previous;
+    if (!save || !next || next === previous) return;
+    try {
+      await api.renameConversation(id, next);
+      await refreshConversations();
+    } catch (error) {
+      title.textContent = previous;
+      showBanner(describe(error));
+    }
+  };
+  input.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter') void finish(true);
+    if (event.key === 'Escape') void finish(false);
+  });
+  input.addEventListener('blur', () => void finish(true));
+  title.replaceChildren(input);
+  input.select();
+});
 
 function renderConversationList(): void {
   conversationList.replaceChildren(
