@@ -323,3 +323,13 @@ describe('model sources from the configuration', () => {
     assert.equal(inferenceCacheDir(local), '/models');
   });
 });
+
+test('model card text keeps its words and names and drops markup', async () => {
+  const { cardDescription } = await import('./index.js');
+  assert.equal(
+    cardDescription(
+      '---\nlicense: mit\n---\n# BERT base\n\n**Pretrained** on _English_ as bert_base_uncased, see [the paper](https://arxiv.org/abs/1810.04805).\n\n| metric | value |\n|---|---|\n| F1 | 0.9 |\n',
+    ),
+    'BERT base Pretrained on English as bert_base_uncased, see the paper.',
+  );
+});

@@ -17,7 +17,9 @@ export function cardDescription(markdown: string, maxChars = 800): string {
     // Table rows are mostly numbers from evaluations.
     .replace(/^\s*\|.*\|\s*$/gm, ' ')
     .replace(/^#+\s*/gm, '')
-    .replace(/[*_`]{1,3}/g, '')
+    .replace(/[*`]+/g, '')
+    // Underscores mark emphasis only at word edges; inside names (bert_base_uncased) they stay.
+    .replace(/(?<![A-Za-z0-9])_+|_+(?![A-Za-z0-9])/g, '')
     .replace(/\s+/g, ' ')
     .trim();
   return truncate(text, maxChars);

@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import type { ModelCard } from '../core/backend.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import { isTaskName, type TaskName } from '../core/tasks.js';
-import { truncate } from './description.js';
+import { cardDescription } from './description.js';
 import type { ModelSource, SourceStatus } from './index.js';
 import { type CardAvailability, HF_INFERENCE_BACKEND_ID, hfInferenceAvailability } from './remote.js';
 
@@ -112,10 +112,9 @@ export function createCatalogFileSource(path: string, options: CatalogFileSource
         id: line.id,
         backend: lineBackend,
         task: task as TaskName,
-        description: truncate(
-          typeof line.description === 'string' ? line.description.replace(/\s+/g, ' ').trim() : '',
-          descriptionChars,
-        ),
+        // HuggingGPT's descriptions are raw model-card markdown: keep the words, drop the markup.
+        description:
+          typeof line.description === 'string' ? cardDescription(line.description, descriptionChars) : '',
         source: CATALOG_FILE_SOURCE_ID,
         ...(downloads === undefined ? {} : { downloads }),
         ...(likes === undefined ? {} : { likes }),
