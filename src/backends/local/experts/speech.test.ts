@@ -50,6 +50,13 @@ describe('text-to-speech', () => {
     assert.ok(seconds > 2.5 && seconds < 9, `${seconds} s`);
   });
 
+  test('flite in WebAssembly keeps working over many calls, in a row and at once', async () => {
+    // Regression: WASI instances run in the main thread crashed Node 20 after about five calls.
+    for (let index = 0; index < 8; index += 1) await speak('flite-wasm', `Sentence number ${index}.`);
+    const together = await Promise.all([1, 2, 3].map((index) => speak('flite-wasm', `Parallel sentence ${index}.`)));
+    assert.ok(together.every(({ audio }) => audio.samples.length > 8000));
+  });
+
   test('an empty text is an error, not a silent file', async () => {
     await assert.rejects(backend.infer(request('text-to-speech', 'flite-wasm', { text: '  ' })), {
       code: 'inference',
