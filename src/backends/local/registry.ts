@@ -7,6 +7,7 @@ import { humanPose } from './experts/human-pose.js';
 import { humanSegmentation } from './experts/human-segmentation.js';
 import { ocrDocumentQa } from './experts/ocr-document-qa.js';
 import { opencvCanny } from './experts/opencv-canny.js';
+import { opencvLines } from './experts/opencv-lines.js';
 import { pocketsphinxAsr } from './experts/pocketsphinx-asr.js';
 import { tesseractOcr } from './experts/tesseract-ocr.js';
 import { winkSentiment } from './experts/wink-sentiment.js';
@@ -19,6 +20,7 @@ export const LOCAL_EXPERTS: readonly LocalExpert[] = [
   humanPose,
   humanSegmentation,
   opencvCanny,
+  opencvLines,
   tesseractOcr,
   ocrDocumentQa,
   fliteTts,

@@ -53,7 +53,9 @@ describe('text-to-speech', () => {
   test('flite in WebAssembly keeps working over many calls, in a row and at once', async () => {
     // Regression: WASI instances run in the main thread crashed Node 20 after about five calls.
     for (let index = 0; index < 8; index += 1) await speak('flite-wasm', `Sentence number ${index}.`);
-    const together = await Promise.all([1, 2, 3].map((index) => speak('flite-wasm', `Parallel sentence ${index}.`)));
+    const together = await Promise.all(
+      [1, 2, 3].map((index) => speak('flite-wasm', `Parallel sentence ${index}.`)),
+    );
     assert.ok(together.every(({ audio }) => audio.samples.length > 8000));
   });
 

@@ -215,3 +215,38 @@ describe('canny edges (opencv-canny)', { skip: NO_FIXTURES }, () => {
     assert.equal((output.data as { edgeFraction: number }).edgeFraction, 0);
   });
 });
+
+describe('straight lines (opencv-hough-lines)', () => {
+  test('finds the four sides of a drawn rectangle and draws them white on black', async () => {
+    const path = `${temporarySink().dir}/frame.png`;
+    const svg =
+      '<svg xmlns="http://www.w3.org/2000/svg" width="320" height="240"><rect width="320" height="240" fill="#202020"/>' +
+      '<rect x="60" y="40" width="200" height="160" fill="none" stroke="#f0f0f0" stroke-width="4"/></svg>';
+    await sharp(Buffer.from(svg)).png().toFile(path);
+    const output = await backend.infer(
+      request('mlsd-control', 'opencv-hough-lines', { image: { path, mimeType: 'image/png' } }),
+    );
+    const { segments } = output.data as { segments: { x1: number; y1: number; x2: number; y2: number }[] };
+    const near = (a: number, b: number) => Math.abs(a - b) <= 6;
+    const horizontal = segments.filter((s) => near(s.y1, s.y2) && Math.abs(s.x2 - s.x1) > 100);
+    const vertical = segments.filter((s) => near(s.x1, s.x2) && Math.abs(s.y2 - s.y1) > 80);
+    assert.ok(
+      horizontal.some((s) => near(s.y1, 40)) && horizontal.some((s) => near(s.y1, 200)),
+      JSON.stringify(segments),
+    );
+    assert.ok(
+      vertical.some((s) => near(s.x1, 60)) && vertical.some((s) => near(s.x1, 260)),
+      JSON.stringify(segments),
+    );
+    const grey = await sharp(output.artifacts?.[0]?.path ?? '')
+      .greyscale()
+      .raw()
+      .toBuffer();
+    assert.ok((grey[120 * 320 + 160] ?? 255) < 30, 'the inside of the rectangle stays black');
+    assert.ok(
+      (grey[40 * 320 + 160] ?? 0) > 200 ||
+        (grey[41 * 320 + 160] ?? 0) > 200 ||
+        (grey[39 * 320 + 160] ?? 0) > 200,
+    );
+  });
+});
