@@ -91,6 +91,7 @@ const CASES: Record<string, Case> = {
     task: 'canny-control',
     inputs: ['e.jpg', 'f.jpg', 'messi5.jpg', 'astronaut.png'].map(image),
   },
+  'opencv-hough-lines': { task: 'mlsd-control', inputs: ['a.jpg', 'e.jpg', 'g.jpg', 'page.png'].map(image) },
   'tesseract-ocr': { task: 'image-to-text', inputs: ['page.png', 'text-paragraph.png'].map(image) },
   flite: { task: 'text-to-speech', inputs: SENTENCES.map((text) => ({ text })) },
   'flite-wasm': { task: 'text-to-speech', inputs: SENTENCES.map((text) => ({ text })) },
