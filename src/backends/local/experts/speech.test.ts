@@ -114,3 +114,42 @@ describe('speech recognition (pocketsphinx-en-us)', { skip: NO_ASR }, () => {
     }
   });
 });
+
+describe('without the Debian packages', () => {
+  test('flite and pocketsphinx are listed unavailable with the install command; flite-wasm still speaks', async () => {
+    // A child process with an empty PATH sees a machine where neither flite nor pocketsphinx is installed.
+    const script = `
+      import { createLocalBackend } from ${JSON.stringify(new URL('../index.ts', import.meta.url).href)};
+      const backend = createLocalBackend();
+      const cards = [...(await backend.listModels('text-to-speech')), ...(await backend.listModels('automatic-speech-recognition'))];
+      let error;
+      try {
+        await backend.infer({ task: 'automatic-speech-recognition', modelId: 'pocketsphinx-en-us', inputs: {},
+          artifacts: null, signal: new AbortController().signal });
+      } catch (caught) { error = { code: caught.code, message: caught.message }; }
+      console.log(JSON.stringify({ cards: cards.map(({ id, available, reason }) => ({ id, available, reason })), error }));
+    `;
+    const { stdout } = await runCommand(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      {
+        env: { ...process.env, PATH: '' },
+      },
+    );
+    const { cards, error } = JSON.parse(stdout.toString('utf8').trim().split('\n').pop() ?? '{}') as {
+      cards: { id: string; available: boolean; reason?: string }[];
+      error: { code: string; message: string };
+    };
+    const card = (id: string) => cards.find((entry) => entry.id === id);
+    assert.equal(card('flite')?.available, false);
+    assert.equal(card('flite')?.reason, 'needs the Debian package flite: sudo apt-get install flite');
+    assert.equal(card('flite-wasm')?.available, true);
+    assert.equal(card('pocketsphinx-en-us')?.available, false);
+    assert.match(
+      card('pocketsphinx-en-us')?.reason ?? '',
+      /sudo apt-get install pocketsphinx pocketsphinx-en-us$/,
+    );
+    assert.equal(error.code, 'model-unavailable');
+    assert.match(error.message, /pocketsphinx-en-us is unavailable: needs the Debian packages pocketsphinx/);
+  });
+});

@@ -47,7 +47,7 @@ export interface CommandResult {
 export function runCommand(
   file: string,
   args: string[],
-  options: { signal?: AbortSignal; timeoutMs?: number; maxBytes?: number } = {},
+  options: { signal?: AbortSignal; timeoutMs?: number; maxBytes?: number; env?: NodeJS.ProcessEnv } = {},
 ): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     execFile(
@@ -59,6 +59,7 @@ export function runCommand(
         timeout: options.timeoutMs ?? 300_000,
         maxBuffer: options.maxBytes ?? 256 * 1024 * 1024,
         windowsHide: true,
+        ...(options.env === undefined ? {} : { env: options.env }),
       },
       (error, stdout, stderr) => {
         const errorText = stderr.toString('utf8');
