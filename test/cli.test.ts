@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { RunResult } from '../src/core/events.js';
+import { cleanEnvironment, JARVIS_BIN, runJarvis } from './support/cli.js';
 import {
   lastUserMessage,
   type OpenAITestServer,
@@ -14,46 +14,17 @@ import {
   systemPrompt,
 } from './support/openai-server.js';
 
-const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const bin = join(root, 'bin', 'jarvis.js');
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** The environment of a machine where nothing about Jarvis is configured. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (/^(JARVIS_|OPENAI_|HF_|HUGGING)/.test(key)) continue;
-    env[key] = value;
-  }
-  return { ...env, NO_COLOR: '1', XDG_CONFIG_HOME: join(work, 'xdg'), ...extra };
-}
+const cleanEnv = (extra: NodeJS.ProcessEnv = {}) => cleanEnvironment(work, extra);
 
 function jarvis(
   args: string[],
   options: { env?: Record<string, string>; cwd?: string; input?: string } = {},
 ) {
-  return new Promise<CliResult>((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      cwd: options.cwd ?? work,
-      env: cleanEnv({ JARVIS_DATA_DIR: join(work, 'data'), ...options.env }),
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
-    child.stdin.end(options.input ?? '');
+  return runJarvis(args, {
+    cwd: options.cwd ?? work,
+    env: cleanEnv({ JARVIS_DATA_DIR: join(work, 'data'), ...options.env }),
+    ...(options.input === undefined ? {} : { input: options.input }),
   });
 }
 
@@ -423,7 +394,7 @@ describe('cancelling', () => {
     );
     const child = spawn(
       process.execPath,
-      [bin, 'run', '--plan', 'plan.json', '--select', 'top', '--no-answer'],
+      [JARVIS_BIN, 'run', '--plan', 'plan.json', '--select', 'top', '--no-answer'],
       {
         cwd: folder,
         env: cleanEnv({ JARVIS_DATA_DIR: join(folder, 'data') }),

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { writeTinyGguf } from '../../../scripts/make-tiny-gguf.js';
+import { type CliResult, cleanEnvironment, runJarvis } from '../../../test/support/cli.js';
 import { TASK_NAMES } from '../../core/tasks.js';
 
 /**
@@ -13,48 +13,20 @@ import { TASK_NAMES } from '../../core/tasks.js';
  * every stage that asks the LLM goes through node-llama-cpp and its JSON-schema grammars.
  */
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
-const bin = join(repo, 'bin', 'jarvis.js');
 
 let dir: string;
 let modelPath: string;
 
 function baseEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    // The user's own LLM, Hub and Jarvis settings must not leak into the run.
-    if (!/^(JARVIS_|OPENAI_|HF_|HUGGING_FACE_)/.test(key)) env[key] = value;
-  }
-  return {
-    ...env,
-    XDG_CONFIG_HOME: join(dir, 'config'),
-    XDG_CACHE_HOME: join(dir, 'user-cache'),
+  return cleanEnvironment(dir, {
     JARVIS_DATA_DIR: join(dir, 'data'),
     JARVIS_CACHE_DIR: join(dir, 'cache'),
     JARVIS_OFFLINE: '1',
-  };
+  });
 }
 
-function jarvis(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolvePromise, rejectPromise) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      cwd: dir,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', rejectPromise);
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
-  });
+function jarvis(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  return runJarvis(args, { cwd: dir, env });
 }
 
 /** The shape every plan must have, checked by hand so that the test does not trust the code under test. */

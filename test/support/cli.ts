@@ -1,0 +1,55 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The built `jarvis` binary, as a user runs it (`npm test` builds dist/ first). */
+export const JARVIS_BIN = fileURLToPath(new URL('../../bin/jarvis.js', import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * The environment of a machine where nothing about Jarvis is configured: the developer's own LLM, Hub and
+ * Jarvis settings must not leak into a test. `home` holds the config and cache folders a run may look at.
+ */
+export function cleanEnvironment(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!/^(JARVIS_|OPENAI_|HF_|HUGGING)/.test(key)) env[key] = value;
+  }
+  return {
+    ...env,
+    NO_COLOR: '1',
+    XDG_CONFIG_HOME: join(home, 'config'),
+    XDG_CACHE_HOME: join(home, 'user-cache'),
+    ...extra,
+  };
+}
+
+/** Runs `jarvis ARGS` in `cwd` and collects its exit code and output; `input` is written to its stdin. */
+export function runJarvis(
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; input?: string },
+): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [JARVIS_BIN, ...args], {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}
