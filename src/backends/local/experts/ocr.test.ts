@@ -50,6 +50,15 @@ describe('OCR (tesseract-ocr)', { skip: NO_FIXTURES }, () => {
     }
   });
 
+  test('two pages read at the same time each get their own text', async () => {
+    const [page, paragraph] = await Promise.all([
+      backend.infer(request('image-to-text', 'tesseract-ocr', image('page.png'))),
+      backend.infer(request('image-to-text', 'tesseract-ocr', image('text-paragraph.png'))),
+    ]);
+    assert.match(page.text ?? '', /^Region-based segmentation/);
+    assert.match(paragraph.text ?? '', /^technical details are too complex/);
+  });
+
   test('a photo without text yields no text rather than noise', async () => {
     const output = await backend.infer(request('image-to-text', 'tesseract-ocr', image('b.jpg')));
     assert.equal(output.text, 'No printed text found in the image.');
