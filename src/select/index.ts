@@ -135,7 +135,11 @@ export async function selectModels(options: SelectOptions): Promise<SelectOutcom
 
   const perTask = await Promise.all(
     plan.map(async (task) => {
-      const all = await catalog.list(task.task);
+      // HuggingGPT asks each candidate's endpoint whether it runs; the best-ranked ones are checked, in parallel.
+      const all = await catalog.list(task.task, {
+        checkAvailability: Math.max(topK * 2, topK + 3),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
       const runnable = all.filter((card) => card.available);
       return { task, all, candidates: runnable.slice(0, topK) };
     }),
