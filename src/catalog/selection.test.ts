@@ -1,12 +1,13 @@
 // Stage 2 over real candidates: HuggingGPT's own model list, the Hugging Face backends, a loopback LLM.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { TINY_MODELS, writeObjectDetector } from '../../scripts/make-tiny-onnx.js';
+import { type HfTestServer, startHfServer } from '../../test/support/hf-server.js';
 import {
   type OpenAITestServer,
   promptText,
@@ -30,6 +31,9 @@ describe('model selection among the models HuggingGPT offered (p0_models.jsonl)'
   skip: NO_FIXTURES,
 }, () => {
   let llm: OpenAITestServer;
+  /** The Hub's status call, as selection makes it for the best-ranked candidates: every detector is live. */
+  let hub: HfTestServer;
+  const hfBackend = () => createHfInferenceBackend({ token: TOKEN, hubUrl: hub.url });
   const dir = mkdtempSync(join(tmpdir(), 'jarvis-selection-'));
   const controller = () =>
     createOpenAICompatibleController({
@@ -52,10 +56,23 @@ describe('model selection among the models HuggingGPT offered (p0_models.jsonl)'
 
   before(async () => {
     llm = await startOpenAITestServer();
+    const detectors = readFileSync(P0_MODELS, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('"object-detection"'))
+      .map((line) => /"id":\s*"([^"]+)"/.exec(line)?.[1])
+      .filter((id): id is string => id !== undefined);
+    hub = await startHfServer({
+      models: detectors.map((id) => ({
+        id,
+        task: 'object-detection',
+        providers: { 'hf-inference': { status: 'live', task: 'object-detection' } },
+      })),
+    });
     writeObjectDetector(join(dir, 'models', TINY_MODELS.objectDetector));
   });
   after(async () => {
     await llm.close();
+    await hub.close();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -72,7 +89,7 @@ describe('model selection among the models HuggingGPT offered (p0_models.jsonl)'
       }),
     );
     const catalog = createCatalog({
-      backends: [createHfInferenceBackend({ token: TOKEN })],
+      backends: [hfBackend()],
       sources: sources(),
       mode: 'huggingface',
     });
@@ -104,7 +121,7 @@ describe('model selection among the models HuggingGPT offered (p0_models.jsonl)'
       JSON.stringify({ choices: [{ task_id: 0, model: 'hf-inference:made-up/detector', reason: 'x' }] }),
     );
     const catalog = createCatalog({
-      backends: [createHfInferenceBackend({ token: TOKEN })],
+      backends: [hfBackend()],
       sources: sources(),
       mode: 'huggingface',
     });
@@ -128,7 +145,7 @@ describe('model selection among the models HuggingGPT offered (p0_models.jsonl)'
       }),
     );
     const catalog = createCatalog({
-      backends: [createHfInferenceBackend({ token: TOKEN }), transformers()],
+      backends: [hfBackend(), transformers()],
       sources: sources(),
       mode: 'hybrid',
     });
