@@ -367,6 +367,15 @@ describe('jarvis models and doctor', () => {
     assert.match(stdout, /unreachable/);
   });
 
+  test('pull explains that it cannot download while offline', async () => {
+    const { code, stderr } = await jarvis(['pull', 'Xenova/detr-resnet-50', '--offline']);
+    assert.equal(code, 1);
+    assert.match(stderr, /cannot download Xenova\/detr-resnet-50: Jarvis is offline/);
+    const unknown = await jarvis(['pull', 'someone/some-model']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /Give --task/);
+  });
+
   test('bad flags exit 2 with usage help', async () => {
     const { code, stderr } = await jarvis(['run', '--select', 'random', 'x']);
     assert.equal(code, 2);

@@ -3,6 +3,7 @@ import { chatCommand } from './commands/chat.js';
 import { doctorCommand } from './commands/doctor.js';
 import { modelsCommand } from './commands/models.js';
 import { planCommand } from './commands/plan.js';
+import { pullCommand } from './commands/pull.js';
 import { runCommand } from './commands/run.js';
 import type { CliIo } from './context.js';
 import { parseArgs } from './parse.js';
@@ -52,6 +53,8 @@ export async function main(argv: string[], io?: Partial<CliIo>): Promise<number>
         return await modelsCommand(parsed.flags, context);
       case 'doctor':
         return await doctorCommand(parsed.flags, context);
+      case 'pull':
+        return await pullCommand(parsed.model, parsed.flags, context);
       case 'serve':
         // Loaded on demand: the server and its database client are not needed by the other commands.
         return await (await import('./commands/serve.js')).serveCommand(parsed.flags, context);

@@ -31,6 +31,7 @@ export type ParsedCommand =
   | { command: 'models'; flags: CommonFlags & { task?: string; json: boolean; all: boolean } }
   | { command: 'doctor'; flags: CommonFlags & { json: boolean } }
   | { command: 'serve'; flags: CommonFlags & { host?: string; port?: number } }
+  | { command: 'pull'; model: string; flags: CommonFlags & { task?: string } }
   /** Help or version was printed; nothing else to do. */
   | { command: 'exit'; code: number; output: string };
 
@@ -135,6 +136,17 @@ export function parseArgs(argv: string[]): ParsedCommand {
     .option('--json', 'print a JSON array', false)
     .action((flags: CommonFlags & { task?: string; json: boolean; all: boolean }) => {
       parsed = { command: 'models', flags };
+    });
+
+  withCommonOptions(
+    program
+      .command('pull')
+      .description('download an ONNX model for the transformers.js backend into the cache'),
+  )
+    .argument('<model>', 'Hugging Face model id, e.g. Xenova/detr-resnet-50')
+    .option('--task <task>', 'the task to check it loads for (known for the documented models)')
+    .action((model: string, flags: CommonFlags & { task?: string }) => {
+      parsed = { command: 'pull', model, flags };
     });
 
   withCommonOptions(program.command('doctor').description('show what is configured, reachable and missing'))
