@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
+import { fixture, inferenceRequest, NO_FIXTURES } from '../../../test/support/expert-requests.js';
 import { type HfTestServer, type HubModel, startHfServer } from '../../../test/support/hf-server.js';
 import { createCatalog } from '../../catalog/index.js';
 import { modelKey } from '../../core/backend.js';
 import { InferenceError, ModelUnavailableError } from '../../core/errors.js';
 import { createHfInferenceBackend, type HfInferenceBackendOptions } from './index.js';
-import { fixture, inferenceRequest, NO_FIXTURES } from './test-support.js';
 
 const TOKEN = 'hf_loopbackTestToken123';
 // A 1x1 PNG, as a text-to-image provider would send (binary body).

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { inferenceRequest } from '../../../test/support/expert-requests.js';
 import { TASK_NAMES } from '../../core/tasks.js';
 import type { LocalExpert } from './expert.js';
 import { createLocalBackend, LOCAL_EXPERTS } from './index.js';
-import { request } from './test-support.js';
 
 describe('the local backend', () => {
   test('offers one card per registered expert, each local, built-in and described', async () => {
@@ -57,10 +57,13 @@ describe('the local backend', () => {
     const [card] = await backend.listModels('text-to-speech');
     assert.equal(card?.available, false);
     assert.equal(card?.reason, 'needs the Debian package example: sudo apt-get install example');
-    await assert.rejects(backend.infer(request('text-to-speech', 'needs-package', { text: 'hello' })), {
-      code: 'model-unavailable',
-      message: /sudo apt-get install example/,
-    });
+    await assert.rejects(
+      backend.infer(inferenceRequest('text-to-speech', 'needs-package', { text: 'hello' })),
+      {
+        code: 'model-unavailable',
+        message: /sudo apt-get install example/,
+      },
+    );
     assert.equal(runs, 0);
   });
 
@@ -74,7 +77,7 @@ describe('the local backend', () => {
       },
     };
     const backend = createLocalBackend({ experts: [broken] });
-    await assert.rejects(backend.infer(request('text-classification', 'broken', { text: 'x' })), {
+    await assert.rejects(backend.infer(inferenceRequest('text-classification', 'broken', { text: 'x' })), {
       code: 'inference',
       message: 'broken failed: cannot read properties of undefined',
     });
@@ -85,7 +88,7 @@ describe('the local backend', () => {
     controller.abort();
     await assert.rejects(
       createLocalBackend().infer(
-        request(
+        inferenceRequest(
           'token-classification',
           'compromise-ner',
           { text: 'Angela Merkel' },

@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { TINY_MODELS, writeImageClassifier, writeTinyModels } from '../../../scripts/make-tiny-onnx.js';
+import { fixture, inferenceRequest, NO_FIXTURES } from '../../../test/support/expert-requests.js';
 import { type HfTestServer, startHfServer } from '../../../test/support/hf-server.js';
 import { createCatalog, createCatalogFileSource } from '../../catalog/index.js';
 import { type InferenceBackend, modelKey } from '../../core/backend.js';
 import { ModelUnavailableError } from '../../core/errors.js';
 import { createHfInferenceBackend } from '../hf-inference/index.js';
-import { fixture, inferenceRequest, NO_FIXTURES } from '../hf-inference/test-support.js';
 import { createTransformersBackend, splitLabels } from './index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'jarvis-transformers-'));

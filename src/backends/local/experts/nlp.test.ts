@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { inferenceRequest } from '../../../../test/support/expert-requests.js';
 import { createLocalBackend } from '../index.js';
-import { request } from '../test-support.js';
 
 const backend = createLocalBackend();
 
@@ -13,7 +13,7 @@ describe('named-entity recognition (compromise-ner)', () => {
   test('finds people, places and organizations with offsets into the text', async () => {
     const text =
       'Barack Obama met Angela Merkel in Berlin on Tuesday, then flew to Paris to speak at the United Nations.';
-    const output = await backend.infer(request('token-classification', 'compromise-ner', { text }));
+    const output = await backend.infer(inferenceRequest('token-classification', 'compromise-ner', { text }));
     const { entities } = output.data as EntityData;
     const of = (type: string) =>
       entities.filter((entity) => entity.type === type).map((entity) => entity.text);
@@ -28,7 +28,7 @@ describe('named-entity recognition (compromise-ner)', () => {
 
   test('reports dates and money found by wink-nlp beside the names', async () => {
     const text = 'On March 3rd 2020 Jane Goodall paid $20 for a ticket to Nairobi.';
-    const output = await backend.infer(request('token-classification', 'compromise-ner', { text }));
+    const output = await backend.infer(inferenceRequest('token-classification', 'compromise-ner', { text }));
     const types = (output.data as EntityData).entities.map((entity) => `${entity.type}:${entity.text}`);
     assert.ok(types.includes('PERSON:Jane Goodall'), types.join(', '));
     assert.ok(types.includes('MONEY:$20'), types.join(', '));
@@ -40,14 +40,14 @@ describe('named-entity recognition (compromise-ner)', () => {
 
   test('says so plainly when the text names nothing', async () => {
     const output = await backend.infer(
-      request('token-classification', 'compromise-ner', { text: 'it is raining' }),
+      inferenceRequest('token-classification', 'compromise-ner', { text: 'it is raining' }),
     );
     assert.equal(output.text, 'No named entities found.');
     assert.deepEqual((output.data as EntityData).entities, []);
   });
 
   test('a missing text input is an inference error, not a crash', async () => {
-    await assert.rejects(backend.infer(request('token-classification', 'compromise-ner', {})), {
+    await assert.rejects(backend.infer(inferenceRequest('token-classification', 'compromise-ner', {})), {
       code: 'inference',
       message: /needs a text input/,
     });
@@ -56,7 +56,7 @@ describe('named-entity recognition (compromise-ner)', () => {
 
 describe('sentiment (wink-sentiment)', () => {
   const classify = async (text: string) => {
-    const output = await backend.infer(request('text-classification', 'wink-sentiment', { text }));
+    const output = await backend.infer(inferenceRequest('text-classification', 'wink-sentiment', { text }));
     return output.data as { label: string; score: number; polarity: number };
   };
 
@@ -77,7 +77,7 @@ describe('sentiment (wink-sentiment)', () => {
 
   test('the score is between 0 and 1 and the text names the label', async () => {
     const output = await backend.infer(
-      request('text-classification', 'wink-sentiment', { text: 'Great work!' }),
+      inferenceRequest('text-classification', 'wink-sentiment', { text: 'Great work!' }),
     );
     const data = output.data as { label: string; score: number };
     assert.ok(data.score > 0 && data.score <= 1);
@@ -97,7 +97,7 @@ describe('the local backend', () => {
   });
 
   test('an unknown model id is refused with the list of what exists for the task', async () => {
-    await assert.rejects(backend.infer(request('text-classification', 'no-such', { text: 'hi' })), {
+    await assert.rejects(backend.infer(inferenceRequest('text-classification', 'no-such', { text: 'hi' })), {
       code: 'no-such-model',
       message: /wink-sentiment/,
     });

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
+import { fixture, inferenceRequest, NO_FIXTURES } from '../../../../test/support/expert-requests.js';
 import { promptText, startOpenAITestServer } from '../../../../test/support/openai-server.js';
 import { createOpenAICompatibleController } from '../../../llm/openai-compatible.js';
 import { createLocalBackend } from '../index.js';
-import { fixture, NO_FIXTURES, request } from '../test-support.js';
 
 const backend = createLocalBackend();
 after(() => backend.close?.());
@@ -20,7 +20,7 @@ describe('OCR (tesseract-ocr)', { skip: NO_FIXTURES }, () => {
   test('reads the title and paragraph of page.png despite its uneven lighting', async () => {
     const progress: string[] = [];
     const output = await backend.infer(
-      request('image-to-text', 'tesseract-ocr', image('page.png'), {
+      inferenceRequest('image-to-text', 'tesseract-ocr', image('page.png'), {
         onProgress: (message) => progress.push(message),
       }),
     );
@@ -38,7 +38,7 @@ describe('OCR (tesseract-ocr)', { skip: NO_FIXTURES }, () => {
 
   test('reads a 14-line printed paragraph nearly word for word', async () => {
     const output = await backend.infer(
-      request('image-to-text', 'tesseract-ocr', image('text-paragraph.png')),
+      inferenceRequest('image-to-text', 'tesseract-ocr', image('text-paragraph.png')),
     );
     const text = output.text ?? '';
     assert.ok(
@@ -52,15 +52,15 @@ describe('OCR (tesseract-ocr)', { skip: NO_FIXTURES }, () => {
 
   test('two pages read at the same time each get their own text', async () => {
     const [page, paragraph] = await Promise.all([
-      backend.infer(request('image-to-text', 'tesseract-ocr', image('page.png'))),
-      backend.infer(request('image-to-text', 'tesseract-ocr', image('text-paragraph.png'))),
+      backend.infer(inferenceRequest('image-to-text', 'tesseract-ocr', image('page.png'))),
+      backend.infer(inferenceRequest('image-to-text', 'tesseract-ocr', image('text-paragraph.png'))),
     ]);
     assert.match(page.text ?? '', /^Region-based segmentation/);
     assert.match(paragraph.text ?? '', /^technical details are too complex/);
   });
 
   test('a photo without text yields no text rather than noise', async () => {
-    const output = await backend.infer(request('image-to-text', 'tesseract-ocr', image('b.jpg')));
+    const output = await backend.infer(inferenceRequest('image-to-text', 'tesseract-ocr', image('b.jpg')));
     assert.equal(output.text, 'No printed text found in the image.');
   });
 });
@@ -72,7 +72,10 @@ describe('document question answering (tesseract-ocr-llm)', { skip: NO_FIXTURES 
     assert.match(card?.reason ?? '', /controller LLM/);
     await assert.rejects(
       backend.infer(
-        request('document-question-answering', 'tesseract-ocr-llm', { ...image('page.png'), text: 'title?' }),
+        inferenceRequest('document-question-answering', 'tesseract-ocr-llm', {
+          ...image('page.png'),
+          text: 'title?',
+        }),
       ),
       { code: 'model-unavailable', message: /controller LLM/ },
     );
@@ -99,7 +102,7 @@ describe('document question answering (tesseract-ocr-llm)', { skip: NO_FIXTURES 
       const [card] = await withLlm.listModels('document-question-answering');
       assert.equal(card?.available, true);
       const output = await withLlm.infer(
-        request('document-question-answering', 'tesseract-ocr-llm', {
+        inferenceRequest('document-question-answering', 'tesseract-ocr-llm', {
           ...image('page.png'),
           text: 'What is the title of this page?',
         }),

@@ -2,11 +2,16 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import {
+  fixture,
+  inferenceRequest,
+  NO_FIXTURES,
+  temporarySink,
+} from '../../../../test/support/expert-requests.js';
 import { createLocalBackend } from '../index.js';
 import { findExecutable, runCommand } from '../support/system.js';
 import { parseWav } from '../support/wav.js';
 import { wordErrorRate } from '../support/word-error-rate.js';
-import { fixture, NO_FIXTURES, request, temporarySink } from '../test-support.js';
 
 const backend = createLocalBackend();
 
@@ -18,7 +23,7 @@ const NO_ASR = pocketsphinx?.available ? false : `pocketsphinx is not installed:
 const ffmpeg = await findExecutable('ffmpeg');
 
 async function speak(modelId: string, text: string) {
-  const output = await backend.infer(request('text-to-speech', modelId, { text }));
+  const output = await backend.infer(inferenceRequest('text-to-speech', modelId, { text }));
   const artifact = output.artifacts?.[0];
   assert.ok(artifact, 'a WAV artifact');
   return { output, artifact, audio: parseWav(await readFile(artifact.path)) };
@@ -26,7 +31,7 @@ async function speak(modelId: string, text: string) {
 
 async function transcribe(path: string, mimeType = 'audio/wav') {
   return backend.infer(
-    request('automatic-speech-recognition', 'pocketsphinx-en-us', { audio: { path, mimeType } }),
+    inferenceRequest('automatic-speech-recognition', 'pocketsphinx-en-us', { audio: { path, mimeType } }),
   );
 }
 
@@ -60,7 +65,7 @@ describe('text-to-speech', () => {
   });
 
   test('an empty text is an error, not a silent file', async () => {
-    await assert.rejects(backend.infer(request('text-to-speech', 'flite-wasm', { text: '  ' })), {
+    await assert.rejects(backend.infer(inferenceRequest('text-to-speech', 'flite-wasm', { text: '  ' })), {
       code: 'inference',
       message: /needs a text input/,
     });

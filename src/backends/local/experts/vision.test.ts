@@ -2,8 +2,13 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import sharp from 'sharp';
+import {
+  fixture,
+  inferenceRequest,
+  NO_FIXTURES,
+  temporarySink,
+} from '../../../../test/support/expert-requests.js';
 import { createLocalBackend } from '../index.js';
-import { fixture, NO_FIXTURES, request, temporarySink } from '../test-support.js';
 
 // One backend for the whole file: the models load once and later tests run warm.
 const backend = createLocalBackend();
@@ -25,7 +30,7 @@ describe('object detection (human-centernet)', { skip: NO_FIXTURES }, () => {
   test('finds the zebra in b.jpg and draws it on an annotated PNG', async () => {
     const progress: string[] = [];
     const output = await backend.infer(
-      request('object-detection', 'human-centernet', image('b.jpg'), {
+      inferenceRequest('object-detection', 'human-centernet', image('b.jpg'), {
         onProgress: (message) => progress.push(message),
       }),
     );
@@ -53,7 +58,7 @@ describe('object detection (human-centernet)', { skip: NO_FIXTURES }, () => {
   test('counts zebras and a giraffe in f.jpg, most frequent first', async () => {
     const progress: string[] = [];
     const output = await backend.infer(
-      request('object-detection', 'human-centernet', image('f.jpg'), {
+      inferenceRequest('object-detection', 'human-centernet', image('f.jpg'), {
         onProgress: (message) => progress.push(message),
       }),
     );
@@ -67,7 +72,7 @@ describe('object detection (human-centernet)', { skip: NO_FIXTURES }, () => {
   test('concurrent detections on the same model all succeed with their own results', async () => {
     const outputs = await Promise.all(
       ['b.jpg', 'f.jpg', 'b.jpg'].map((name) =>
-        backend.infer(request('object-detection', 'human-centernet', image(name))),
+        backend.infer(inferenceRequest('object-detection', 'human-centernet', image(name))),
       ),
     );
     const zebras = outputs.map((output) => (output.data as DetectionData).counts.zebra ?? 0);
@@ -78,7 +83,7 @@ describe('object detection (human-centernet)', { skip: NO_FIXTURES }, () => {
   test('a file that is not an image fails with a clear inference error', async () => {
     await assert.rejects(
       backend.infer(
-        request('object-detection', 'human-centernet', {
+        inferenceRequest('object-detection', 'human-centernet', {
           image: { path: fixture('audio', 'transcription'), mimeType: 'image/png' },
         }),
       ),
@@ -99,7 +104,9 @@ interface PoseData {
 
 describe('body pose (human-movenet)', { skip: NO_FIXTURES }, () => {
   test('finds a full skeleton of the player in messi5.jpg and draws it on black', async () => {
-    const output = await backend.infer(request('openpose-control', 'human-movenet', image('messi5.jpg')));
+    const output = await backend.infer(
+      inferenceRequest('openpose-control', 'human-movenet', image('messi5.jpg')),
+    );
     const data = output.data as PoseData;
     assert.equal(data.poses.length, 1);
     const parts = new Set(data.poses[0]?.keypoints.map((keypoint) => keypoint.part));
@@ -141,7 +148,7 @@ describe('body pose (human-movenet)', { skip: NO_FIXTURES }, () => {
   });
 
   test('an image without a person says so and still returns an empty skeleton image', async () => {
-    const output = await backend.infer(request('openpose-control', 'human-movenet', image('b.jpg')));
+    const output = await backend.infer(inferenceRequest('openpose-control', 'human-movenet', image('b.jpg')));
     assert.equal((output.data as PoseData).poses.length, 0);
     assert.equal(output.text, 'No person found');
     assert.equal(output.artifacts?.length, 1);
@@ -152,7 +159,9 @@ describe('person segmentation (human-selfie)', { skip: NO_FIXTURES }, () => {
   test('masks the astronaut as a person and cuts her out on transparency', async (context) => {
     const [card] = await backend.listModels('image-segmentation');
     if (!card?.available) return context.skip(card?.reason);
-    const output = await backend.infer(request('image-segmentation', 'human-selfie', image('astronaut.png')));
+    const output = await backend.infer(
+      inferenceRequest('image-segmentation', 'human-selfie', image('astronaut.png')),
+    );
     const data = output.data as {
       segments: { label: string; coverage: number }[];
       width: number;
@@ -179,7 +188,9 @@ describe('person segmentation (human-selfie)', { skip: NO_FIXTURES }, () => {
   test('does not call a zebra a person', async (context) => {
     const [card] = await backend.listModels('image-segmentation');
     if (!card?.available) return context.skip(card?.reason);
-    const output = await backend.infer(request('image-segmentation', 'human-selfie', image('b.jpg')));
+    const output = await backend.infer(
+      inferenceRequest('image-segmentation', 'human-selfie', image('b.jpg')),
+    );
     assert.match(output.text ?? '', /^No person found/);
     assert.notEqual((output.data as { segments: { label: string }[] }).segments[0]?.label, 'person');
   });
@@ -187,7 +198,9 @@ describe('person segmentation (human-selfie)', { skip: NO_FIXTURES }, () => {
 
 describe('canny edges (opencv-canny)', { skip: NO_FIXTURES }, () => {
   test('draws white edges on black at the size of the input', async () => {
-    const output = await backend.infer(request('canny-control', 'opencv-canny', image('messi5.jpg')));
+    const output = await backend.infer(
+      inferenceRequest('canny-control', 'opencv-canny', image('messi5.jpg')),
+    );
     const artifact = output.artifacts?.[0];
     assert.equal(artifact?.label, 'canny edges');
     const { data: pixels, info } = await sharp(artifact?.path ?? '')
@@ -210,7 +223,7 @@ describe('canny edges (opencv-canny)', { skip: NO_FIXTURES }, () => {
       .png()
       .toFile(path);
     const output = await backend.infer(
-      request('canny-control', 'opencv-canny', { image: { path, mimeType: 'image/png' } }),
+      inferenceRequest('canny-control', 'opencv-canny', { image: { path, mimeType: 'image/png' } }),
     );
     assert.equal((output.data as { edgeFraction: number }).edgeFraction, 0);
   });
@@ -224,7 +237,7 @@ describe('straight lines (opencv-hough-lines)', () => {
       '<rect x="60" y="40" width="200" height="160" fill="none" stroke="#f0f0f0" stroke-width="4"/></svg>';
     await sharp(Buffer.from(svg)).png().toFile(path);
     const output = await backend.infer(
-      request('mlsd-control', 'opencv-hough-lines', { image: { path, mimeType: 'image/png' } }),
+      inferenceRequest('mlsd-control', 'opencv-hough-lines', { image: { path, mimeType: 'image/png' } }),
     );
     const { segments } = output.data as { segments: { x1: number; y1: number; x2: number; y2: number }[] };
     const near = (a: number, b: number) => Math.abs(a - b) <= 6;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { temporarySink } from '../test-support.js';
+import { temporarySink } from '../../../../test/support/expert-requests.js';
 import { decodeAudio, sniffAudio } from './audio.js';
 import { encodeWav, type MonoAudio, parseWav, resample } from './wav.js';
 import { wordErrorRate } from './word-error-rate.js';

@@ -1,14 +1,14 @@
-// Helpers for the Hugging Face backends' tests: a real artifact sink on a temporary folder, fixture paths.
+// Helpers for the backends' tests: a real artifact sink on a temporary folder, requests, and the fixture paths.
 import { existsSync, mkdtempSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { InferenceRequest } from '../../core/backend.js';
-import type { Artifact, ArtifactSink, ResolvedInputs } from '../../core/output.js';
-import type { TaskName } from '../../core/tasks.js';
+import type { InferenceRequest } from '../../src/core/backend.js';
+import type { Artifact, ArtifactSink, ResolvedInputs } from '../../src/core/output.js';
+import type { TaskName } from '../../src/core/tasks.js';
 
-export const FIXTURES = fileURLToPath(new URL('../../../../shared/fixtures/', import.meta.url));
+export const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/', import.meta.url));
 export const NO_FIXTURES = existsSync(join(FIXTURES, 'images', 'b.jpg'))
   ? false
   : `fixtures not found at ${FIXTURES}`;
@@ -17,8 +17,9 @@ export function fixture(...parts: string[]): string {
   return join(FIXTURES, ...parts);
 }
 
+/** Writes artifacts into a fresh temporary folder, numbering them as a run folder would. */
 export function temporarySink(): ArtifactSink & { dir: string; written: Artifact[] } {
-  const dir = mkdtempSync(join(tmpdir(), 'jarvis-hf-'));
+  const dir = mkdtempSync(join(tmpdir(), 'jarvis-expert-'));
   let counter = 0;
   const written: Artifact[] = [];
   return {
@@ -43,6 +44,7 @@ export function temporarySink(): ArtifactSink & { dir: string; written: Artifact
   };
 }
 
+/** A request as the executor makes it, writing into a temporary sink. */
 export function inferenceRequest(
   task: TaskName,
   modelId: string,
