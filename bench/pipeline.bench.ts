@@ -20,6 +20,7 @@ import {
   systemPrompt,
 } from '../test/support/openai-server.js';
 import { createTestBackend } from '../test/support/test-backend.js';
+import { formatTable } from './table.js';
 
 const LLM_LATENCY_MS = 40;
 const TASK_LATENCY_MS = 30;
@@ -188,15 +189,10 @@ async function main() {
     'LLM calls',
     'prompt tokens',
   ];
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => row[column]!.length)),
-  );
-  const format = (row: string[]) => row.map((cell, column) => cell.padStart(widths[column]!)).join('  ');
   console.log(
     `LLM latency ${LLM_LATENCY_MS} ms per call, task latency ${TASK_LATENCY_MS} ms; best of 3 runs`,
   );
-  console.log(format(header));
-  for (const row of rows) console.log(format(row));
+  console.log(formatTable(header, rows));
 }
 
 await main();

@@ -11,21 +11,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { seededRandom } from '../scripts/seeded-random.js';
 import type { ModelChoice, PlannedTask, TaskGraph, TaskName } from '../src/core/index.js';
 import { executePlan } from '../src/execute/index.js';
 import { createTestBackend } from '../test/support/test-backend.js';
-
-/** Small, fast, seedable PRNG (mulberry32), so every run benchmarks the same graphs. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { formatTable } from './table.js';
 
 interface Shape {
   name: string;
@@ -45,7 +35,7 @@ function node(
 }
 
 function withLatencies(name: string, plan: TaskGraph, seed: number, low = 20, high = 50): Shape {
-  const next = random(seed);
+  const next = seededRandom(seed);
   return {
     name,
     plan,
@@ -71,7 +61,7 @@ function deep(count: number): Shape {
 
 /** Layers of growing then shrinking width; each task takes 1-3 tasks of the layer above (fan-in and fan-out). */
 function layered(widths: number[], seed: number, name = 'layered', media = false): Shape {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const plan: PlannedTask[] = [];
   let previous: number[] = [];
   for (const width of widths) {
@@ -95,7 +85,7 @@ function layered(widths: number[], seed: number, name = 'layered', media = false
 
 /** Each task depends on each earlier one with probability `density` (at most 3 dependencies). */
 function randomDag(count: number, density: number, seed: number): Shape {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const plan = Array.from({ length: count }, (_, id) => {
     const deps: number[] = [];
     for (let earlier = 0; earlier < id && deps.length < 3; earlier++)
@@ -259,10 +249,6 @@ const header = [
   'overhead ms',
   'scheduler ms',
 ];
-const widths = header.map((title, column) =>
-  Math.max(title.length, ...rows.map((row) => row[column]!.length)),
-);
-const line = (cells: string[]) => cells.map((cell, column) => cell.padStart(widths[column]!)).join('  ');
 console.log(`median of ${repeat} runs. lower bound = max(critical path, total work / concurrency);`);
 console.log(
   'floor = makespan of an ideal zero-overhead FIFO scheduler (= critical path when concurrency does not bind);',
@@ -270,8 +256,7 @@ console.log(
 console.log(
   'overhead = wall - floor; scheduler = wall - critical path of the measured backend times (timer lateness excluded)',
 );
-console.log(line(header));
-for (const row of rows) console.log(line(row));
+console.log(formatTable(header, rows));
 
 // The scheduler's own cost per task, with backends that answer at once (no timers at all).
 console.log('\nzero-latency backends: scheduler cost per task (median of runs)');

@@ -8,6 +8,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { seededRandom } from './seeded-random.js';
 
 export interface TinyGgufOptions {
   /**
@@ -98,18 +99,6 @@ class ByteWriter {
   }
 }
 
-/** mulberry32: small, seedable, good enough for weights nobody reads. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The vocabulary: unknown, begin, end, the ChatML markers, the SentencePiece space and all 256 bytes. */
 function vocabulary(): { tokens: string[]; types: number[] } {
   const tokens = ['<unk>', '<s>', '</s>', '<|im_start|>', '<|im_end|>', '\u2581'];
@@ -128,7 +117,7 @@ export function tinyGguf(options: TinyGgufOptions = {}): Buffer {
   const blocks = options.blockCount ?? 1;
   const heads = 4;
   const feedForward = embedding * 2;
-  const next = random(options.seed ?? 1);
+  const next = seededRandom(options.seed ?? 1);
   const { tokens, types } = vocabulary();
   const vocabularySize = tokens.length;
 

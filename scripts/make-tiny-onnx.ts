@@ -13,6 +13,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { seededRandom } from './seeded-random.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Protobuf encoding (wire types: 0 varint, 1 fixed64, 2 length-delimited, 5 fixed32)
@@ -157,17 +158,6 @@ export function encodeModel(graph: Graph): Uint8Array {
 // ---------------------------------------------------------------------------------------------------
 // Weights
 
-/** Mulberry32: a seeded generator, so "random" weights are the same on every run. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const floats = (name: string, dims: number[], values: number[] | ((index: number) => number)): Tensor => {
   const size = dims.reduce((a, b) => a * b, 1);
