@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { TINY_MODELS, writeObjectDetector } from '../../scripts/make-tiny-onnx.js';
+import { testController } from '../../test/support/controller.js';
 import { type HfTestServer, startHfServer } from '../../test/support/hf-server.js';
 import {
   type OpenAITestServer,
@@ -16,7 +17,6 @@ import {
 import { createHfInferenceBackend } from '../backends/hf-inference/index.js';
 import { createTransformersBackend } from '../backends/transformers/index.js';
 import type { TaskGraph } from '../core/graph.js';
-import { createOpenAICompatibleController } from '../llm/openai-compatible.js';
 import { selectModels } from '../select/index.js';
 import { createCatalog, createCatalogFileSource } from './index.js';
 
@@ -35,16 +35,7 @@ describe('model selection among the models HuggingGPT offered (p0_models.jsonl)'
   let hub: HfTestServer;
   const hfBackend = () => createHfInferenceBackend({ token: TOKEN, hubUrl: hub.url });
   const dir = mkdtempSync(join(tmpdir(), 'jarvis-selection-'));
-  const controller = () =>
-    createOpenAICompatibleController({
-      baseURL: llm.baseURL,
-      model: 'test-model',
-      contextTokens: 8000,
-      timeoutMs: 10_000,
-      maxRetries: 0,
-      structuredOutputs: true,
-      temperature: 0,
-    });
+  const controller = () => testController(llm);
   const sources = () => [createCatalogFileSource(P0_MODELS, { hfToken: TOKEN })];
   const transformers = () =>
     createTransformersBackend({

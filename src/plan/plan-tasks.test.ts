@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
+import { testController } from '../../test/support/controller.js';
 import {
   type ChatCompletionRequest,
   type OpenAITestServer,
@@ -10,7 +11,6 @@ import {
 import { CancelledError, LlmError } from '../core/errors.js';
 import type { RunEvent } from '../core/events.js';
 import type { ControllerModel } from '../core/llm.js';
-import { createOpenAICompatibleController } from '../llm/openai-compatible.js';
 import { planTasks } from './index.js';
 
 let server: OpenAITestServer;
@@ -18,15 +18,10 @@ let controller: ControllerModel;
 
 beforeEach(async () => {
   server = await startOpenAITestServer();
-  controller = createOpenAICompatibleController({
-    baseURL: server.baseURL,
+  controller = testController(server, {
     apiKey: 'sk-test-planner-key',
-    model: 'test-model',
     contextTokens: 16_000,
     timeoutMs: 20_000,
-    maxRetries: 0,
-    structuredOutputs: true,
-    temperature: 0,
   });
 });
 afterEach(() => server.close());

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { testController } from '../../test/support/controller.js';
 import {
   type OpenAITestServer,
   promptText,
@@ -9,7 +10,6 @@ import { createTestBackend } from '../../test/support/test-backend.js';
 import { createCatalog } from '../catalog/index.js';
 import type { RunEvent } from '../core/events.js';
 import type { TaskGraph } from '../core/graph.js';
-import { createOpenAICompatibleController } from '../llm/openai-compatible.js';
 import { selectModels } from './index.js';
 
 let server: OpenAITestServer;
@@ -18,16 +18,7 @@ before(async () => {
 });
 after(() => server.close());
 
-const controller = () =>
-  createOpenAICompatibleController({
-    baseURL: server.baseURL,
-    model: 'test-model',
-    contextTokens: 8000,
-    timeoutMs: 10_000,
-    maxRetries: 0,
-    structuredOutputs: true,
-    temperature: 0,
-  });
+const controller = () => testController(server);
 
 const twoModelBackend = createTestBackend({
   id: 'remote',

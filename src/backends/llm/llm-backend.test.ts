@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { testController } from '../../../test/support/controller.js';
 import {
   lastUserMessage,
   type OpenAITestServer,
@@ -7,7 +8,6 @@ import {
   systemPrompt,
 } from '../../../test/support/openai-server.js';
 import type { ArtifactSink } from '../../core/output.js';
-import { createOpenAICompatibleController } from '../../llm/openai-compatible.js';
 import { createLlmBackend } from './index.js';
 
 let server: OpenAITestServer;
@@ -26,15 +26,7 @@ const noFiles: ArtifactSink = {
 describe('llm backend: text tasks the controller does itself', () => {
   test('summarization sends the text with an instruction and returns the reply', async () => {
     server.enqueue('Zebras are striped.');
-    const controller = createOpenAICompatibleController({
-      baseURL: server.baseURL,
-      model: 'm',
-      contextTokens: 8000,
-      timeoutMs: 5000,
-      maxRetries: 0,
-      structuredOutputs: true,
-      temperature: 0,
-    });
+    const controller = testController(server, { model: 'm', timeoutMs: 5000 });
     const backend = createLlmBackend(controller);
     const output = await backend.infer({
       task: 'summarization',

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
+import { testController } from '../../../../test/support/controller.js';
 import { fixture, inferenceRequest, NO_FIXTURES } from '../../../../test/support/expert-requests.js';
 import { promptText, startOpenAITestServer } from '../../../../test/support/openai-server.js';
-import { createOpenAICompatibleController } from '../../../llm/openai-compatible.js';
 import { createLocalBackend } from '../index.js';
 
 const backend = createLocalBackend();
@@ -89,15 +89,7 @@ describe('document question answering (tesseract-ocr-llm)', { skip: NO_FIXTURES 
           ? 'The title is "Region-based segmentation".'
           : 'unknown',
       );
-      const controller = createOpenAICompatibleController({
-        baseURL: server.baseURL,
-        model: 'test-model',
-        contextTokens: 8000,
-        timeoutMs: 30_000,
-        maxRetries: 0,
-        structuredOutputs: false,
-        temperature: 0,
-      });
+      const controller = testController(server, { timeoutMs: 30_000, structuredOutputs: false });
       const withLlm = createLocalBackend({ controller });
       const [card] = await withLlm.listModels('document-question-answering');
       assert.equal(card?.available, true);
