@@ -7,7 +7,7 @@ import type { TaskName } from '../../core/tasks.js';
 import { estimatedLoadSeconds, httpFailure, toJarvisError } from './errors.js';
 import { HF_INFERENCE_TASKS, runnerFor } from './tasks.js';
 
-export { countLabels, drawBoxes, type LabelledBox } from './draw-boxes.js';
+export { countLabels, drawBoxes, type LabelledBox } from '../shared/draw-boxes.js';
 export { HF_INFERENCE_TASKS } from './tasks.js';
 
 export const HF_INFERENCE_BACKEND_ID = 'hf-inference';

@@ -4,8 +4,9 @@ import type { InferenceRequest } from '../../core/backend.js';
 import { InferenceError } from '../../core/errors.js';
 import type { Artifact, InputFile, TaskOutput } from '../../core/output.js';
 import type { TaskName } from '../../core/tasks.js';
-import { countLabels, drawBoxes, type LabelledBox } from './draw-boxes.js';
-import { splitLabels, splitQuestion, splitSentences } from './inputs.js';
+import { detectionOutput, type LabelledBox } from '../shared/draw-boxes.js';
+import { splitLabels, splitQuestion, splitSentences } from '../shared/inputs.js';
+import { labelList, percent } from '../shared/scores.js';
 
 /** What one task's runner gets: the client call options carry the signal and switch off blind 503 retries. */
 export interface TaskCall {
@@ -88,16 +89,6 @@ async function saveBlob(
     extension: EXTENSIONS[mimeType] ?? fallbackType.split('/')[1] ?? 'bin',
     label,
   });
-}
-
-const percent = (score: number): string => `${Math.round(score * 1000) / 10}%`;
-
-function labelList(items: readonly { label: string; score: number }[], top = 5): string {
-  return [...items]
-    .sort((a, b) => b.score - a.score)
-    .slice(0, top)
-    .map((item) => `${item.label} (${percent(item.score)})`)
-    .join(', ');
 }
 
 const RUNNERS: Partial<Record<TaskName, TaskRunner>> = {
@@ -249,19 +240,7 @@ const RUNNERS: Partial<Record<TaskName, TaskRunner>> = {
       { ...target(call), inputs: await blob(call, 'image') },
       call.options,
     )) as LabelledBox[];
-    const annotated = await drawBoxes(image.path, output);
-    const artifact = await call.request.artifacts.write({
-      kind: 'image',
-      bytes: annotated,
-      mimeType: 'image/png',
-      extension: 'png',
-      label: 'annotated detections',
-    });
-    return {
-      text: output.length > 0 ? countLabels(output.map((item) => item.label)) : 'no objects found',
-      data: output,
-      artifacts: [artifact],
-    };
+    return detectionOutput(image.path, output, call.request.artifacts);
   },
   async 'image-segmentation'(call) {
     const output = await call.client.imageSegmentation(

@@ -3,11 +3,12 @@ import type { InferenceRequest } from '../../core/backend.js';
 import { InferenceError } from '../../core/errors.js';
 import type { InputFile, TaskOutput } from '../../core/output.js';
 import type { TaskName } from '../../core/tasks.js';
-import { countLabels, drawBoxes, type LabelledBox } from '../hf-inference/draw-boxes.js';
-import { splitLabels, splitQuestion, splitSentences } from '../hf-inference/inputs.js';
+import { detectionOutput, type LabelledBox } from '../shared/draw-boxes.js';
+import { splitLabels, splitQuestion, splitSentences } from '../shared/inputs.js';
+import { labelList, percent } from '../shared/scores.js';
 import { readAudio } from './audio.js';
 
-export { splitLabels } from '../hf-inference/inputs.js';
+export { splitLabels } from '../shared/inputs.js';
 
 /** A loaded transformers.js pipeline: called with the task's input and options. */
 export type LoadedPipeline = ((input: unknown, options?: unknown) => Promise<unknown>) & {
@@ -48,16 +49,6 @@ const SEGMENT_COLORS = [
   [191, 239, 69],
 ];
 
-const percent = (score: number): string => `${Math.round(score * 1000) / 10}%`;
-
-function labelList(items: readonly { label: string; score: number }[], top = 5): string {
-  return [...items]
-    .sort((a, b) => b.score - a.score)
-    .slice(0, top)
-    .map((item) => `${item.label} (${percent(item.score)})`)
-    .join(', ');
-}
-
 function cosine(a: readonly number[], b: readonly number[]): number {
   let dot = 0;
   let normA = 0;
@@ -88,18 +79,7 @@ const RUNNERS: Partial<Record<TaskName, Runner>> = {
   async 'object-detection'(pipe, request) {
     const image = file(request, 'image');
     const output = (await pipe(image.path, { threshold: 0.9 })) as LabelledBox[];
-    const artifact = await request.artifacts.write({
-      kind: 'image',
-      bytes: await drawBoxes(image.path, output),
-      mimeType: 'image/png',
-      extension: 'png',
-      label: 'annotated detections',
-    });
-    return {
-      text: output.length > 0 ? countLabels(output.map((item) => item.label)) : 'no objects found',
-      data: output,
-      artifacts: [artifact],
-    };
+    return detectionOutput(image.path, output, request.artifacts);
   },
   async 'image-segmentation'(pipe, request) {
     const image = file(request, 'image');

@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import type { ArtifactSink, TaskOutput } from '../../core/output.js';
 
 export interface LabelledBox {
   label: string;
@@ -52,4 +53,27 @@ export function countLabels(labels: readonly string[]): string {
     .sort((a, b) => b[1] - a[1])
     .map(([label, count]) => `${count} ${label}`)
     .join(', ');
+}
+
+/**
+ * Object detection's answer in both Hugging Face backends: the counts as text, the detections as data and
+ * the annotated image as an artifact.
+ */
+export async function detectionOutput(
+  imagePath: string,
+  detections: LabelledBox[],
+  artifacts: ArtifactSink,
+): Promise<TaskOutput> {
+  const artifact = await artifacts.write({
+    kind: 'image',
+    bytes: await drawBoxes(imagePath, detections),
+    mimeType: 'image/png',
+    extension: 'png',
+    label: 'annotated detections',
+  });
+  return {
+    text: detections.length > 0 ? countLabels(detections.map((item) => item.label)) : 'no objects found',
+    data: detections,
+    artifacts: [artifact],
+  };
 }
