@@ -10,7 +10,7 @@ import type { AppEnv } from './app.js';
 import { fileUrlsOf, type ServerContext, startConversationRun } from './context.js';
 import { describeError, errorBody, errorResponse, readJson } from './http-errors.js';
 import { summarizeEvents, withFileUrls } from './presenter.js';
-import type { ActiveRun, NumberedEvent } from './run-manager.js';
+import type { ActiveRun } from './run-manager.js';
 import { saveUpload } from './upload-routes.js';
 
 /**
@@ -235,31 +235,11 @@ export function registerOpenAIRoutes(app: Hono<AppEnv>, context: ServerContext):
         jarvis: { run_id: run.id, conversation_id: conversation.id, url: `/v1/runs/${run.id}` },
       });
       let streamed = false;
-      const queue: (NumberedEvent | null)[] = [...run.events];
-      let wake: (() => void) | undefined;
-      const unsubscribe = run.subscribe((event) => {
-        queue.push(event);
-        wake?.();
-      });
-      if (!context.runs.get(run.id)) queue.push(null);
-      try {
-        for (;;) {
-          const next = queue.shift();
-          if (next === undefined) {
-            await new Promise<void>((resolve) => {
-              wake = resolve;
-            });
-            wake = undefined;
-            continue;
-          }
-          if (next === null) break;
-          if (next.event.type === 'response-delta') {
-            streamed = true;
-            await chunk({ content: next.event.text }, null);
-          }
+      for await (const { event } of run.follow()) {
+        if (event.type === 'response-delta') {
+          streamed = true;
+          await chunk({ content: event.text }, null);
         }
-      } finally {
-        unsubscribe();
       }
       const outcome = await run.done;
       if (!outcome.result && outcome.error) {

@@ -30,8 +30,11 @@ export interface ActiveRun {
   /** Every event so far, response deltas included. */
   readonly events: readonly NumberedEvent[];
   readonly done: Promise<RunOutcome>;
-  /** Called with each later event; `null` once the run has ended and been saved. Returns an unsubscribe. */
-  subscribe(listener: (event: NumberedEvent | null) => void): () => void;
+  /**
+   * Every event: those so far, then each later one as it happens, ending once the run has ended and been
+   * saved, or when `stop` aborts (a reader that went away).
+   */
+  follow(stop?: AbortSignal): AsyncGenerator<NumberedEvent>;
   cancel(): void;
 }
 
@@ -54,6 +57,47 @@ export interface StartRunInput {
    * message first so that it precedes the answer even when the run fails at once.
    */
   beforeStart?: (runId: string) => Promise<{ conversationId?: string } | undefined>;
+}
+
+/** Called with each event of a run; `null` once the run has ended and been saved. */
+type Listener = (event: NumberedEvent | null) => void;
+
+async function* followEvents(
+  events: readonly NumberedEvent[],
+  listeners: Set<Listener>,
+  ended: () => boolean,
+  stop: AbortSignal | undefined,
+): AsyncGenerator<NumberedEvent> {
+  // The body runs on the first `next()`: taking the snapshot and subscribing in the same tick leaves no
+  // event between them.
+  const queue: (NumberedEvent | null)[] = [...events];
+  let wake: (() => void) | undefined;
+  const listener: Listener = (event) => {
+    queue.push(event);
+    wake?.();
+  };
+  listeners.add(listener);
+  if (ended()) queue.push(null);
+  const onStop = () => wake?.();
+  stop?.addEventListener('abort', onStop);
+  try {
+    for (;;) {
+      if (stop?.aborted) return;
+      const next = queue.shift();
+      if (next === undefined) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = undefined;
+        continue;
+      }
+      if (next === null) return;
+      yield next;
+    }
+  } finally {
+    listeners.delete(listener);
+    stop?.removeEventListener('abort', onStop);
+  }
 }
 
 /** The key already has as many runs going as it may. */
@@ -133,7 +177,8 @@ export function createRunManager(options: RunManagerOptions): RunManager {
     input.signal?.addEventListener('abort', onClientGone, { once: true });
 
     const events: NumberedEvent[] = [];
-    const listeners = new Set<(event: NumberedEvent | null) => void>();
+    const listeners = new Set<Listener>();
+    let ended = false;
     // Writes go through one chain so that events land in order and the final row is written last.
     let writes: Promise<unknown> = Promise.resolve();
     const write = (job: () => Promise<unknown>) => {
@@ -215,6 +260,7 @@ export function createRunManager(options: RunManagerOptions): RunManager {
       }
       await writes;
       active.delete(id);
+      ended = true;
       for (const listener of listeners) listener(null);
       listeners.clear();
       return outcome;
@@ -226,10 +272,7 @@ export function createRunManager(options: RunManagerOptions): RunManager {
       conversationId: conversationId ?? null,
       events,
       done,
-      subscribe(listener) {
-        listeners.add(listener);
-        return () => listeners.delete(listener);
-      },
+      follow: (stop) => followEvents(events, listeners, () => ended, stop),
       cancel: () => controller.abort(new CancelledError()),
     };
     active.set(id, run);

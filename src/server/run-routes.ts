@@ -99,41 +99,15 @@ async function streamRunEvents(
   const heartbeat = setInterval(() => {
     if (!closed) void stream.write(': keep-alive\n\n').catch(() => {});
   }, 15_000);
+  const gone = new AbortController();
   stream.onAbort(() => {
     closed = true;
+    gone.abort();
   });
   try {
     const active = context.runs.get(runId);
     if (active) {
-      const queue: (NumberedEvent | null)[] = [];
-      let wake: (() => void) | undefined;
-      // Subscribing and taking the snapshot happen in the same tick, so no event falls between them.
-      const unsubscribe = active.subscribe((event) => {
-        queue.push(event);
-        wake?.();
-      });
-      stream.onAbort(() => {
-        unsubscribe();
-        wake?.();
-      });
-      try {
-        for (const numbered of [...active.events]) await send(numbered);
-        for (;;) {
-          if (closed) return;
-          const next = queue.shift();
-          if (next === undefined) {
-            await new Promise<void>((resolve) => {
-              wake = resolve;
-            });
-            wake = undefined;
-            continue;
-          }
-          if (next === null) break;
-          await send(next);
-        }
-      } finally {
-        unsubscribe();
-      }
+      for await (const numbered of active.follow(gone.signal)) await send(numbered);
     } else {
       for (const numbered of await context.store.listEvents(runId, afterSeq)) await send(numbered);
     }
