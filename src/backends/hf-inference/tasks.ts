@@ -4,6 +4,7 @@ import type { InferenceRequest } from '../../core/backend.js';
 import { InferenceError } from '../../core/errors.js';
 import type { Artifact, InputFile, TaskOutput } from '../../core/output.js';
 import type { TaskName } from '../../core/tasks.js';
+import { writePng } from '../shared/artifacts.js';
 import { detectionOutput, type LabelledBox } from '../shared/draw-boxes.js';
 import { splitLabels, splitQuestion, splitSentences } from '../shared/inputs.js';
 import { labelList, percent } from '../shared/scores.js';
@@ -251,13 +252,11 @@ const RUNNERS: Partial<Record<TaskName, TaskRunner>> = {
     for (const segment of output) {
       if (typeof segment.mask !== 'string') continue;
       artifacts.push(
-        await call.request.artifacts.write({
-          kind: 'image',
-          bytes: new Uint8Array(Buffer.from(segment.mask, 'base64')),
-          mimeType: 'image/png',
-          extension: 'png',
-          label: `mask: ${segment.label}`,
-        }),
+        await writePng(
+          call.request.artifacts,
+          new Uint8Array(Buffer.from(segment.mask, 'base64')),
+          `mask: ${segment.label}`,
+        ),
       );
     }
     return {

@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import type { ArtifactSink, TaskOutput } from '../../core/output.js';
+import { writePng } from './artifacts.js';
 
 export interface LabelledBox {
   label: string;
@@ -64,13 +65,7 @@ export async function detectionOutput(
   detections: LabelledBox[],
   artifacts: ArtifactSink,
 ): Promise<TaskOutput> {
-  const artifact = await artifacts.write({
-    kind: 'image',
-    bytes: await drawBoxes(imagePath, detections),
-    mimeType: 'image/png',
-    extension: 'png',
-    label: 'annotated detections',
-  });
+  const artifact = await writePng(artifacts, await drawBoxes(imagePath, detections), 'annotated detections');
   return {
     text: detections.length > 0 ? countLabels(detections.map((item) => item.label)) : 'no objects found',
     data: detections,

@@ -3,6 +3,7 @@ import type { InferenceRequest } from '../../core/backend.js';
 import { InferenceError } from '../../core/errors.js';
 import type { InputFile, TaskOutput } from '../../core/output.js';
 import type { TaskName } from '../../core/tasks.js';
+import { writePng } from '../shared/artifacts.js';
 import { detectionOutput, type LabelledBox } from '../shared/draw-boxes.js';
 import { splitLabels, splitQuestion, splitSentences } from '../shared/inputs.js';
 import { labelList, percent } from '../shared/scores.js';
@@ -113,13 +114,7 @@ const RUNNERS: Partial<Record<TaskName, Runner>> = {
       .composite([{ input: overlay, raw: { width, height, channels: 4 } }])
       .png()
       .toBuffer();
-    const artifact = await request.artifacts.write({
-      kind: 'image',
-      bytes: new Uint8Array(png),
-      mimeType: 'image/png',
-      extension: 'png',
-      label: 'segments',
-    });
+    const artifact = await writePng(request.artifacts, new Uint8Array(png), 'segments');
     return {
       text: summary
         .map((segment) => `${segment.label} (${Math.round(segment.area * 100)}% of the image)`)
@@ -140,13 +135,7 @@ const RUNNERS: Partial<Record<TaskName, Runner>> = {
     })
       .png()
       .toBuffer();
-    const artifact = await request.artifacts.write({
-      kind: 'image',
-      bytes: new Uint8Array(png),
-      mimeType: 'image/png',
-      extension: 'png',
-      label: 'depth map (brighter is nearer)',
-    });
+    const artifact = await writePng(request.artifacts, new Uint8Array(png), 'depth map (brighter is nearer)');
     return { text: `depth map, ${depth.width}x${depth.height}`, artifacts: [artifact] };
   },
   async 'image-to-text'(pipe, request) {

@@ -1,5 +1,6 @@
 import type { InferenceRequest } from '../../../core/backend.js';
 import type { TaskOutput } from '../../../core/output.js';
+import { writePng } from '../../shared/artifacts.js';
 import type { LocalExpert } from '../expert.js';
 import { boxesOverlay, type LabelledBox } from '../support/draw.js';
 import { centernet, MIN_OBJECT_SCORE } from '../support/human-models.js';
@@ -62,13 +63,7 @@ export const humanObjectDetection: LocalExpert = {
       .composite([{ input: Buffer.from(overlay), top: 0, left: 0 }])
       .png()
       .toBuffer();
-    const artifact = await request.artifacts.write({
-      kind: 'image',
-      bytes: png,
-      mimeType: 'image/png',
-      extension: 'png',
-      label: `detections: ${text}`,
-    });
+    const artifact = await writePng(request.artifacts, png, `detections: ${text}`);
     return {
       text,
       data: { detections, counts, width: image.originalWidth, height: image.originalHeight },

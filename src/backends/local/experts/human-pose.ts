@@ -1,5 +1,6 @@
 import type { InferenceRequest } from '../../../core/backend.js';
 import type { TaskOutput } from '../../../core/output.js';
+import { writePng } from '../../shared/artifacts.js';
 import type { LocalExpert } from '../expert.js';
 import { MIN_KEYPOINT_SCORE, movenet } from '../support/human-models.js';
 import { decodeImage } from '../support/image.js';
@@ -233,13 +234,7 @@ export const humanPose: LocalExpert = {
     const svg = skeletonSvg(image.originalWidth, image.originalHeight, poses);
     const sharp = await loadSharp();
     const png = await sharp(Buffer.from(svg)).png().toBuffer();
-    const artifact = await request.artifacts.write({
-      kind: 'image',
-      bytes: png,
-      mimeType: 'image/png',
-      extension: 'png',
-      label: 'pose skeleton',
-    });
+    const artifact = await writePng(request.artifacts, png, 'pose skeleton');
     const postures = poses.map(describePosture);
     const text =
       poses.length === 0

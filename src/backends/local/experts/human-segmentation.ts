@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { InferenceRequest } from '../../../core/backend.js';
 import type { TaskOutput } from '../../../core/output.js';
+import { writePng } from '../../shared/artifacts.js';
 import type { LocalExpert } from '../expert.js';
 import { humanModel, toTensor } from '../support/human.js';
 import { MIN_KEYPOINT_SCORE, movenet } from '../support/human-models.js';
@@ -104,13 +105,11 @@ export const humanSegmentation: LocalExpert = {
       .resize(size.width, size.height, { fit: 'fill' })
       .png()
       .toBuffer();
-    const maskArtifact = await request.artifacts.write({
-      kind: 'image',
-      bytes: mask,
-      mimeType: 'image/png',
-      extension: 'png',
-      label: isPerson ? 'person mask' : 'foreground mask',
-    });
+    const maskArtifact = await writePng(
+      request.artifacts,
+      mask,
+      isPerson ? 'person mask' : 'foreground mask',
+    );
     // sharp removes alpha at the end of a pipeline, so the RGB copy is made first, then the mask joined.
     const rgb = await sharp(input.path)
       .rotate()
@@ -124,13 +123,11 @@ export const humanSegmentation: LocalExpert = {
       .joinChannel(maskPixels, { raw: { ...size, channels: 1 } })
       .png()
       .toBuffer();
-    const cutoutArtifact = await request.artifacts.write({
-      kind: 'image',
-      bytes: cutout,
-      mimeType: 'image/png',
-      extension: 'png',
-      label: isPerson ? 'person cut out' : 'foreground cut out',
-    });
+    const cutoutArtifact = await writePng(
+      request.artifacts,
+      cutout,
+      isPerson ? 'person cut out' : 'foreground cut out',
+    );
     const found = fraction >= MIN_FOREGROUND_FRACTION;
     const percent = Math.round(fraction * 1000) / 10;
     const label = isPerson ? 'person' : 'foreground';

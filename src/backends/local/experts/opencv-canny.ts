@@ -1,5 +1,6 @@
 import type { InferenceRequest } from '../../../core/backend.js';
 import type { TaskOutput } from '../../../core/output.js';
+import { writePng } from '../../shared/artifacts.js';
 import type { LocalExpert } from '../expert.js';
 import { decodeImage } from '../support/image.js';
 import { requireImage, throwIfAborted } from '../support/inputs.js';
@@ -46,13 +47,7 @@ export const opencvCanny: LocalExpert = {
       .toColourspace('srgb')
       .png()
       .toBuffer();
-    const artifact = await request.artifacts.write({
-      kind: 'image',
-      bytes: png,
-      mimeType: 'image/png',
-      extension: 'png',
-      label: 'canny edges',
-    });
+    const artifact = await writePng(request.artifacts, png, 'canny edges');
     const share = Math.round((edgePixels / pixels.length) * 1000) / 10;
     return {
       text: `Canny edge map (${share}% of pixels are edges).`,

@@ -1,5 +1,6 @@
 import type { InferenceRequest } from '../../../core/backend.js';
 import type { TaskOutput } from '../../../core/output.js';
+import { writePng } from '../../shared/artifacts.js';
 import type { LocalExpert } from '../expert.js';
 import { decodeImage } from '../support/image.js';
 import { requireImage, throwIfAborted } from '../support/inputs.js';
@@ -78,13 +79,7 @@ export const opencvLines: LocalExpert = {
       .toColourspace('srgb')
       .png()
       .toBuffer();
-    const artifact = await request.artifacts.write({
-      kind: 'image',
-      bytes: png,
-      mimeType: 'image/png',
-      extension: 'png',
-      label: 'straight lines',
-    });
+    const artifact = await writePng(request.artifacts, png, 'straight lines');
     const scale = image.originalWidth / image.width;
     const scaled = segments.map((segment) => ({
       x1: Math.round(segment.x1 * scale),
