@@ -6,13 +6,17 @@ import { RESOURCE_KINDS, type ResourceKind } from '../core/tasks.js';
  * sent back to the LLM as problems.
  */
 const LOOSE_REFERENCE =
-  /<\s*generated\s*(?:[-_:#\s]\s*\{?\s*(\d+)\s*\}?\s*>|>\s*[-_:#\u2013\u2014]?\s*\{?\s*(\d+)\s*\}?)/gi;
+  // After the closing ">" only a brace may be followed by spaces to eat: the space after "<GENERATED>-0"
+  // in "Translate <GENERATED>-0 into French" belongs to the text around it.
+  /<\s*generated\s*(?:[-_:#\s]\s*\{?\s*(\d+)\s*\}?\s*>|>\s*[-_:#\u2013\u2014]?\s*(?:\{\s*(\d+)\s*\}|(\d+)))/gi;
 
 /** Rewrites every loosely written reference inside `value` to the canonical `<GENERATED>-k`. */
 export function normalizeReferenceText(value: string): string {
-  return value.replace(LOOSE_REFERENCE, (_match, inside: string | undefined, after: string | undefined) => {
-    return `<GENERATED>-${Number(inside ?? after)}`;
-  });
+  return value.replace(
+    LOOSE_REFERENCE,
+    (_match, inside: string | undefined, braced: string | undefined, after: string | undefined) =>
+      `<GENERATED>-${Number(inside ?? braced ?? after)}`,
+  );
 }
 
 const ANY_REFERENCE = /<GENERATED>-(\d+)/g;

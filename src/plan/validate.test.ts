@@ -92,15 +92,52 @@ const broken: { name: string; tasks: unknown[]; problems: string[]; survivors?: 
     problems: ['Task 0 (text-to-speech): argument "voice" is not one of text, image, audio, video.'],
   },
   {
-    name: 'a reference inside other text',
+    name: 'a reference inside the text of an image argument',
     tasks: [
-      detect(0, 'f.jpg'),
-      { task: 'text-generation', id: 1, dep: [0], args: { text: 'Write a poem about <GENERATED>-0' } },
+      detect(0, 'a.jpg'),
+      { task: 'image-to-text', id: 1, args: { image: 'the crop of <GENERATED>-0' } },
     ],
     problems: [
-      'Task 1 (text-generation): write each reference like "<GENERATED>-0" as the whole value of an argument, not inside other text.',
+      'Task 1 (image-to-text): its image argument "the crop of <GENERATED>-0" must be a whole reference like "<GENERATED>-0" or a file name or URL; only a text argument may have references inside other text.',
     ],
-    survivors: [{ id: 0, task: 'object-detection', dep: [-1], args: { image: 'f.jpg' } }],
+    survivors: [{ id: 0, task: 'object-detection', dep: [-1], args: { image: 'a.jpg' } }],
+  },
+  {
+    name: 'a reference inside a text to a task that does not exist',
+    tasks: [
+      detect(0, 'a.jpg'),
+      { task: 'summarization', id: 1, args: { text: 'Sum up <GENERATED>-0 and <GENERATED>-3' } },
+    ],
+    problems: ['Task 1 (summarization) uses <GENERATED>-3, but there is no task 3.'],
+    survivors: [{ id: 0, task: 'object-detection', dep: [-1], args: { image: 'a.jpg' } }],
+  },
+  {
+    name: 'a reference inside a text to its own task',
+    tasks: [{ task: 'text-generation', id: 0, args: { text: 'Continue <GENERATED>-0' } }],
+    problems: [
+      'Task 0 (text-generation) uses its own output (<GENERATED>-0); it can only use outputs of other tasks.',
+    ],
+  },
+  {
+    name: 'a cycle through references inside texts',
+    tasks: [
+      { task: 'summarization', id: 0, args: { text: 'Shorten <GENERATED>-1' } },
+      { task: 'text-generation', id: 1, args: { text: 'Expand on <GENERATED>-0' } },
+    ],
+    problems: [
+      'Tasks 0, 1 depend on each other in a cycle (outputs flow 0 -> 1 -> 0); a task can only use outputs of tasks that do not need its own output.',
+    ],
+  },
+  {
+    name: 'a <GENERATED> tag without a task id beside a reference inside a text',
+    tasks: [
+      detect(0, 'a.jpg'),
+      { task: 'summarization', id: 1, args: { text: 'Compare <GENERATED>-0 with <GENERATED>' } },
+    ],
+    problems: [
+      'Task 1 (summarization): "Compare <GENERATED>-0 with <GENERATED>" has a "<GENERATED>" that names no task; write "<GENERATED>-k" with k the id of the task whose output it is.',
+    ],
+    survivors: [{ id: 0, task: 'object-detection', dep: [-1], args: { image: 'a.jpg' } }],
   },
   {
     name: 'a duplicated id that another task refers to',
@@ -305,6 +342,81 @@ describe('validatePlan fixes', () => {
     ]);
     assert.deepEqual(result.problems, []);
     assert.deepEqual(result.plan[1]?.dep, [0]);
+  });
+
+  test('a reference inside a text argument is kept, and the task depends on the task it names', () => {
+    const result = validatePlan([
+      detect(0, 'f.jpg'),
+      { task: 'text-generation', id: 1, dep: [0], args: { text: 'Write a poem about <GENERATED>-0' } },
+    ]);
+    assert.deepEqual(result.problems, []);
+    assert.deepEqual(result.plan, [
+      { id: 0, task: 'object-detection', dep: [-1], args: { image: 'f.jpg' } },
+      { id: 1, task: 'text-generation', dep: [0], args: { text: 'Write a poem about <GENERATED>-0' } },
+    ]);
+  });
+
+  test('references inside a text are renumbered with the tasks they name', () => {
+    const result = validatePlan([
+      {
+        task: 'translation',
+        id: 7,
+        dep: [-1],
+        args: { text: 'Translate <GENERATED>-4 into French, then <GENERATED-2>' },
+      },
+      { task: 'text-to-speech', id: 2, args: { text: 'hello' } },
+      { task: 'image-to-text', id: 4, args: { image: 'a.jpg' } },
+    ]);
+    assert.deepEqual(result.problems, []);
+    assert.deepEqual(result.plan, [
+      { id: 0, task: 'text-to-speech', dep: [-1], args: { text: 'hello' } },
+      { id: 1, task: 'image-to-text', dep: [-1], args: { image: 'a.jpg' } },
+      {
+        id: 2,
+        task: 'translation',
+        dep: [0, 1],
+        args: { text: 'Translate <GENERATED>-1 into French, then <GENERATED>-0' },
+      },
+    ]);
+  });
+
+  test('two references inside one text make the task depend on both tasks', () => {
+    const result = validatePlan([
+      { task: 'image-to-text', id: 0, args: { image: 'a.jpg' } },
+      { task: 'automatic-speech-recognition', id: 1, args: { audio: 'b.wav' } },
+      { task: 'text-generation', id: 2, args: { text: '<GENERATED>-1 <GENERATED>-0' } },
+    ]);
+    assert.deepEqual(result.problems, []);
+    assert.deepEqual(result.plan[2], {
+      id: 2,
+      task: 'text-generation',
+      dep: [0, 1],
+      args: { text: '<GENERATED>-1 <GENERATED>-0' },
+    });
+  });
+
+  test('a text naming an unfolded task twice becomes one text per copy, naming that copy twice', () => {
+    const result = validatePlan([
+      { task: 'image-to-text', id: 0, args: { image: ['e.jpg', 'f.jpg'] } },
+      { task: 'text-generation', id: 1, args: { text: 'Rhyme <GENERATED>-0, then reverse <GENERATED>-0' } },
+    ]);
+    assert.deepEqual(result.problems, []);
+    assert.deepEqual(result.plan, [
+      { id: 0, task: 'image-to-text', dep: [-1], args: { image: 'e.jpg' } },
+      { id: 1, task: 'image-to-text', dep: [-1], args: { image: 'f.jpg' } },
+      {
+        id: 2,
+        task: 'text-generation',
+        dep: [0],
+        args: { text: 'Rhyme <GENERATED>-0, then reverse <GENERATED>-0' },
+      },
+      {
+        id: 3,
+        task: 'text-generation',
+        dep: [1],
+        args: { text: 'Rhyme <GENERATED>-1, then reverse <GENERATED>-1' },
+      },
+    ]);
   });
 
   test('an empty list is a valid plan: no tools, just chat', () => {

@@ -78,7 +78,14 @@ const KEY_ALIASES: Record<string, ResourceKind> = {
 /** Argument names that say nothing about the kind: the value decides (extension, or the producing task). */
 const GENERIC_KEYS = new Set(['file', 'path', 'url', 'input', 'inputs', 'src', 'source', 'resource', 'data']);
 
-type Item = { literal: string } | { ref: number };
+/** A piece of a text that embeds references: literal text, or the output of the task with this uid. */
+type Piece = string | { ref: number };
+
+/**
+ * One value of an argument: a literal, a whole reference to another task's output, or a text with
+ * references inside it ("Translate <GENERATED>-0 into French"), which stage 3 fills in with each task's text.
+ */
+type Item = { literal: string } | { ref: number } | { embedded: Piece[]; source: string };
 
 interface Argument {
   key: string;
@@ -301,9 +308,13 @@ function resolveArguments(draft: Draft, byId: Map<number, Draft[]>, problems: st
     let kind = argument.kind;
     for (const value of argument.values) {
       const references = referencesIn(value);
-      if (references.length === 0 && /<GENERATED>/i.test(value)) {
+      if (/<GENERATED>/i.test(value.replace(/<GENERATED>-\d+/g, ''))) {
+        const what =
+          references.length === 0
+            ? `"${value}" names no task`
+            : `"${value}" has a "<GENERATED>" that names no task`;
         problems.push(
-          `${label}: "${value}" names no task; write "<GENERATED>-k" with k the id of the task whose output it is.`,
+          `${label}: ${what}; write "<GENERATED>-k" with k the id of the task whose output it is.`,
         );
         draft.invalid = true;
         continue;
@@ -313,33 +324,41 @@ function resolveArguments(draft: Draft, byId: Map<number, Draft[]>, problems: st
         if (kind === 'infer') kind = inferKindFromValue(value) ?? 'text';
         continue;
       }
-      if (references.length > 1 || value.trim() !== generatedRef(references[0]!)) {
-        problems.push(
-          `${label}: write each reference like "${generatedRef(references[0]!)}" as the whole value of an argument, not inside other text.`,
-        );
+      const whole = references.length === 1 && value.trim() === generatedRef(references[0]!);
+      if (!whole) {
+        // Only a text can be filled in around a reference; a file argument is one file, whole.
+        if (kind === 'infer') kind = 'text';
+        if (kind !== 'text') {
+          problems.push(
+            `${label}: its ${kind} argument "${value}" must be a whole reference like "${generatedRef(references[0]!)}" or a file name or URL; only a text argument may have references inside other text.`,
+          );
+          draft.invalid = true;
+          continue;
+        }
+      }
+      const targets = new Map<number, Draft>();
+      for (const id of new Set(references)) {
+        const target = referenceTarget(draft, id, byId, label, problems);
+        if (target) targets.set(id, target);
+      }
+      if (targets.size < new Set(references).size) {
         draft.invalid = true;
         continue;
       }
-      const id = references[0]!;
-      const targets = byId.get(id) ?? [];
-      if (targets.length === 0) {
-        problems.push(`${label} uses ${generatedRef(id)}, but there is no task ${id}.`);
-        draft.invalid = true;
-      } else if (targets.length > 1) {
-        problems.push(
-          `${label} uses ${generatedRef(id)}, but ${targets.length} tasks have id ${id}; give every task its own id.`,
-        );
-        draft.invalid = true;
-      } else if (targets[0] === draft) {
-        problems.push(
-          `${label} uses its own output (${generatedRef(id)}); it can only use outputs of other tasks.`,
-        );
-        draft.invalid = true;
-      } else {
-        const target = targets[0]!;
+      if (whole) {
+        const target = targets.get(references[0]!)!;
         items.push({ ref: target.uid });
         if (kind === 'infer') kind = target.task ? producedKindFor(target.task, draft.task) : 'text';
+        continue;
       }
+      const embedded: Piece[] = value
+        .split(/(<GENERATED>-\d+)/)
+        .filter((piece) => piece !== '')
+        .map((piece) => {
+          const id = /^<GENERATED>-(\d+)$/.exec(piece)?.[1];
+          return id === undefined ? piece : { ref: targets.get(Number(id))!.uid };
+        });
+      items.push({ embedded, source: value });
     }
     if (items.length === 0) continue;
     const resolvedKind: ResourceKind = kind === 'infer' ? 'text' : kind;
@@ -371,10 +390,36 @@ function resolveArguments(draft: Draft, byId: Map<number, Draft[]>, problems: st
   }
 }
 
+/** The one task `<GENERATED>-id` names, or undefined after describing why there is none. */
+function referenceTarget(
+  draft: Draft,
+  id: number,
+  byId: Map<number, Draft[]>,
+  label: string,
+  problems: string[],
+): Draft | undefined {
+  const targets = byId.get(id) ?? [];
+  if (targets.length === 0) {
+    problems.push(`${label} uses ${generatedRef(id)}, but there is no task ${id}.`);
+  } else if (targets.length > 1) {
+    problems.push(
+      `${label} uses ${generatedRef(id)}, but ${targets.length} tasks have id ${id}; give every task its own id.`,
+    );
+  } else if (targets[0] === draft) {
+    problems.push(
+      `${label} uses its own output (${generatedRef(id)}); it can only use outputs of other tasks.`,
+    );
+  } else {
+    return targets[0];
+  }
+  return undefined;
+}
+
 function describeItem(item: Item | undefined): string {
   if (!item) return '""';
   if ('ref' in item) return 'a task output';
-  const text = item.literal.length > 40 ? `${item.literal.slice(0, 37)}...` : item.literal;
+  const whole = 'literal' in item ? item.literal : item.source;
+  const text = whole.length > 40 ? `${whole.slice(0, 37)}...` : whole;
   return JSON.stringify(text);
 }
 
@@ -387,10 +432,17 @@ function producedKindFor(producer: TaskName, consumer: TaskName | undefined): Re
   return inputs.includes('text') ? 'text' : output;
 }
 
+/** The uids an item uses, whole or embedded in a text, in order of appearance. */
+function itemRefs(item: Item): number[] {
+  if ('ref' in item) return [item.ref];
+  if ('literal' in item) return [];
+  return item.embedded.flatMap((piece) => (typeof piece === 'string' ? [] : [piece.ref]));
+}
+
 function referencedUids(draft: Draft): number[] {
   const uids: number[] = [];
   for (const items of draft.args.values()) {
-    for (const item of items) if ('ref' in item && !uids.includes(item.ref)) uids.push(item.ref);
+    for (const item of items) for (const uid of itemRefs(item)) if (!uids.includes(uid)) uids.push(uid);
   }
   return uids;
 }
@@ -534,12 +586,21 @@ function unfold(drafts: Draft[], firstFreeUid: number): Draft[] {
     list = [...list.slice(0, at), ...copies, ...list.slice(at + 1)];
     for (const other of list) {
       for (const [otherKind, otherItems] of other.args) {
-        if (!otherItems.some((item) => 'ref' in item && item.ref === draft.uid)) continue;
+        if (!otherItems.some((item) => itemRefs(item).includes(draft.uid))) continue;
         other.args.set(
           otherKind,
-          otherItems.flatMap((item) =>
-            'ref' in item && item.ref === draft.uid ? copies.map((copy) => ({ ref: copy.uid })) : [item],
-          ),
+          otherItems.flatMap((item): Item[] => {
+            if (!itemRefs(item).includes(draft.uid)) return [item];
+            if ('ref' in item) return copies.map((copy) => ({ ref: copy.uid }));
+            if ('literal' in item) return [item];
+            // A text that names the unfolded task becomes one text per copy, so its task unfolds in turn.
+            return copies.map((copy) => ({
+              ...item,
+              embedded: item.embedded.map((piece) =>
+                typeof piece !== 'string' && piece.ref === draft.uid ? { ref: copy.uid } : piece,
+              ),
+            }));
+          }),
         );
       }
     }
@@ -565,9 +626,15 @@ function toGraph(drafts: Draft[]): TaskGraph {
       const item = items[0]!;
       if ('literal' in item) {
         args[kind] = item.literal;
+      } else if ('ref' in item) {
+        args[kind] = generatedRef(newIds.get(item.ref)!);
       } else {
-        const target = newIds.get(item.ref)!;
-        args[kind] = generatedRef(target);
+        args[kind] = item.embedded
+          .map((piece) => (typeof piece === 'string' ? piece : generatedRef(newIds.get(piece.ref)!)))
+          .join('');
+      }
+      for (const uid of itemRefs(item)) {
+        const target = newIds.get(uid)!;
         if (!dep.includes(target)) dep.push(target);
       }
     }
