@@ -78,6 +78,19 @@ describe('hf-inference backend against a loopback Inference Providers server', (
       retry: { rateLimitDelayMs: 50 },
       ...extra,
     });
+  /** Summarizes with one model, keeping the progress messages the backend reports on the way. */
+  const summarizeWatchingProgress = async (modelId: string, text: string) => {
+    const progress: string[] = [];
+    const output = await backend().infer(
+      inferenceRequest(
+        'summarization',
+        modelId,
+        { text },
+        { onProgress: (message) => progress.push(message) },
+      ),
+    );
+    return { output, progress };
+  };
 
   before(async () => {
     server = await startHfServer({ models: MODELS, token: TOKEN });
@@ -300,16 +313,8 @@ describe('hf-inference backend against a loopback Inference Providers server', (
       { status: 503, json: { error: 'Model slow/loading-model is currently loading', estimated_time: 0.3 } },
       { json: [{ summary_text: 'short' }] },
     ]);
-    const progress: string[] = [];
     const started = Date.now();
-    const output = await backend().infer(
-      inferenceRequest(
-        'summarization',
-        'slow/loading-model',
-        { text: 'long text' },
-        { onProgress: (m) => progress.push(m) },
-      ),
-    );
+    const { output, progress } = await summarizeWatchingProgress('slow/loading-model', 'long text');
     assert.equal(output.text, 'short');
     assert.ok(Date.now() - started >= 280, 'it waited for the estimate');
     assert.deepEqual(progress, [
@@ -348,15 +353,7 @@ describe('hf-inference backend against a loopback Inference Providers server', (
       { status: 429, json: { error: 'Rate limit reached' } },
       { json: [{ summary_text: 'done' }] },
     ]);
-    const progress: string[] = [];
-    const output = await backend().infer(
-      inferenceRequest(
-        'summarization',
-        'busy/rate-limited',
-        { text: 'x' },
-        { onProgress: (m) => progress.push(m) },
-      ),
-    );
+    const { output, progress } = await summarizeWatchingProgress('busy/rate-limited', 'x');
     assert.equal(output.text, 'done');
     assert.equal(progress.length, 2);
     assert.match(progress[0]!, /rate limit reached; retrying/);
@@ -367,16 +364,8 @@ describe('hf-inference backend against a loopback Inference Providers server', (
       { status: 429, json: { error: 'Rate limit reached' }, headers: { 'retry-after': '1' } },
       { json: [{ summary_text: 'after the wait' }] },
     ]);
-    const progress: string[] = [];
     const started = Date.now();
-    const output = await backend().infer(
-      inferenceRequest(
-        'summarization',
-        'busy/rate-limited',
-        { text: 'x' },
-        { onProgress: (m) => progress.push(m) },
-      ),
-    );
+    const { output, progress } = await summarizeWatchingProgress('busy/rate-limited', 'x');
     assert.equal(output.text, 'after the wait');
     assert.ok(Date.now() - started >= 950, 'it waited the second the server asked for');
     assert.deepEqual(progress, ['Hugging Face rate limit reached; retrying in 1 s']);
