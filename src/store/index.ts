@@ -5,6 +5,15 @@ import { pathToFileURL } from 'node:url';
 import { type Client, createClient, type InArgs, type Row } from '@libsql/client';
 import type { RunEvent } from '../core/events.js';
 import type { Artifact } from '../core/output.js';
+import type {
+  Conversation,
+  RunStatus,
+  StoredArtifact,
+  StoredEvent,
+  StoredMessage,
+  StoredRun,
+  StoredUpload,
+} from './types.js';
 
 /**
  * Persistence for the server: conversations, their messages, runs with their events, the artifacts runs
@@ -12,69 +21,7 @@ import type { Artifact } from '../core/output.js';
  * restart of the server finds everything again.
  */
 
-export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
-
-export interface Conversation {
-  id: string;
-  title: string;
-  /** Where it was started: "web", "api", "openai", "hugginggpt". */
-  source: string;
-  createdAt: number;
-  updatedAt: number;
-}
-
-export interface StoredMessage {
-  id: number;
-  conversationId: string;
-  role: 'user' | 'assistant';
-  content: string;
-  runId: string | null;
-  /** Upload ids attached to a user message. */
-  files: string[];
-  createdAt: number;
-}
-
-export interface StoredRun {
-  id: string;
-  conversationId: string | null;
-  request: string;
-  status: RunStatus;
-  /** The task graph once planned (JSON). */
-  plan: unknown;
-  /** The whole RunResult once finished (JSON). */
-  result: unknown;
-  answer: string | null;
-  error: { code: string; message: string } | null;
-  createdAt: number;
-  endedAt: number | null;
-}
-
-export interface StoredArtifact {
-  id: string;
-  runId: string;
-  taskId: number | null;
-  kind: Artifact['kind'];
-  path: string;
-  mimeType: string;
-  label: string | null;
-  createdAt: number;
-}
-
-export interface StoredUpload {
-  id: string;
-  /** The name the user's file had (for display only; never used as a path). */
-  name: string;
-  path: string;
-  mimeType: string;
-  kind: 'image' | 'audio' | 'video';
-  size: number;
-  createdAt: number;
-}
-
-export interface StoredEvent {
-  seq: number;
-  event: RunEvent;
-}
+export type * from './types.js';
 
 export interface Store {
   /** The database file. */
