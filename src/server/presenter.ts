@@ -1,6 +1,9 @@
 import { isAbsolute, relative, sep } from 'node:path';
 import type { ModelChoice, RunEvent, RunResult, TaskResult } from '../core/events.js';
 import type { TaskGraph } from '../core/graph.js';
+import type { TaskView } from './task-view.js';
+
+export type { TaskView } from './task-view.js';
 
 /** Maps a file a run wrote to the URL that serves it, or null when it lies outside the run's folder. */
 export type FileUrlResolver = (path: string) => string | null;
@@ -34,20 +37,6 @@ export function withFileUrls<T>(value: T, urlOf: FileUrlResolver): T {
   for (const [key, inner] of Object.entries(record)) copy[key] = withFileUrls(inner, urlOf);
   if (isArtifactLike(record)) copy.url = urlOf(record.path as string);
   return copy as T;
-}
-
-export interface TaskView {
-  id: number;
-  task: string;
-  dep: number[];
-  args: Record<string, string>;
-  status: 'waiting' | 'running' | TaskResult['status'];
-  model: string | null;
-  backend: string | null;
-  reason: string | null;
-  candidates: string[];
-  result: TaskResult | null;
-  progress: string | null;
 }
 
 /** What the events of a run say so far: the plan, each task's state and model, the answer text. */

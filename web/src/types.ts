@@ -1,13 +1,11 @@
-// The shapes of the server's JSON, as far as the UI reads them. The UI talks to the server only over HTTP, so
-// these are written from the API, not imported from the server's code.
+// The shapes of the server's JSON, as far as the UI reads them. Records the server sends as they are come from
+// its own type-only modules (`import type` is erased, so no server code reaches the bundle); the rest are
+// written here from the API, where the JSON differs from the server's types (artifacts carry their URL).
+import type { TaskStatus } from '../../src/core/events.js';
+import type { TaskView as ServerTaskView } from '../../src/server/task-view.js';
+import type { Conversation, RunStatus } from '../../src/store/types.js';
 
-export interface Conversation {
-  id: string;
-  title: string;
-  source: string;
-  createdAt: number;
-  updatedAt: number;
-}
+export type { Conversation, RunStatus, TaskStatus };
 
 export interface UploadedFile {
   id: string;
@@ -41,8 +39,6 @@ export interface TaskOutput {
   artifacts?: Artifact[];
 }
 
-export type TaskStatus = 'waiting' | 'running' | 'succeeded' | 'failed' | 'skipped';
-
 export interface TaskResult {
   id: number;
   task: string;
@@ -63,21 +59,7 @@ export interface PlannedTask {
   args: Record<string, string>;
 }
 
-export interface TaskView {
-  id: number;
-  task: string;
-  dep: number[];
-  args: Record<string, string>;
-  status: TaskStatus;
-  model: string | null;
-  backend: string | null;
-  reason: string | null;
-  candidates: string[];
-  result: TaskResult | null;
-  progress: string | null;
-}
-
-export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
+export type TaskView = ServerTaskView<TaskResult>;
 
 export interface RunView {
   id: string;
