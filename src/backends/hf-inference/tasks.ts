@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import type { InferenceClient, InferenceProviderOrPolicy, Options } from '@huggingface/inference';
 import type { InferenceRequest } from '../../core/backend.js';
-import { InferenceError } from '../../core/errors.js';
 import type { Artifact, InputFile, TaskOutput } from '../../core/output.js';
 import type { TaskName } from '../../core/tasks.js';
 import { writePng } from '../shared/artifacts.js';
 import { detectionOutput, type LabelledBox } from '../shared/draw-boxes.js';
 import { splitLabels, splitQuestion, splitSentences } from '../shared/inputs.js';
+import { inputError, requireFile, requireText } from '../shared/required-inputs.js';
 import { labelList, percent } from '../shared/scores.js';
 
 /** What one task's runner gets: the client call options carry the signal and switch off blind 503 retries. */
@@ -40,23 +40,13 @@ const EXTENSIONS: Record<string, string> = {
 };
 
 function fail(call: TaskCall, message: string): never {
-  throw new InferenceError(message, {
-    context: { task: call.request.task, modelId: call.model, backend: 'hf-inference' },
-  });
+  throw inputError(call.request, 'hf-inference', message);
 }
 
-function text(call: TaskCall): string {
-  const value = call.request.inputs.text;
-  if (typeof value !== 'string' || value.trim() === '')
-    fail(call, `${call.request.task} needs a text input, and none was given`);
-  return value;
-}
+const text = (call: TaskCall): string => requireText(call.request, 'hf-inference');
 
-function file(call: TaskCall, kind: 'image' | 'audio'): InputFile {
-  const value = call.request.inputs[kind];
-  if (!value) fail(call, `${call.request.task} needs an ${kind} input, and none was given`);
-  return value;
-}
+const file = (call: TaskCall, kind: 'image' | 'audio'): InputFile =>
+  requireFile(call.request, kind, 'hf-inference');
 
 async function blob(call: TaskCall, kind: 'image' | 'audio'): Promise<Blob> {
   const input = file(call, kind);

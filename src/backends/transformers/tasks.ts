@@ -1,11 +1,11 @@
 import sharp from 'sharp';
 import type { InferenceRequest } from '../../core/backend.js';
-import { InferenceError } from '../../core/errors.js';
 import type { InputFile, TaskOutput } from '../../core/output.js';
 import type { TaskName } from '../../core/tasks.js';
 import { writePng } from '../shared/artifacts.js';
 import { detectionOutput, type LabelledBox } from '../shared/draw-boxes.js';
 import { splitLabels, splitQuestion, splitSentences } from '../shared/inputs.js';
+import { inputError, requireFile, requireText } from '../shared/required-inputs.js';
 import { labelList, percent } from '../shared/scores.js';
 import { readAudio } from './audio.js';
 
@@ -20,24 +20,13 @@ export type LoadedPipeline = ((input: unknown, options?: unknown) => Promise<unk
 type Runner = (pipe: LoadedPipeline, request: InferenceRequest) => Promise<TaskOutput>;
 
 function fail(request: InferenceRequest, message: string): never {
-  throw new InferenceError(message, {
-    context: { task: request.task, modelId: request.modelId, backend: 'transformers' },
-  });
+  throw inputError(request, 'transformers', message);
 }
 
-function text(request: InferenceRequest): string {
-  const value = request.inputs.text;
-  if (typeof value !== 'string' || value.trim() === '') {
-    fail(request, `${request.task} needs a text input, and none was given`);
-  }
-  return value;
-}
+const text = (request: InferenceRequest): string => requireText(request, 'transformers');
 
-function file(request: InferenceRequest, kind: 'image' | 'audio'): InputFile {
-  const value = request.inputs[kind];
-  if (!value) fail(request, `${request.task} needs an ${kind} input, and none was given`);
-  return value;
-}
+const file = (request: InferenceRequest, kind: 'image' | 'audio'): InputFile =>
+  requireFile(request, kind, 'transformers');
 
 const SEGMENT_COLORS = [
   [230, 25, 75],

@@ -1,34 +1,19 @@
 import type { InferenceRequest } from '../../../core/backend.js';
-import { CancelledError, InferenceError } from '../../../core/errors.js';
+import { CancelledError } from '../../../core/errors.js';
 import type { InputFile } from '../../../core/output.js';
+import { requireFile, requireText as requireTextOf } from '../../shared/required-inputs.js';
 
 /** The request's text, or a clear error naming the task when the plan gave none. */
 export function requireText(request: InferenceRequest): string {
-  const text = request.inputs.text;
-  if (typeof text !== 'string' || text.trim() === '') {
-    throw new InferenceError(`${request.task} needs a text input, and none was given`, {
-      context: { task: request.task, modelId: request.modelId, backend: 'local' },
-    });
-  }
-  return text;
+  return requireTextOf(request, 'local');
 }
 
 export function requireImage(request: InferenceRequest): InputFile {
-  return requireFile(request, 'image');
+  return requireFile(request, 'image', 'local');
 }
 
 export function requireAudio(request: InferenceRequest): InputFile {
-  return requireFile(request, 'audio');
-}
-
-function requireFile(request: InferenceRequest, kind: 'image' | 'audio'): InputFile {
-  const file = request.inputs[kind];
-  if (!file) {
-    throw new InferenceError(`${request.task} needs an ${kind} input, and none was given`, {
-      context: { task: request.task, modelId: request.modelId, backend: 'local' },
-    });
-  }
-  return file;
+  return requireFile(request, 'audio', 'local');
 }
 
 /** Stops before expensive work when the run was cancelled or the task timed out. */
