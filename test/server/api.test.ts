@@ -13,6 +13,7 @@ import {
   planWhen,
   readEventStream,
   type Setup,
+  scriptFindPeople,
   setup,
   UPLOAD_PATH,
 } from './support.js';
@@ -26,6 +27,14 @@ const json = (body: unknown, headers: Record<string, string> = {}) => ({
   body: JSON.stringify(body),
 });
 
+/** POSTs an OpenAI chat completion; the model is `jarvis` unless the body names another. */
+async function chatCompletion(
+  body: { messages: unknown[]; model?: string; stream?: boolean },
+  app: JarvisServerApp['app'] = server.app,
+): Promise<Response> {
+  return app.request('/v1/chat/completions', json({ model: 'jarvis', ...body }));
+}
+
 async function upload(bytes: Uint8Array, name: string): Promise<Response> {
   const form = new FormData();
   form.append('file', new Blob([new Uint8Array(bytes)]), name);
@@ -34,10 +43,7 @@ async function upload(bytes: Uint8Array, name: string): Promise<Response> {
 
 before(async () => {
   env = await setup();
-  planWhen(env.llm, 'Find the people', () => [
-    { id: 0, task: 'token-classification', dep: [-1], args: { text: NER_SENTENCE } },
-  ]);
-  answerWhen(env.llm, 'Find the people', 'The people are Ada Lovelace and Charles Babbage.');
+  scriptFindPeople(env.llm);
   planWhen(env.llm, 'What is in this picture', (request) => [
     {
       id: 0,
@@ -62,10 +68,9 @@ after(async () => {
 
 describe('POST /v1/chat/completions', () => {
   test('answers in the OpenAI format with the run id, plan and task results beside the answer', async () => {
-    const response = await server.app.request(
-      '/v1/chat/completions',
-      json({ model: 'jarvis', messages: [{ role: 'user', content: `Find the people: ${NER_SENTENCE}` }] }),
-    );
+    const response = await chatCompletion({
+      messages: [{ role: 'user', content: `Find the people: ${NER_SENTENCE}` }],
+    });
     assert.equal(response.status, 200);
     const body = (await response.json()) as {
       object: string;
@@ -95,30 +100,20 @@ describe('POST /v1/chat/completions', () => {
 
   test('a client resending the history continues the same stored conversation', async () => {
     const first = `Find the people: ${NER_SENTENCE}`;
-    const one = await server.app.request(
-      '/v1/chat/completions',
-      json({
-        model: 'jarvis',
-        messages: [
-          { role: 'system', content: 'Be brief.' },
-          { role: 'user', content: first },
-        ],
-      }),
-    );
+    const history = [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: first },
+    ];
+    const one = await chatCompletion({ messages: history });
     const answer = ((await one.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message
       .content;
-    const two = await server.app.request(
-      '/v1/chat/completions',
-      json({
-        model: 'jarvis',
-        messages: [
-          { role: 'system', content: 'Be brief.' },
-          { role: 'user', content: first },
-          { role: 'assistant', content: answer },
-          { role: 'user', content: `Find the people again: ${NER_SENTENCE}` },
-        ],
-      }),
-    );
+    const two = await chatCompletion({
+      messages: [
+        ...history,
+        { role: 'assistant', content: answer },
+        { role: 'user', content: `Find the people again: ${NER_SENTENCE}` },
+      ],
+    });
     assert.equal(two.status, 200);
     const conversationId = one.headers.get('x-jarvis-conversation-id');
     assert.ok(conversationId);
@@ -134,21 +129,17 @@ describe('POST /v1/chat/completions', () => {
 
   test('an image sent inline as a data URL is uploaded and handed to the plan', async () => {
     const dataUrl = `data:image/jpeg;base64,${readFileSync(fixture('images', 'b.jpg')).toString('base64')}`;
-    const response = await server.app.request(
-      '/v1/chat/completions',
-      json({
-        model: 'jarvis',
-        messages: [
-          {
-            role: 'user',
-            content: [
-              { type: 'text', text: 'What is in this picture?' },
-              { type: 'image_url', image_url: { url: dataUrl } },
-            ],
-          },
-        ],
-      }),
-    );
+    const response = await chatCompletion({
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What is in this picture?' },
+            { type: 'image_url', image_url: { url: dataUrl } },
+          ],
+        },
+      ],
+    });
     assert.equal(response.status, 200);
     const body = (await response.json()) as {
       jarvis: { tasks: { args: Record<string, string>; status: string }[] };
@@ -159,10 +150,10 @@ describe('POST /v1/chat/completions', () => {
 
   test('a streamed completion whose run fails ends with an error object, then [DONE]', async () => {
     planWhen(env.llm, 'Streaming will break', () => ({ status: 500, body: '{"error":{"message":"boom"}}' }));
-    const response = await server.app.request(
-      '/v1/chat/completions',
-      json({ model: 'jarvis', stream: true, messages: [{ role: 'user', content: 'Streaming will break' }] }),
-    );
+    const response = await chatCompletion({
+      stream: true,
+      messages: [{ role: 'user', content: 'Streaming will break' }],
+    });
     const events = await readEventStream(response);
     assert.equal(events.at(-1)?.data, '[DONE]');
     const error = JSON.parse(events.at(-2)!.data) as { error: { code: string; message: string } };
@@ -176,10 +167,7 @@ describe('POST /v1/chat/completions', () => {
       models.data.map((model) => model.id),
       ['jarvis'],
     );
-    const response = await server.app.request(
-      '/v1/chat/completions',
-      json({ model: 'gpt-4', messages: [{ role: 'user', content: 'hi' }] }),
-    );
+    const response = await chatCompletion({ model: 'gpt-4', messages: [{ role: 'user', content: 'hi' }] });
     assert.equal(response.status, 400);
     assert.match(((await response.json()) as { error: { message: string } }).error.message, /"jarvis"/);
   });
@@ -534,10 +522,7 @@ describe('without a configured LLM', () => {
     delete config.llm.baseURL;
     const own = await createServerApp({ config, jarvis: await env.jarvis(config) });
     try {
-      const response = await own.app.request(
-        '/v1/chat/completions',
-        json({ model: 'jarvis', messages: [{ role: 'user', content: 'hello' }] }),
-      );
+      const response = await chatCompletion({ messages: [{ role: 'user', content: 'hello' }] }, own.app);
       assert.equal(response.status, 503);
       const body = (await response.json()) as { error: { code: string; message: string } };
       assert.equal(body.error.code, 'config');

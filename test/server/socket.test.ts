@@ -12,6 +12,7 @@ import {
   planWhen,
   readEventStream,
   type Setup,
+  scriptFindPeople,
   setup,
   UPLOAD_PATH,
 } from './support.js';
@@ -21,13 +22,7 @@ const API_KEY = 'jarvis-test-key-0123456789';
 
 before(async () => {
   env = await setup();
-  planWhen(env.llm, 'Find the people', () => [
-    { id: 0, task: 'token-classification', dep: [-1], args: { text: NER_SENTENCE } },
-  ]);
-  answerWhen(env.llm, 'Find the people', {
-    content: 'The people are Ada Lovelace and Charles Babbage.',
-    chunkDelayMs: 5,
-  });
+  scriptFindPeople(env.llm, 5);
   planWhen(env.llm, 'Describe the photo', (request) => [
     {
       id: 0,

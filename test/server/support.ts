@@ -123,3 +123,16 @@ export async function readEventStream(
 }
 
 export const NER_SENTENCE = 'Ada Lovelace met Charles Babbage in London.';
+
+/**
+ * Scripts the request both server suites start from, "Find the people: …": one named-entity task over
+ * NER_SENTENCE, answered "The people are Ada Lovelace and Charles Babbage." (streamed in chunks `chunkDelayMs`
+ * apart where given).
+ */
+export function scriptFindPeople(llm: OpenAITestServer, chunkDelayMs?: number): void {
+  planWhen(llm, 'Find the people', () => [
+    { id: 0, task: 'token-classification', dep: [-1], args: { text: NER_SENTENCE } },
+  ]);
+  const answer = 'The people are Ada Lovelace and Charles Babbage.';
+  answerWhen(llm, 'Find the people', chunkDelayMs === undefined ? answer : { content: answer, chunkDelayMs });
+}
