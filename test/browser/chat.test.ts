@@ -65,6 +65,14 @@ async function dropFile(page: Page, path: string, name: string, type: string): P
   await page.dispatchEvent('.thread', 'drop', { dataTransfer });
 }
 
+/** Attaches the zebra photo, waits until its upload is ready, and sends `prompt` with it. */
+async function askAboutZebraPhoto(page: Page, prompt: string): Promise<void> {
+  await dropFile(page, fixture('images', 'b.jpg'), 'zebra.jpg', 'image/jpeg');
+  await page.waitForSelector('[data-testid=attachment].chip-ready', { timeout: 30_000 });
+  await page.fill('[data-testid=prompt]', prompt);
+  await page.keyboard.press('Enter');
+}
+
 before(async () => {
   if (skip) return;
   if (!existsSync(join(ROOT, 'web', 'dist', 'index.html'))) {
@@ -129,10 +137,7 @@ describe('web UI', { skip }, () => {
     await page.goto(server.url);
     await page.waitForSelector('.welcome');
 
-    await dropFile(page, fixture('images', 'b.jpg'), 'zebra.jpg', 'image/jpeg');
-    await page.waitForSelector('[data-testid=attachment].chip-ready', { timeout: 30_000 });
-    await page.fill('[data-testid=prompt]', 'How many zebras are in this picture?');
-    await page.keyboard.press('Enter');
+    await askAboutZebraPhoto(page, 'How many zebras are in this picture?');
 
     // The graph appears with its nodes and the edge 1 -> 2, and a task is seen running before all are done.
     await page.waitForSelector('[data-testid=graph] .node[data-task-id="2"]', { timeout: 60_000 });
@@ -333,10 +338,7 @@ describe('web UI behind an API key', { skip }, () => {
     await page.waitForSelector('[data-testid=conversation-link]');
 
     await page.click('[data-testid=new-conversation]');
-    await dropFile(page, fixture('images', 'b.jpg'), 'zebra.jpg', 'image/jpeg');
-    await page.waitForSelector('[data-testid=attachment].chip-ready', { timeout: 30_000 });
-    await page.fill('[data-testid=prompt]', 'How many zebras are in this picture, with the key?');
-    await page.keyboard.press('Enter');
+    await askAboutZebraPhoto(page, 'How many zebras are in this picture, with the key?');
     await page.waitForSelector('[data-testid=run][data-status=succeeded]', { timeout: 120_000 });
     const image = await page.$eval('.task[data-task-id="0"] .artifact-image img', (element) => {
       const img = element as HTMLImageElement;
