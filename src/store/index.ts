@@ -118,6 +118,11 @@ const nullableText = (row: Row, column: string): string | null =>
 const json = (value: unknown): unknown =>
   value === null || value === undefined ? null : JSON.parse(String(value));
 
+const insertEvent = (runId: string, { seq, event }: StoredEvent) => ({
+  sql: 'INSERT OR REPLACE INTO run_events (run_id, seq, type, data, at) VALUES (?, ?, ?, ?, ?)',
+  args: [runId, seq, event.type, JSON.stringify(event), event.at],
+});
+
 function toConversation(row: Row): Conversation {
   return {
     id: text(row, 'id'),
@@ -211,6 +216,12 @@ export async function openStore(path: string): Promise<Store> {
   const run = async (sql: string, args: InArgs = []): Promise<number> =>
     (await client.execute({ sql, args })).rowsAffected;
 
+  /** The first row `sql` finds, as `toRecord` makes it, or undefined where there is none. */
+  const first = async <T>(toRecord: (row: Row) => T, sql: string, args: InArgs): Promise<T | undefined> => {
+    const [row] = await rows(sql, args);
+    return row ? toRecord(row) : undefined;
+  };
+
   const touch = (conversationId: string, at: number) =>
     run('UPDATE conversations SET updated_at = ? WHERE id = ?', [at, conversationId]);
 
@@ -241,8 +252,7 @@ export async function openStore(path: string): Promise<Store> {
     },
 
     async getConversation(id) {
-      const [row] = await rows('SELECT * FROM conversations WHERE id = ?', [id]);
-      return row ? toConversation(row) : undefined;
+      return first(toConversation, 'SELECT * FROM conversations WHERE id = ?', [id]);
     },
 
     async renameConversation(id, title) {
@@ -333,8 +343,7 @@ export async function openStore(path: string): Promise<Store> {
     },
 
     async getRun(id) {
-      const [row] = await rows('SELECT * FROM runs WHERE id = ?', [id]);
-      return row ? toRun(row) : undefined;
+      return first(toRun, 'SELECT * FROM runs WHERE id = ?', [id]);
     },
 
     async listRuns(conversationId) {
@@ -344,22 +353,13 @@ export async function openStore(path: string): Promise<Store> {
     },
 
     async appendEvent(runId, seq, event) {
-      await run('INSERT OR REPLACE INTO run_events (run_id, seq, type, data, at) VALUES (?, ?, ?, ?, ?)', [
-        runId,
-        seq,
-        event.type,
-        JSON.stringify(event),
-        event.at,
-      ]);
+      await client.execute(insertEvent(runId, { seq, event }));
     },
 
     async appendEvents(runId, events) {
       if (events.length === 0) return;
       await client.batch(
-        events.map(({ seq, event }) => ({
-          sql: 'INSERT OR REPLACE INTO run_events (run_id, seq, type, data, at) VALUES (?, ?, ?, ?, ?)',
-          args: [runId, seq, event.type, JSON.stringify(event), event.at],
-        })),
+        events.map((stored) => insertEvent(runId, stored)),
         'write',
       );
     },
@@ -369,11 +369,11 @@ export async function openStore(path: string): Promise<Store> {
     },
 
     async findConversationByKey(key) {
-      const [row] = await rows(
+      return first(
+        toConversation,
         'SELECT * FROM conversations WHERE thread_key = ? ORDER BY updated_at DESC LIMIT 1',
         [key],
       );
-      return row ? toConversation(row) : undefined;
     },
 
     async listEvents(runId, afterSeq = -1) {
@@ -413,8 +413,7 @@ export async function openStore(path: string): Promise<Store> {
     },
 
     async getArtifact(id) {
-      const [row] = await rows('SELECT * FROM artifacts WHERE id = ?', [id]);
-      return row ? toArtifact(row) : undefined;
+      return first(toArtifact, 'SELECT * FROM artifacts WHERE id = ?', [id]);
     },
 
     async listArtifacts(runId) {
@@ -441,8 +440,7 @@ export async function openStore(path: string): Promise<Store> {
     },
 
     async getUpload(id) {
-      const [row] = await rows('SELECT * FROM uploads WHERE id = ?', [id]);
-      return row ? toUpload(row) : undefined;
+      return first(toUpload, 'SELECT * FROM uploads WHERE id = ?', [id]);
     },
 
     async deleteUpload(id) {
