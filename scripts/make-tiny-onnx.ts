@@ -158,7 +158,6 @@ export function encodeModel(graph: Graph): Uint8Array {
 // ---------------------------------------------------------------------------------------------------
 // Weights
 
-
 const floats = (name: string, dims: number[], values: number[] | ((index: number) => number)): Tensor => {
   const size = dims.reduce((a, b) => a * b, 1);
   const data = new Float32Array(size);
@@ -186,6 +185,24 @@ function writeOnnx(dir: string, name: string, graph: Graph): void {
   writeFileSync(join(dir, 'onnx', name), encodeModel(graph));
 }
 
+/** A model folder with one graph, onnx/model.onnx, and its config.json. */
+function writeModel(dir: string, graph: Graph, config: Record<string, unknown>): void {
+  mkdirSync(dir, { recursive: true });
+  writeOnnx(dir, 'model.onnx', graph);
+  writeJson(dir, 'config.json', config);
+}
+
+/** The mean over `axes`, as the pooling steps of several tiny models compute it. */
+const reduceMean = (input: string, output: string, axes: number[], keepdims: 0 | 1): Node => ({
+  op: 'ReduceMean',
+  inputs: [input],
+  outputs: [output],
+  attributes: [
+    { name: 'axes', ints: axes },
+    { name: 'keepdims', int: keepdims },
+  ],
+});
+
 function imageProcessor(
   type: string,
   size: number,
@@ -203,6 +220,23 @@ function imageProcessor(
     image_std: [0.5, 0.5, 0.5],
     ...extra,
   };
+}
+
+const PIXEL_VALUES: ValueInfo = {
+  name: 'pixel_values',
+  type: 'float32',
+  shape: ['batch', 3, 'height', 'width'],
+};
+
+/** An image model: one graph reading pixel_values, its config and its image processor. */
+function writeImageModel(
+  dir: string,
+  graph: Omit<Graph, 'inputs'>,
+  config: Record<string, unknown>,
+  processor: Record<string, unknown>,
+): void {
+  writeModel(dir, { ...graph, inputs: [PIXEL_VALUES] }, config);
+  writeJson(dir, 'preprocessor_config.json', processor);
 }
 
 const labelMaps = (labels: string[]) => ({
@@ -231,100 +265,77 @@ function colourLogits(output: string, extraClasses = 0): { nodes: Node[]; initia
 }
 
 export function writeImageClassifier(dir: string): void {
-  mkdirSync(dir, { recursive: true });
-  const { nodes, initializers } = colourLogits('logits');
-  writeOnnx(dir, 'model.onnx', {
-    nodes,
-    initializers,
-    inputs: [{ name: 'pixel_values', type: 'float32', shape: ['batch', 3, 'height', 'width'] }],
-    outputs: [{ name: 'logits', type: 'float32', shape: ['batch', 3] }],
-  });
-  writeJson(dir, 'config.json', {
-    model_type: 'vit',
-    architectures: ['ViTForImageClassification'],
-    ...labelMaps(COLOR_LABELS),
-  });
-  writeJson(dir, 'preprocessor_config.json', imageProcessor('ViTImageProcessor', 32));
+  writeImageModel(
+    dir,
+    { ...colourLogits('logits'), outputs: [{ name: 'logits', type: 'float32', shape: ['batch', 3] }] },
+    { model_type: 'vit', architectures: ['ViTForImageClassification'], ...labelMaps(COLOR_LABELS) },
+    imageProcessor('ViTImageProcessor', 32),
+  );
 }
 
 /** DETR-shaped: one query whose class is the image's dominant colour, boxed around the centre half. */
 export function writeObjectDetector(dir: string): void {
-  mkdirSync(dir, { recursive: true });
   const { nodes, initializers } = colourLogits('class_logits', 1);
-  writeOnnx(dir, 'model.onnx', {
-    nodes: [
-      ...nodes,
-      { op: 'Reshape', inputs: ['class_logits', 'logits_shape'], outputs: ['logits'] },
-      { op: 'Identity', inputs: ['box'], outputs: ['pred_boxes'] },
-    ],
-    initializers: [
-      ...initializers,
-      int64s('logits_shape', [-1, 1, 4]),
-      floats('box', [1, 1, 4], [0.5, 0.5, 0.5, 0.5]),
-    ],
-    inputs: [{ name: 'pixel_values', type: 'float32', shape: ['batch', 3, 'height', 'width'] }],
-    outputs: [
-      { name: 'logits', type: 'float32', shape: ['batch', 1, 4] },
-      { name: 'pred_boxes', type: 'float32', shape: [1, 1, 4] },
-    ],
-  });
-  writeJson(dir, 'config.json', {
-    model_type: 'detr',
-    architectures: ['DetrForObjectDetection'],
-    ...labelMaps(COLOR_LABELS),
-  });
-  writeJson(
+  writeImageModel(
     dir,
-    'preprocessor_config.json',
+    {
+      nodes: [
+        ...nodes,
+        { op: 'Reshape', inputs: ['class_logits', 'logits_shape'], outputs: ['logits'] },
+        { op: 'Identity', inputs: ['box'], outputs: ['pred_boxes'] },
+      ],
+      initializers: [
+        ...initializers,
+        int64s('logits_shape', [-1, 1, 4]),
+        floats('box', [1, 1, 4], [0.5, 0.5, 0.5, 0.5]),
+      ],
+      outputs: [
+        { name: 'logits', type: 'float32', shape: ['batch', 1, 4] },
+        { name: 'pred_boxes', type: 'float32', shape: [1, 1, 4] },
+      ],
+    },
+    { model_type: 'detr', architectures: ['DetrForObjectDetection'], ...labelMaps(COLOR_LABELS) },
     imageProcessor('DetrImageProcessor', 32, { do_pad: false, size: { height: 32, width: 32 } }),
   );
 }
 
 /** Segformer-shaped semantic segmentation: each pixel's label is its dominant colour. */
 export function writeSegmenter(dir: string): void {
-  mkdirSync(dir, { recursive: true });
-  writeOnnx(dir, 'model.onnx', {
-    nodes: [
-      {
-        op: 'Conv',
-        inputs: ['pixel_values', 'pixel_weights'],
-        outputs: ['logits'],
-        attributes: [{ name: 'kernel_shape', ints: [1, 1] }],
-      },
-    ],
-    initializers: [floats('pixel_weights', [3, 3, 1, 1], (i) => (Math.floor(i / 3) === i % 3 ? 10 : 0))],
-    inputs: [{ name: 'pixel_values', type: 'float32', shape: ['batch', 3, 'height', 'width'] }],
-    outputs: [{ name: 'logits', type: 'float32', shape: ['batch', 3, 'height', 'width'] }],
-  });
-  writeJson(dir, 'config.json', {
-    model_type: 'segformer',
-    architectures: ['SegformerForSemanticSegmentation'],
-    ...labelMaps(COLOR_LABELS),
-  });
-  writeJson(dir, 'preprocessor_config.json', imageProcessor('SegformerImageProcessor', 32));
+  writeImageModel(
+    dir,
+    {
+      nodes: [
+        {
+          op: 'Conv',
+          inputs: ['pixel_values', 'pixel_weights'],
+          outputs: ['logits'],
+          attributes: [{ name: 'kernel_shape', ints: [1, 1] }],
+        },
+      ],
+      initializers: [floats('pixel_weights', [3, 3, 1, 1], (i) => (Math.floor(i / 3) === i % 3 ? 10 : 0))],
+      outputs: [{ name: 'logits', type: 'float32', shape: ['batch', 3, 'height', 'width'] }],
+    },
+    {
+      model_type: 'segformer',
+      architectures: ['SegformerForSemanticSegmentation'],
+      ...labelMaps(COLOR_LABELS),
+    },
+    imageProcessor('SegformerImageProcessor', 32),
+  );
 }
 
 /** DPT-shaped: depth = mean brightness per pixel, so a bright area reads as "far". */
 export function writeDepthEstimator(dir: string): void {
-  mkdirSync(dir, { recursive: true });
-  writeOnnx(dir, 'model.onnx', {
-    nodes: [
-      {
-        op: 'ReduceMean',
-        inputs: ['pixel_values'],
-        outputs: ['predicted_depth'],
-        attributes: [
-          { name: 'axes', ints: [1] },
-          { name: 'keepdims', int: 0 },
-        ],
-      },
-    ],
-    initializers: [],
-    inputs: [{ name: 'pixel_values', type: 'float32', shape: ['batch', 3, 'height', 'width'] }],
-    outputs: [{ name: 'predicted_depth', type: 'float32', shape: ['batch', 'height', 'width'] }],
-  });
-  writeJson(dir, 'config.json', { model_type: 'dpt', architectures: ['DPTForDepthEstimation'] });
-  writeJson(dir, 'preprocessor_config.json', imageProcessor('DPTImageProcessor', 32));
+  writeImageModel(
+    dir,
+    {
+      nodes: [reduceMean('pixel_values', 'predicted_depth', [1], 0)],
+      initializers: [],
+      outputs: [{ name: 'predicted_depth', type: 'float32', shape: ['batch', 'height', 'width'] }],
+    },
+    { model_type: 'dpt', architectures: ['DPTForDepthEstimation'] },
+    imageProcessor('DPTImageProcessor', 32),
+  );
 }
 
 // Words the tiny tokenizers know; anything else becomes [UNK].
@@ -398,22 +409,24 @@ const WORDS = [
 const SPECIAL = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
 export const TINY_VOCAB = [...SPECIAL, ...WORDS];
 
+/** A special token as tokenizer.json lists it; `strip` trims the spaces around it (wav2vec2's tokenizer does). */
+const addedToken = (id: number, content: string, strip = false) => ({
+  id,
+  content,
+  single_word: false,
+  lstrip: strip,
+  rstrip: strip,
+  normalized: false,
+  special: true,
+});
+
 function bertTokenizer(dir: string): void {
   const vocab = Object.fromEntries(TINY_VOCAB.map((token, index) => [token, index]));
-  const special = (id: number, content: string) => ({
-    id,
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  });
   writeJson(dir, 'tokenizer.json', {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: SPECIAL.map((token, index) => special(index, token)),
+    added_tokens: SPECIAL.map((token, index) => addedToken(index, token)),
     normalizer: {
       type: 'BertNormalizer',
       clean_text: true,
@@ -474,17 +487,23 @@ const textInputs: ValueInfo[] = [
   { name: 'attention_mask', type: 'int64', shape: ['batch', 'sequence'] },
 ];
 
+/** A BERT-shaped text model: one graph reading the token ids, its config and the tiny tokenizer. */
+function writeBertModel(dir: string, graph: Omit<Graph, 'inputs'>, config: Record<string, unknown>): void {
+  writeModel(dir, { ...graph, inputs: textInputs }, { model_type: 'bert', ...config });
+  bertTokenizer(dir);
+}
+
 /** BERT-shaped encoder: last_hidden_state = a seeded embedding per token (no attention). */
 export function writeTextEmbedder(dir: string): void {
-  mkdirSync(dir, { recursive: true });
-  writeOnnx(dir, 'model.onnx', {
-    nodes: [{ op: 'Gather', inputs: ['embeddings', 'input_ids'], outputs: ['last_hidden_state'] }],
-    initializers: [embeddingTable(7)],
-    inputs: textInputs,
-    outputs: [{ name: 'last_hidden_state', type: 'float32', shape: ['batch', 'sequence', HIDDEN] }],
-  });
-  writeJson(dir, 'config.json', { model_type: 'bert', architectures: ['BertModel'], hidden_size: HIDDEN });
-  bertTokenizer(dir);
+  writeBertModel(
+    dir,
+    {
+      nodes: [{ op: 'Gather', inputs: ['embeddings', 'input_ids'], outputs: ['last_hidden_state'] }],
+      initializers: [embeddingTable(7)],
+      outputs: [{ name: 'last_hidden_state', type: 'float32', shape: ['batch', 'sequence', HIDDEN] }],
+    },
+    { architectures: ['BertModel'], hidden_size: HIDDEN },
+  );
 }
 
 const wordId = (word: string): number => {
@@ -505,39 +524,29 @@ function tokenTable(name: string, width: number, rows: Record<string, number[]>,
  * "great", "good"; -1 "hate", "awful", "bad"), averaged over the sentence and scaled into logits.
  */
 export function writeSentimentClassifier(dir: string): void {
-  mkdirSync(dir, { recursive: true });
   const polarity: Record<string, number[]> = {};
   for (const word of ['good', 'great', 'love']) polarity[word] = [1];
   for (const word of ['bad', 'awful', 'hate']) polarity[word] = [-1];
-  writeOnnx(dir, 'model.onnx', {
-    nodes: [
-      { op: 'Gather', inputs: ['polarity', 'input_ids'], outputs: ['tokens'] },
-      {
-        op: 'ReduceMean',
-        inputs: ['tokens'],
-        outputs: ['sentence'],
-        attributes: [
-          { name: 'axes', ints: [1] },
-          { name: 'keepdims', int: 0 },
-        ],
-      },
-      { op: 'MatMul', inputs: ['sentence', 'classifier'], outputs: ['logits'] },
-    ],
-    initializers: [tokenTable('polarity', 1, polarity), floats('classifier', [1, 2], [-20, 20])],
-    inputs: textInputs,
-    outputs: [{ name: 'logits', type: 'float32', shape: ['batch', 2] }],
-  });
-  writeJson(dir, 'config.json', {
-    model_type: 'bert',
-    architectures: ['BertForSequenceClassification'],
-    ...labelMaps(['NEGATIVE', 'POSITIVE']),
-  });
-  bertTokenizer(dir);
+  writeBertModel(
+    dir,
+    {
+      nodes: [
+        { op: 'Gather', inputs: ['polarity', 'input_ids'], outputs: ['tokens'] },
+        reduceMean('tokens', 'sentence', [1], 0),
+        { op: 'MatMul', inputs: ['sentence', 'classifier'], outputs: ['logits'] },
+      ],
+      initializers: [tokenTable('polarity', 1, polarity), floats('classifier', [1, 2], [-20, 20])],
+      outputs: [{ name: 'logits', type: 'float32', shape: ['batch', 2] }],
+    },
+    {
+      architectures: ['BertForSequenceClassification'],
+      ...labelMaps(['NEGATIVE', 'POSITIVE']),
+    },
+  );
 }
 
 /** BERT-shaped named-entity tagger: "alan turing" is a person, "paris" and "berlin" are places. */
 export function writeEntityTagger(dir: string): void {
-  mkdirSync(dir, { recursive: true });
   const labels = ['O', 'B-PER', 'I-PER', 'B-LOC'];
   const row = (label: string) => labels.map((candidate) => (candidate === label ? 10 : 0));
   const tags = tokenTable('tags', labels.length, {
@@ -552,46 +561,45 @@ export function writeEntityTagger(dir: string): void {
     const start = token * labels.length;
     if (table.subarray(start, start + labels.length).every((value) => value === 0)) table[start] = 10;
   }
-  writeOnnx(dir, 'model.onnx', {
-    nodes: [{ op: 'Gather', inputs: ['tags', 'input_ids'], outputs: ['logits'] }],
-    initializers: [tags],
-    inputs: textInputs,
-    outputs: [{ name: 'logits', type: 'float32', shape: ['batch', 'sequence', labels.length] }],
-  });
-  writeJson(dir, 'config.json', {
-    model_type: 'bert',
-    architectures: ['BertForTokenClassification'],
-    ...labelMaps(labels),
-  });
-  bertTokenizer(dir);
+  writeBertModel(
+    dir,
+    {
+      nodes: [{ op: 'Gather', inputs: ['tags', 'input_ids'], outputs: ['logits'] }],
+      initializers: [tags],
+      outputs: [{ name: 'logits', type: 'float32', shape: ['batch', 'sequence', labels.length] }],
+    },
+    {
+      architectures: ['BertForTokenClassification'],
+      ...labelMaps(labels),
+    },
+  );
 }
 
 /** BERT-shaped extractive question answering: the answer span is always the place name in the context. */
 export function writeQuestionAnswerer(dir: string): void {
-  mkdirSync(dir, { recursive: true });
   const places = { paris: [10], berlin: [10] };
-  writeOnnx(dir, 'model.onnx', {
-    nodes: [
-      { op: 'Gather', inputs: ['start_table', 'input_ids'], outputs: ['start_logits'] },
-      { op: 'Gather', inputs: ['end_table', 'input_ids'], outputs: ['end_logits'] },
-    ],
-    initializers: [
-      { ...tokenTable('start_table', 1, places), dims: [TINY_VOCAB.length] },
-      { ...tokenTable('end_table', 1, places), dims: [TINY_VOCAB.length] },
-    ],
-    inputs: textInputs,
-    outputs: [
-      { name: 'start_logits', type: 'float32', shape: ['batch', 'sequence'] },
-      { name: 'end_logits', type: 'float32', shape: ['batch', 'sequence'] },
-    ],
-  });
-  writeJson(dir, 'config.json', { model_type: 'bert', architectures: ['BertForQuestionAnswering'] });
-  bertTokenizer(dir);
+  writeBertModel(
+    dir,
+    {
+      nodes: [
+        { op: 'Gather', inputs: ['start_table', 'input_ids'], outputs: ['start_logits'] },
+        { op: 'Gather', inputs: ['end_table', 'input_ids'], outputs: ['end_logits'] },
+      ],
+      initializers: [
+        { ...tokenTable('start_table', 1, places), dims: [TINY_VOCAB.length] },
+        { ...tokenTable('end_table', 1, places), dims: [TINY_VOCAB.length] },
+      ],
+      outputs: [
+        { name: 'start_logits', type: 'float32', shape: ['batch', 'sequence'] },
+        { name: 'end_logits', type: 'float32', shape: ['batch', 'sequence'] },
+      ],
+    },
+    { architectures: ['BertForQuestionAnswering'] },
+  );
 }
 
 /** BERT-shaped masked language model that fills [MASK] with "paris" (and copies every other token). */
 export function writeMaskFiller(dir: string): void {
-  mkdirSync(dir, { recursive: true });
   const size = TINY_VOCAB.length;
   const table = new Float32Array(size * size);
   for (let token = 0; token < size; token++) table[token * size + token] = 10;
@@ -599,44 +607,36 @@ export function writeMaskFiller(dir: string): void {
   table.fill(0, mask * size, (mask + 1) * size);
   table[mask * size + wordId('paris')] = 10;
   table[mask * size + wordId('berlin')] = 8;
-  writeOnnx(dir, 'model.onnx', {
-    nodes: [{ op: 'Gather', inputs: ['fill', 'input_ids'], outputs: ['logits'] }],
-    initializers: [{ name: 'fill', dims: [size, size], data: table }],
-    inputs: textInputs,
-    outputs: [{ name: 'logits', type: 'float32', shape: ['batch', 'sequence', size] }],
-  });
-  writeJson(dir, 'config.json', { model_type: 'bert', architectures: ['BertForMaskedLM'], vocab_size: size });
-  bertTokenizer(dir);
+  writeBertModel(
+    dir,
+    {
+      nodes: [{ op: 'Gather', inputs: ['fill', 'input_ids'], outputs: ['logits'] }],
+      initializers: [{ name: 'fill', dims: [size, size], data: table }],
+      outputs: [{ name: 'logits', type: 'float32', shape: ['batch', 'sequence', size] }],
+    },
+    { architectures: ['BertForMaskedLM'], vocab_size: size },
+  );
 }
 
 /** BERT-shaped NLI classifier (entailment / neutral / contradiction) for zero-shot classification. */
 export function writeZeroShotClassifier(dir: string): void {
-  mkdirSync(dir, { recursive: true });
   const random = seededRandom(11);
-  writeOnnx(dir, 'model.onnx', {
-    nodes: [
-      { op: 'Gather', inputs: ['embeddings', 'input_ids'], outputs: ['tokens'] },
-      {
-        op: 'ReduceMean',
-        inputs: ['tokens'],
-        outputs: ['sentence'],
-        attributes: [
-          { name: 'axes', ints: [1] },
-          { name: 'keepdims', int: 0 },
-        ],
-      },
-      { op: 'MatMul', inputs: ['sentence', 'classifier'], outputs: ['logits'] },
-    ],
-    initializers: [embeddingTable(13), floats('classifier', [HIDDEN, 3], () => random() * 4 - 2)],
-    inputs: textInputs,
-    outputs: [{ name: 'logits', type: 'float32', shape: ['batch', 3] }],
-  });
-  writeJson(dir, 'config.json', {
-    model_type: 'bert',
-    architectures: ['BertForSequenceClassification'],
-    ...labelMaps(['entailment', 'neutral', 'contradiction']),
-  });
-  bertTokenizer(dir);
+  writeBertModel(
+    dir,
+    {
+      nodes: [
+        { op: 'Gather', inputs: ['embeddings', 'input_ids'], outputs: ['tokens'] },
+        reduceMean('tokens', 'sentence', [1], 0),
+        { op: 'MatMul', inputs: ['sentence', 'classifier'], outputs: ['logits'] },
+      ],
+      initializers: [embeddingTable(13), floats('classifier', [HIDDEN, 3], () => random() * 4 - 2)],
+      outputs: [{ name: 'logits', type: 'float32', shape: ['batch', 3] }],
+    },
+    {
+      architectures: ['BertForSequenceClassification'],
+      ...labelMaps(['entailment', 'neutral', 'contradiction']),
+    },
+  );
 }
 
 /**
@@ -674,15 +674,7 @@ export function writeSeq2Seq(dir: string, sentence: string[]): void {
   writeOnnx(dir, 'decoder_model_merged.onnx', {
     nodes: [
       { op: 'Gather', inputs: ['transitions', 'input_ids'], outputs: ['next'] },
-      {
-        op: 'ReduceMean',
-        inputs: ['encoder_hidden_states'],
-        outputs: ['context'],
-        attributes: [
-          { name: 'axes', ints: [1, 2] },
-          { name: 'keepdims', int: 1 },
-        ],
-      },
+      reduceMean('encoder_hidden_states', 'context', [1, 2], 1),
       { op: 'Mul', inputs: ['context', 'zero'], outputs: ['nothing'] },
       { op: 'Add', inputs: ['next', 'nothing'], outputs: ['logits'] },
     ],
@@ -746,7 +738,7 @@ export function writeCaptioner(dir: string): void {
       { op: 'Reshape', inputs: ['pooled', 'hidden_shape'], outputs: ['last_hidden_state'] },
     ],
     initializers: [int64s('hidden_shape', [-1, 1, 3])],
-    inputs: [{ name: 'pixel_values', type: 'float32', shape: ['batch', 3, 'height', 'width'] }],
+    inputs: [PIXEL_VALUES],
     outputs: [{ name: 'last_hidden_state', type: 'float32', shape: ['batch', 1, 3] }],
   });
   writeOnnx(dir, 'decoder_model_merged.onnx', {
@@ -809,40 +801,42 @@ const CTC_FRAME = 320;
  * session and the CTC decoder.
  */
 export function writeSpeechRecognizer(dir: string): void {
-  mkdirSync(dir, { recursive: true });
   const random = seededRandom(23);
-  writeOnnx(dir, 'model.onnx', {
-    nodes: [
-      { op: 'Unsqueeze', inputs: ['input_values', 'channel_axis'], outputs: ['signal'] },
-      {
-        op: 'Conv',
-        inputs: ['signal', 'frame_weights'],
-        outputs: ['frames'],
-        attributes: [
-          { name: 'kernel_shape', ints: [CTC_FRAME] },
-          { name: 'strides', ints: [CTC_FRAME] },
-        ],
-      },
-      {
-        op: 'Transpose',
-        inputs: ['frames'],
-        outputs: ['logits'],
-        attributes: [{ name: 'perm', ints: [0, 2, 1] }],
-      },
-    ],
-    initializers: [
-      int64s('channel_axis', [1]),
-      floats('frame_weights', [CTC_VOCAB.length, 1, CTC_FRAME], () => random() * 2 - 1),
-    ],
-    inputs: [{ name: 'input_values', type: 'float32', shape: ['batch', 'samples'] }],
-    outputs: [{ name: 'logits', type: 'float32', shape: ['batch', 'frames', CTC_VOCAB.length] }],
-  });
-  writeJson(dir, 'config.json', {
-    model_type: 'wav2vec2',
-    architectures: ['Wav2Vec2ForCTC'],
-    vocab_size: CTC_VOCAB.length,
-    pad_token_id: 0,
-  });
+  writeModel(
+    dir,
+    {
+      nodes: [
+        { op: 'Unsqueeze', inputs: ['input_values', 'channel_axis'], outputs: ['signal'] },
+        {
+          op: 'Conv',
+          inputs: ['signal', 'frame_weights'],
+          outputs: ['frames'],
+          attributes: [
+            { name: 'kernel_shape', ints: [CTC_FRAME] },
+            { name: 'strides', ints: [CTC_FRAME] },
+          ],
+        },
+        {
+          op: 'Transpose',
+          inputs: ['frames'],
+          outputs: ['logits'],
+          attributes: [{ name: 'perm', ints: [0, 2, 1] }],
+        },
+      ],
+      initializers: [
+        int64s('channel_axis', [1]),
+        floats('frame_weights', [CTC_VOCAB.length, 1, CTC_FRAME], () => random() * 2 - 1),
+      ],
+      inputs: [{ name: 'input_values', type: 'float32', shape: ['batch', 'samples'] }],
+      outputs: [{ name: 'logits', type: 'float32', shape: ['batch', 'frames', CTC_VOCAB.length] }],
+    },
+    {
+      model_type: 'wav2vec2',
+      architectures: ['Wav2Vec2ForCTC'],
+      vocab_size: CTC_VOCAB.length,
+      pad_token_id: 0,
+    },
+  );
   writeJson(dir, 'preprocessor_config.json', {
     feature_extractor_type: 'Wav2Vec2FeatureExtractor',
     feature_size: 1,
@@ -851,20 +845,11 @@ export function writeSpeechRecognizer(dir: string): void {
     do_normalize: true,
     return_attention_mask: false,
   });
-  const special = (id: number, content: string) => ({
-    id,
-    content,
-    single_word: false,
-    lstrip: true,
-    rstrip: true,
-    normalized: false,
-    special: true,
-  });
   writeJson(dir, 'tokenizer.json', {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: CTC_VOCAB.slice(0, 4).map((token, index) => special(index, token)),
+    added_tokens: CTC_VOCAB.slice(0, 4).map((token, index) => addedToken(index, token, true)),
     normalizer: null,
     pre_tokenizer: null,
     post_processor: null,
