@@ -4,8 +4,8 @@ import { writePng } from '../../shared/artifacts.js';
 import type { LocalExpert } from '../expert.js';
 import { boxesOverlay, type LabelledBox } from '../support/draw.js';
 import { centernet, MIN_OBJECT_SCORE } from '../support/human-models.js';
-import { decodeImage, uprightImage } from '../support/image.js';
-import { pluralize, requireImage, throwIfAborted } from '../support/inputs.js';
+import { decodeRequestImage, uprightImage } from '../support/image.js';
+import { pluralize, throwIfAborted } from '../support/inputs.js';
 
 export type Detection = LabelledBox;
 
@@ -33,9 +33,7 @@ export const humanObjectDetection: LocalExpert = {
   sizeBytes: 4_231_963,
   tags: ['coco', 'centernet', 'tfjs', 'human'],
   async run(request: InferenceRequest): Promise<TaskOutput> {
-    const input = requireImage(request);
-    const image = await decodeImage(input.path);
-    throwIfAborted(request.signal);
+    const { input, image } = await decodeRequestImage(request);
     const result = await centernet.detect(image, request.onProgress);
     throwIfAborted(request.signal);
     // Boxes come in the (possibly downscaled) detector input's pixels; report them in the original's.

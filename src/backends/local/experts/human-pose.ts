@@ -3,8 +3,8 @@ import type { TaskOutput } from '../../../core/output.js';
 import { writePng } from '../../shared/artifacts.js';
 import type { LocalExpert } from '../expert.js';
 import { MIN_KEYPOINT_SCORE, movenet } from '../support/human-models.js';
-import { decodeImage } from '../support/image.js';
-import { pluralize, requireImage, throwIfAborted } from '../support/inputs.js';
+import { decodeRequestImage } from '../support/image.js';
+import { pluralize, throwIfAborted } from '../support/inputs.js';
 import { loadSharp } from '../support/modules.js';
 
 /** MoveNet's 17 COCO keypoints. */
@@ -206,9 +206,7 @@ export const humanPose: LocalExpert = {
   sizeBytes: 4_812_029,
   tags: ['pose', 'movenet', 'openpose', 'tfjs', 'human'],
   async run(request: InferenceRequest): Promise<TaskOutput> {
-    const input = requireImage(request);
-    const image = await decodeImage(input.path);
-    throwIfAborted(request.signal);
+    const { image } = await decodeRequestImage(request);
     const result = await movenet.detect(image, request.onProgress);
     throwIfAborted(request.signal);
     const scale = image.originalWidth / image.width;

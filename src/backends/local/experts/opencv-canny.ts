@@ -2,8 +2,7 @@ import type { InferenceRequest } from '../../../core/backend.js';
 import type { TaskOutput } from '../../../core/output.js';
 import { writePng } from '../../shared/artifacts.js';
 import type { LocalExpert } from '../expert.js';
-import { decodeImage } from '../support/image.js';
-import { requireImage, throwIfAborted } from '../support/inputs.js';
+import { decodeRequestImage } from '../support/image.js';
 import { loadSharp } from '../support/modules.js';
 import { openCv } from '../support/opencv.js';
 
@@ -21,10 +20,8 @@ export const opencvCanny: LocalExpert = {
   sizeBytes: 10_500_000,
   tags: ['canny', 'edges', 'opencv', 'controlnet'],
   async run(request: InferenceRequest): Promise<TaskOutput> {
-    const input = requireImage(request);
     // Edges are computed at full size (up to 4096 px): downscaling first would thin out the map.
-    const image = await decodeImage(input.path, 4096);
-    throwIfAborted(request.signal);
+    const { image } = await decodeRequestImage(request, 4096);
     const { cv } = await openCv.get(request.onProgress);
     const source = cv.matFromArray(image.height, image.width, cv.CV_8UC3, image.pixels);
     const grey = new cv.Mat();

@@ -2,8 +2,7 @@ import type { InferenceRequest } from '../../../core/backend.js';
 import type { TaskOutput } from '../../../core/output.js';
 import { writePng } from '../../shared/artifacts.js';
 import type { LocalExpert } from '../expert.js';
-import { decodeImage } from '../support/image.js';
-import { requireImage, throwIfAborted } from '../support/inputs.js';
+import { decodeRequestImage } from '../support/image.js';
 import { loadSharp } from '../support/modules.js';
 import { openCv } from '../support/opencv.js';
 
@@ -25,9 +24,7 @@ export const opencvLines: LocalExpert = {
   sizeBytes: 10_500_000,
   tags: ['mlsd', 'lines', 'hough', 'opencv', 'controlnet'],
   async run(request: InferenceRequest): Promise<TaskOutput> {
-    const input = requireImage(request);
-    const image = await decodeImage(input.path, 2048);
-    throwIfAborted(request.signal);
+    const { image } = await decodeRequestImage(request, 2048);
     const { cv } = await openCv.get(request.onProgress);
     const minLength = Math.round(Math.min(image.width, image.height) / 10);
     const source = cv.matFromArray(image.height, image.width, cv.CV_8UC3, image.pixels);

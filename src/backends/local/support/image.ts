@@ -1,4 +1,7 @@
+import type { InferenceRequest } from '../../../core/backend.js';
 import { InferenceError } from '../../../core/errors.js';
+import type { InputFile } from '../../../core/output.js';
+import { requireImage, throwIfAborted } from './inputs.js';
 import { loadSharp, type Sharp } from './modules.js';
 
 export interface DecodedImage {
@@ -39,6 +42,20 @@ export async function decodeImage(path: string, maxSide = 1280): Promise<Decoded
   } catch (error) {
     throw new InferenceError(`Cannot read the image ${path}: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/**
+ * The request's image, decoded as `decodeImage` does; stops there if the task was cancelled while the
+ * image was read, before the model or OpenCV is loaded.
+ */
+export async function decodeRequestImage(
+  request: InferenceRequest,
+  maxSide?: number,
+): Promise<{ input: InputFile; image: DecodedImage }> {
+  const input = requireImage(request);
+  const image = await decodeImage(input.path, maxSide);
+  throwIfAborted(request.signal);
+  return { input, image };
 }
 
 /** The image upright as PNG-ready sharp pipeline, for drawing on. */
