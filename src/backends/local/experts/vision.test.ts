@@ -26,14 +26,20 @@ interface DetectionData {
 
 const image = (name: string) => ({ image: { path: fixture('images', name), mimeType: 'image/jpeg' } });
 
+/** Detects objects in a fixture image, keeping the progress messages the backend reports on the way. */
+async function detectWatchingProgress(name: string) {
+  const progress: string[] = [];
+  const output = await backend.infer(
+    inferenceRequest('object-detection', 'human-centernet', image(name), {
+      onProgress: (message) => progress.push(message),
+    }),
+  );
+  return { output, progress };
+}
+
 describe('object detection (human-centernet)', { skip: NO_FIXTURES }, () => {
   test('finds the zebra in b.jpg and draws it on an annotated PNG', async () => {
-    const progress: string[] = [];
-    const output = await backend.infer(
-      inferenceRequest('object-detection', 'human-centernet', image('b.jpg'), {
-        onProgress: (message) => progress.push(message),
-      }),
-    );
+    const { output, progress } = await detectWatchingProgress('b.jpg');
     const data = output.data as DetectionData;
     assert.ok((data.counts.zebra ?? 0) >= 1, `counts: ${JSON.stringify(data.counts)}`);
     assert.match(output.text ?? '', /\b1 zebra\b/);
@@ -56,12 +62,7 @@ describe('object detection (human-centernet)', { skip: NO_FIXTURES }, () => {
   });
 
   test('counts zebras and a giraffe in f.jpg, most frequent first', async () => {
-    const progress: string[] = [];
-    const output = await backend.infer(
-      inferenceRequest('object-detection', 'human-centernet', image('f.jpg'), {
-        onProgress: (message) => progress.push(message),
-      }),
-    );
+    const { output, progress } = await detectWatchingProgress('f.jpg');
     const data = output.data as DetectionData;
     assert.ok((data.counts.zebra ?? 0) >= 2, `counts: ${JSON.stringify(data.counts)}`);
     assert.ok((data.counts.giraffe ?? 0) >= 1, `counts: ${JSON.stringify(data.counts)}`);
