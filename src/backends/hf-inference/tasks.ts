@@ -5,8 +5,14 @@ import type { Artifact, InputFile, TaskOutput } from '../../core/output.js';
 import type { TaskName } from '../../core/tasks.js';
 import { writePng } from '../shared/artifacts.js';
 import { detectionOutput, type LabelledBox } from '../shared/draw-boxes.js';
-import { splitLabels, splitQuestion, splitSentences } from '../shared/inputs.js';
-import { inputError, requireFile, requireText } from '../shared/required-inputs.js';
+import {
+  inputError,
+  requireFile,
+  requireLabelledText,
+  requireQuestion,
+  requireSentences,
+  requireText,
+} from '../shared/required-inputs.js';
 import { labelList, percent } from '../shared/scores.js';
 
 /** What one task's runner gets: the client call options carry the signal and switch off blind 503 retries. */
@@ -135,12 +141,7 @@ const RUNNERS: Partial<Record<TaskName, TaskRunner>> = {
     return { text: `embedding of ${dimensions} values`, data: output };
   },
   async 'question-answering'(call) {
-    const parts = splitQuestion(text(call));
-    if (!parts)
-      fail(
-        call,
-        'question-answering needs a question and a context: "Where did Turing live?\\nAlan Turing lived in Wilmslow."',
-      );
+    const parts = requireQuestion(call.request, 'hf-inference');
     const output = await call.client.questionAnswering({ ...target(call), inputs: parts }, call.options);
     return { text: output.answer, data: output };
   },
@@ -149,12 +150,7 @@ const RUNNERS: Partial<Record<TaskName, TaskRunner>> = {
     return { artifacts: [await saveBlob(call, 'audio', output, 'audio/flac', 'generated audio')] };
   },
   async 'zero-shot-classification'(call) {
-    const parsed = splitLabels(text(call));
-    if (!parsed)
-      fail(
-        call,
-        'zero-shot-classification needs candidate labels after the text, e.g. "... Labels: sports, politics"',
-      );
+    const parsed = requireLabelledText(call.request, 'hf-inference');
     const output = (await call.client.zeroShotClassification(
       { ...target(call), inputs: parsed.text, parameters: { candidate_labels: parsed.labels } },
       call.options,
@@ -171,9 +167,7 @@ const RUNNERS: Partial<Record<TaskName, TaskRunner>> = {
     return { text: labelList(pairs), data: pairs };
   },
   async 'sentence-similarity'(call) {
-    const split = splitSentences(text(call));
-    if (!split)
-      fail(call, 'sentence-similarity needs a source sentence and at least one other, one per line');
+    const split = requireSentences(call.request, 'hf-inference');
     const output = await call.client.sentenceSimilarity(
       { ...target(call), inputs: { source_sentence: split.source, sentences: split.others } },
       call.options,

@@ -4,8 +4,14 @@ import type { InputFile, TaskOutput } from '../../core/output.js';
 import type { TaskName } from '../../core/tasks.js';
 import { writePng } from '../shared/artifacts.js';
 import { detectionOutput, type LabelledBox } from '../shared/draw-boxes.js';
-import { splitLabels, splitQuestion, splitSentences } from '../shared/inputs.js';
-import { inputError, requireFile, requireText } from '../shared/required-inputs.js';
+import {
+  inputError,
+  requireFile,
+  requireLabelledText,
+  requireQuestion,
+  requireSentences,
+  requireText,
+} from '../shared/required-inputs.js';
 import { labelList, percent } from '../shared/scores.js';
 import { readAudio } from './audio.js';
 
@@ -163,13 +169,7 @@ const RUNNERS: Partial<Record<TaskName, Runner>> = {
     return { text: output.generated_text.trim(), data: output };
   },
   async 'zero-shot-classification'(pipe, request) {
-    const parsed = splitLabels(text(request));
-    if (!parsed) {
-      fail(
-        request,
-        'zero-shot-classification needs candidate labels after the text, e.g. "... Labels: sports, politics"',
-      );
-    }
+    const parsed = requireLabelledText(request, 'transformers');
     const output = (await pipe(parsed.text, parsed.labels)) as { labels: string[]; scores: number[] };
     const pairs = output.labels.map((label, index) => ({ label, score: output.scores[index] ?? 0 }));
     return {
@@ -183,10 +183,7 @@ const RUNNERS: Partial<Record<TaskName, Runner>> = {
     return { text: `embedding of ${embedding.length} values`, data: embedding };
   },
   async 'sentence-similarity'(pipe, request) {
-    const split = splitSentences(text(request));
-    if (!split) {
-      fail(request, 'sentence-similarity needs a source sentence and at least one other, one per line');
-    }
+    const split = requireSentences(request, 'transformers');
     const sentences = [split.source, ...split.others];
     const output = (await pipe(sentences, { pooling: 'mean', normalize: true })) as TensorLike;
     const [source, ...others] = output.tolist() as number[][];
@@ -216,13 +213,7 @@ const RUNNERS: Partial<Record<TaskName, Runner>> = {
     return { text: entities.length > 0 ? entities.join(', ') : 'no entities found', data: output };
   },
   async 'question-answering'(pipe, request) {
-    const parts = splitQuestion(text(request));
-    if (!parts) {
-      fail(
-        request,
-        'question-answering needs a question and a context: "Where did Turing live?\\nAlan Turing lived in Wilmslow."',
-      );
-    }
+    const parts = requireQuestion(request, 'transformers');
     const output = firstOf(
       (await pipe(parts.question, parts.context)) as { answer: string; score: number }[],
     );
