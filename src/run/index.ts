@@ -142,7 +142,7 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
         inputs: {
           cwd,
           allowedFiles: (options.inputFiles ?? []).map((file) => resolve(cwd, file)),
-          allowedDirs: [config.dataDir],
+          allowedDirs: options.allowedDirs ?? [join(config.dataDir, 'runs')],
           allowPrivateUrls: config.execute.allowPrivateUrls,
           maxDownloadBytes: config.execute.maxDownloadBytes,
           urlTimeoutMs: config.execute.urlTimeoutMs,

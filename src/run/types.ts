@@ -15,6 +15,11 @@ export interface RunOptions {
   answer?: boolean;
   /** Files the user named or uploaded, allowed as inputs besides the working directory. */
   inputFiles?: string[];
+  /**
+   * Folders whose files a plan may use besides the working directory (default: the folders of earlier runs,
+   * `<dataDir>/runs`, so that a later turn can use what an earlier one made).
+   */
+  allowedDirs?: string[];
   /** Input paths in the plan resolve against this folder (default: process.cwd()). */
   cwd?: string;
   runId?: string;
