@@ -272,6 +272,39 @@ describe('jarvis run with the controller LLM', () => {
     assert.equal(result.answer, 'I cannot frobnicate, sorry.');
   });
 
+  test("text tasks the controller performs count in the run's usage", async () => {
+    llm.rule((request) =>
+      /summarize/i.test(systemPrompt(request)) && lastUserMessage(request).includes('Zebras live in Africa')
+        ? { content: 'Zebras are African.', usage: { prompt_tokens: 30, completion_tokens: 4 } }
+        : undefined,
+    );
+    const planFile = join(work, 'summary-plan.json');
+    writeFileSync(
+      planFile,
+      JSON.stringify([
+        {
+          id: 0,
+          task: 'summarization',
+          dep: [-1],
+          args: { text: 'Zebras live in Africa and have stripes.' },
+        },
+      ]),
+    );
+    const { code, stdout, stderr } = await jarvis(
+      ['run', '--plan', planFile, '--select', 'top', '--no-answer', '--json'],
+      { env: llmEnv() },
+    );
+    assert.equal(code, 0, stderr);
+    const result = JSON.parse(stdout) as RunResult;
+    assert.equal(result.tasks[0]?.backend, 'llm');
+    assert.equal(
+      result.tasks[0]?.status === 'succeeded' && result.tasks[0].output.text,
+      'Zebras are African.',
+    );
+    assert.deepEqual(result.usage.byStage.execute, { calls: 1, inputTokens: 30, outputTokens: 4 });
+    assert.equal(result.usage.llmCalls, 1);
+  });
+
   test('jarvis plan prints only the task graph', async () => {
     llm.rule((request) =>
       isPlanning(request) && promptText(request).includes('zebras in b.jpg')

@@ -107,7 +107,8 @@ export class CancelledError extends JarvisError {
 }
 
 const SECRET_PATTERNS = [
-  /\b(sk|hf|pk|rk)[-_][A-Za-z0-9_-]{6,}/g,
+  // OpenAI-style (sk-...), Hugging Face (hf_...) and Stripe-style keys; not words like "hf-inference".
+  /\b(?:sk-|hf_|pk_|rk_)[A-Za-z0-9_-]{8,}/g,
   /(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi,
   /([?&](?:api[-_]?key|token|access_token)=)[^&\s]+/gi,
 ];

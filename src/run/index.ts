@@ -14,7 +14,7 @@ import { planTasks, validatePlan } from '../plan/index.js';
 import { chatResponse, generateResponse } from '../respond/index.js';
 import { selectModels } from '../select/index.js';
 import type { RunOptions } from './types.js';
-import { createUsageMeter } from './usage.js';
+import { meteredController, UsageMeter, withUsageMeter } from './usage.js';
 
 export type { RunOptions } from './types.js';
 
@@ -58,8 +58,10 @@ export function runOutputDir(config: JarvisConfig, runId: string): string {
 }
 
 export async function createJarvis(config: JarvisConfig, overrides: JarvisOverrides = {}): Promise<Jarvis> {
-  const controller =
+  const configured =
     overrides.controller === null ? undefined : (overrides.controller ?? (await createController(config)));
+  // One metered controller for stages and backends alike: each call counts on the run that made it.
+  const controller = configured ? meteredController(configured) : undefined;
   const backends = overrides.backends ?? createBackends({ config, controller });
   const sources =
     overrides.sources ??
@@ -68,14 +70,17 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
     });
   const catalog = createCatalog({ backends, sources, mode: config.inference.mode });
 
-  async function run(options: RunOptions): Promise<RunResult> {
+  function run(options: RunOptions): Promise<RunResult> {
+    const meter = new UsageMeter();
+    return withUsageMeter(meter, () => runStages(options, meter));
+  }
+
+  async function runStages(options: RunOptions, meter: UsageMeter): Promise<RunResult> {
     const runId = options.runId ?? newRunId();
     const cwd = resolve(options.cwd ?? process.cwd());
     const outputDir = runOutputDir(config, runId);
     const startedAt = Date.now();
     const emit = (event: RunEvent) => options.onEvent?.(event);
-    const meter = createUsageMeter();
-    const metered = controller ? meter.wrap(controller) : undefined;
     const errors: RunResult['errors'] = [];
     const wantAnswer = options.answer ?? config.respond.enabled;
     const strategy = options.select ?? config.select.strategy;
@@ -91,8 +96,8 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
     };
 
     // Everything the run needs from configuration is checked before it starts, so a missing LLM is one clear error.
-    if (!options.plan) requireController(metered, 'Planning');
-    if (wantAnswer) requireController(metered, 'Answering (stage 4)');
+    if (!options.plan) requireController(controller, 'Planning');
+    if (wantAnswer) requireController(controller, 'Answering (stage 4)');
 
     emit({ type: 'run-start', runId, request: options.request, at: startedAt });
 
@@ -108,7 +113,7 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
       const outcome = await planTasks({
         request: options.request,
         ...(options.history ? { history: options.history } : {}),
-        controller: requireController(metered, 'Planning'),
+        controller: requireController(controller, 'Planning'),
         maxHistoryMessages: config.plan.maxHistoryMessages,
         ...(signal ? { signal } : {}),
         onEvent: emit,
@@ -129,7 +134,7 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
         strategy,
         topK: config.select.topK,
         descriptionChars: config.select.descriptionChars,
-        ...(metered ? { controller: metered } : {}),
+        ...(controller ? { controller } : {}),
         ...(signal ? { signal } : {}),
         onEvent: emit,
       });
@@ -157,7 +162,7 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
     checkCancelled();
 
     let answer: string | null = null;
-    if (wantAnswer && metered) {
+    if (wantAnswer && controller) {
       emit({ type: 'response-start', at: Date.now() });
       const onDelta = (text: string) => emit({ type: 'response-delta', text, at: Date.now() });
       try {
@@ -166,7 +171,7 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
             ? await chatResponse({
                 request: options.request,
                 ...(options.history ? { history: options.history } : {}),
-                controller: metered,
+                controller,
                 onDelta,
                 ...(signal ? { signal } : {}),
               })
@@ -175,7 +180,7 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
                 ...(options.history ? { history: options.history } : {}),
                 plan,
                 results: tasks,
-                controller: metered,
+                controller,
                 cwd,
                 onDelta,
                 ...(signal ? { signal } : {}),

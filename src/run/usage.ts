@@ -1,28 +1,47 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { UsageReport } from '../core/events.js';
 import type { ControllerModel } from '../core/llm.js';
 
-/** Counts LLM calls and tokens per stage for one run, by wrapping the shared controller. */
-export function createUsageMeter() {
-  const report: UsageReport = { llmCalls: 0, inputTokens: 0, outputTokens: 0, byStage: {} };
+/** Counts LLM calls and tokens per stage for one run. */
+export class UsageMeter {
+  private readonly usage: UsageReport = { llmCalls: 0, inputTokens: 0, outputTokens: 0, byStage: {} };
+
+  record(stage: string, inputTokens: number, outputTokens: number): void {
+    const entry = this.usage.byStage[stage] ?? { calls: 0, inputTokens: 0, outputTokens: 0 };
+    this.usage.byStage[stage] = entry;
+    entry.calls += 1;
+    entry.inputTokens += inputTokens;
+    entry.outputTokens += outputTokens;
+    this.usage.llmCalls += 1;
+    this.usage.inputTokens += inputTokens;
+    this.usage.outputTokens += outputTokens;
+  }
+
+  report(): UsageReport {
+    return structuredClone(this.usage);
+  }
+}
+
+/** The meter of the run whose code is executing: runs may overlap (the server), each counts its own calls. */
+const currentRun = new AsyncLocalStorage<UsageMeter>();
+
+/** Runs `work` with every metered LLM call inside it, however deep (stages, backends), counted on `meter`. */
+export function withUsageMeter<T>(meter: UsageMeter, work: () => Promise<T>): Promise<T> {
+  return currentRun.run(meter, work);
+}
+
+/**
+ * The shared controller, counting each call on the meter of the run that made it. The `llm` backend and
+ * document question answering get this one too, so their calls show in the run's usage.
+ */
+export function meteredController(controller: ControllerModel): ControllerModel {
   return {
-    wrap(controller: ControllerModel): ControllerModel {
-      return {
-        id: controller.id,
-        contextTokens: controller.contextTokens,
-        async chat(request) {
-          const result = await controller.chat(request);
-          const stage = report.byStage[request.stage] ?? { calls: 0, inputTokens: 0, outputTokens: 0 };
-          report.byStage[request.stage] = stage;
-          stage.calls += 1;
-          stage.inputTokens += result.usage.inputTokens;
-          stage.outputTokens += result.usage.outputTokens;
-          report.llmCalls += 1;
-          report.inputTokens += result.usage.inputTokens;
-          report.outputTokens += result.usage.outputTokens;
-          return result;
-        },
-      };
+    id: controller.id,
+    contextTokens: controller.contextTokens,
+    async chat(request) {
+      const result = await controller.chat(request);
+      currentRun.getStore()?.record(request.stage, result.usage.inputTokens, result.usage.outputTokens);
+      return result;
     },
-    report: (): UsageReport => structuredClone(report),
   };
 }
