@@ -8,7 +8,7 @@ import type { ChatMessage } from '../core/llm.js';
 import { historyEntry } from '../run/history.js';
 import type { AppEnv } from './app.js';
 import { fileUrlsOf, type ServerContext, startConversationRun } from './context.js';
-import { describeError, errorBody, errorResponse, readJson } from './http-errors.js';
+import { badRequest, describeError, errorBody, errorResponse, readJson } from './http-errors.js';
 import { summarizeEvents, withFileUrls } from './presenter.js';
 import type { ActiveRun } from './run-manager.js';
 import { saveUpload } from './upload-routes.js';
@@ -157,6 +157,13 @@ export function registerOpenAIRoutes(app: Hono<AppEnv>, context: ServerContext):
       throw new InputError('The last message must be the user request (role "user").');
     const uploads: string[] = [];
     const request = await flatten(context, last.content, uploads);
+    // Nothing to act on: running would plan from an empty request and answer something made up.
+    if (request.trim() === '' && uploads.length === 0) {
+      throw badRequest(
+        'The last user message is empty: send its text in "content", or attach an image or audio to it.',
+        'empty_message',
+      );
+    }
     const history: ChatMessage[] = [];
     for (const message of body.messages.slice(0, -1)) {
       if (message.role === 'tool') continue;

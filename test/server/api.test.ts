@@ -161,6 +161,16 @@ describe('POST /v1/chat/completions', () => {
     assert.ok(error.error.message.length > 0);
   });
 
+  test('a user message with no text and no attachment is refused with 400 and says what to send', async () => {
+    for (const content of [null, '', '   ']) {
+      const response = await chatCompletion({ messages: [{ role: 'user', content }] });
+      assert.equal(response.status, 400, `content ${JSON.stringify(content)}`);
+      const body = (await response.json()) as { error: { code: string; message: string } };
+      assert.equal(body.error.code, 'empty_message');
+      assert.match(body.error.message, /empty/);
+    }
+  });
+
   test('names the one model it offers and refuses others', async () => {
     const models = (await (await server.app.request('/v1/models')).json()) as { data: { id: string }[] };
     assert.deepEqual(
