@@ -131,6 +131,24 @@ export interface RunManagerOptions {
   maxConcurrentRunsPerKey: number;
 }
 
+/**
+ * Why a run that finished counts as failed: a stage error (planning, selection, the answer), or tasks none
+ * of which succeeded. A run where only some tasks failed has succeeded; its task list says which failed.
+ */
+export function runFailure(result: RunResult): { code: string; message: string } | null {
+  const stageError = result.errors[0];
+  if (stageError) return { code: stageError.code, message: stageError.message };
+  if (result.tasks.length === 0 || result.tasks.some((task) => task.status === 'succeeded')) return null;
+  const firstFailed = result.tasks.find((task) => task.status === 'failed' && task.error);
+  const count = result.tasks.length;
+  return {
+    code: 'tasks-failed',
+    message: `${count === 1 ? 'The task' : `All ${count} tasks`} failed${
+      firstFailed?.error ? `; task ${firstFailed.id} (${firstFailed.task}): ${firstFailed.error.message}` : ''
+    }`,
+  };
+}
+
 export function createRunManager(options: RunManagerOptions): RunManager {
   const { store } = options;
   const active = new Map<string, ActiveRun>();
@@ -230,13 +248,8 @@ export function createRunManager(options: RunManagerOptions): RunManager {
           ...(input.select ? { select: input.select } : {}),
           ...(input.answer === undefined ? {} : { answer: input.answer }),
         });
-        const firstError = result.errors[0];
-        const failed = result.answer === null && firstError !== undefined && result.tasks.length === 0;
-        outcome = {
-          status: failed ? 'failed' : 'succeeded',
-          result,
-          error: firstError ? { code: firstError.code, message: firstError.message } : null,
-        };
+        const error = runFailure(result);
+        outcome = { status: error ? 'failed' : 'succeeded', result, error };
       } catch (error) {
         const cancelled = error instanceof CancelledError || controller.signal.aborted;
         const code = cancelled ? 'cancelled' : error instanceof JarvisError ? error.code : 'error';

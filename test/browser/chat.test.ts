@@ -91,6 +91,11 @@ before(async () => {
     { id: 2, task: 'text-to-speech', dep: [1], args: { text: '<GENERATED>-1' } },
   ]);
   planWhen(env.llm, 'Take your time', () => ({ content: '[]', delayMs: 8_000 }));
+  planWhen(env.llm, 'Partly broken', () => [
+    { id: 0, task: 'text-to-speech', dep: [-1], args: { text: 'Hello there.' } },
+    { id: 1, task: 'object-detection', dep: [-1], args: { image: 'missing.jpg' } },
+  ]);
+  answerWhen(env.llm, 'Partly broken', 'I read the text aloud; the picture could not be found.');
   answerWhen(env.llm, 'How many zebras', {
     content:
       'There is one zebra in the picture. I detected it with an object detector and described the image.',
@@ -265,6 +270,19 @@ describe('web UI', { skip }, () => {
     await page.click('[data-testid=run] .cancel');
     await page.waitForSelector('[data-testid=run][data-status=cancelled]', { timeout: 30_000 });
     assert.match((await page.textContent('[data-testid=run-status]')) ?? '', /Cancelled/);
+    await page.close();
+  });
+
+  test('a run where one task failed is not shown as a plain Done: the card says how many failed', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(server.url);
+    await page.fill('[data-testid=prompt]', 'Partly broken: read this aloud and look at missing.jpg');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-testid=run][data-status=succeeded]', { timeout: 30_000 });
+    const status = (await page.textContent('[data-testid=run-status]')) ?? '';
+    assert.match(status, /Done with failures/);
+    assert.match(status, /2 tasks, 1 failed/);
+    assert.equal(await page.isVisible('[data-testid=run-status] .dot-partial'), true);
     await page.close();
   });
 

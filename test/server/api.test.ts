@@ -291,6 +291,54 @@ describe('run API', () => {
     assert.deepEqual(JSON.parse(events.at(-1)!.data), { runId: id, status: 'failed' });
   });
 
+  test('a run whose tasks all failed is reported as failed, with the first task error', async () => {
+    const started = await server.app.request(
+      '/v1/runs',
+      json({
+        request: 'Detect things in a missing picture',
+        plan: [{ id: 0, task: 'object-detection', dep: [-1], args: { image: 'missing.png' } }],
+        select: 'top',
+        answer: false,
+      }),
+    );
+    const { id, eventsUrl } = (await started.json()) as { id: string; eventsUrl: string };
+    const events = await readEventStream(await server.app.request(eventsUrl));
+    assert.deepEqual(JSON.parse(events.at(-1)!.data), { runId: id, status: 'failed' });
+    const run = (await (await server.app.request(`/v1/runs/${id}`)).json()) as {
+      status: string;
+      error: { code: string; message: string };
+    };
+    assert.equal(run.status, 'failed');
+    assert.equal(run.error.code, 'tasks-failed');
+    assert.match(run.error.message, /missing\.png/);
+  });
+
+  test('a run where only some tasks failed succeeds, and its tasks say which failed', async () => {
+    const started = await server.app.request(
+      '/v1/runs',
+      json({
+        request: 'Find the people, and detect things in a missing picture',
+        plan: [
+          { id: 0, task: 'token-classification', dep: [-1], args: { text: NER_SENTENCE } },
+          { id: 1, task: 'object-detection', dep: [-1], args: { image: 'missing.png' } },
+        ],
+        select: 'top',
+        answer: false,
+      }),
+    );
+    const { id, eventsUrl } = (await started.json()) as { id: string; eventsUrl: string };
+    await readEventStream(await server.app.request(eventsUrl));
+    const run = (await (await server.app.request(`/v1/runs/${id}`)).json()) as {
+      status: string;
+      tasks: { status: string }[];
+    };
+    assert.equal(run.status, 'succeeded');
+    assert.deepEqual(
+      run.tasks.map((task) => task.status),
+      ['succeeded', 'failed'],
+    );
+  });
+
   test('cancelling a running run stops it and records it as cancelled', async () => {
     planWhen(env.llm, 'Take your time', () => ({ content: '[]', delayMs: 8_000 }));
     const started = await server.app.request('/v1/runs', json({ request: 'Take your time' }));

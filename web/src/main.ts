@@ -473,18 +473,22 @@ class RunCard {
     const tasks = [...run.tasks.values()];
     const finished = tasks.filter((task) => task.status !== 'waiting' && task.status !== 'running').length;
     let text: string;
+    let dot: string = run.status;
     if (run.status === 'running') {
       text = STAGE_TEXT[run.stage];
       if (run.stage === 'running' && tasks.length > 0)
         text = `Running tasks… ${finished} of ${tasks.length} finished`;
     } else if (run.status === 'succeeded') {
-      text = `Done${run.durationMs !== null ? ` in ${(run.durationMs / 1000).toFixed(1)} s` : ''}${tasks.length ? ` · ${tasks.length} task${tasks.length === 1 ? '' : 's'}` : ''}`;
+      const failed = tasks.filter((task) => task.status === 'failed').length;
+      // Some tasks failing is not a plain "Done": the answer may rest on fewer results than were planned.
+      text = `${failed > 0 ? 'Done with failures' : 'Done'}${run.durationMs !== null ? ` in ${(run.durationMs / 1000).toFixed(1)} s` : ''}${tasks.length ? ` · ${tasks.length} task${tasks.length === 1 ? '' : 's'}` : ''}${failed > 0 ? `, ${failed} failed` : ''}`;
+      dot = failed > 0 ? 'partial' : 'succeeded';
     } else {
       text = { failed: 'Failed', cancelled: 'Cancelled', interrupted: 'Interrupted (the server stopped)' }[
         run.status
       ];
     }
-    const children: (HTMLElement | string)[] = [h('span', { class: `dot dot-${run.status}` }), text];
+    const children: (HTMLElement | string)[] = [h('span', { class: `dot dot-${dot}` }), text];
     if (run.status === 'running') {
       children.push(
         h(
