@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 import { errorMessage, JarvisError, redact } from '../core/errors.js';
+import { forServer } from './server-messages.js';
 
 /**
  * Every error the API returns has OpenAI's shape, `{"error": {"message", "type", "code"}}`, so OpenAI clients
@@ -61,7 +62,7 @@ export function describeError(error: unknown): {
     const headers: Record<string, string> = error.code === 'too-many-runs' ? { 'retry-after': '5' } : {};
     return {
       status: known.status,
-      message: redact(error.message),
+      message: forServer(redact(error.message)),
       type: known.type,
       code: error.code,
       headers,

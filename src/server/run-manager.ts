@@ -5,6 +5,7 @@ import type { ChatMessage } from '../core/llm.js';
 import type { Jarvis } from '../run/index.js';
 import { newRunId } from '../run/index.js';
 import type { RunStatus, Store } from '../store/index.js';
+import { forServer } from './server-messages.js';
 
 /**
  * Runs started through the server: each one is persisted as it goes (the run row, its events, the artifacts
@@ -212,7 +213,9 @@ export function createRunManager(options: RunManagerOptions): RunManager {
       unsaved = [];
       return store.appendEvents(id, batch);
     };
-    const emit = (event: RunEvent) => {
+    const emit = (received: RunEvent) => {
+      const event: RunEvent =
+        received.type === 'run-error' ? { ...received, message: forServer(received.message) } : received;
       const numbered = { seq: events.length, event };
       events.push(numbered);
       for (const listener of listeners) listener(numbered);
@@ -236,7 +239,7 @@ export function createRunManager(options: RunManagerOptions): RunManager {
     const done = (async (): Promise<RunOutcome> => {
       let outcome: RunOutcome;
       try {
-        const result = await jarvis.run({
+        const ran = await jarvis.run({
           request: input.request,
           runId: id,
           cwd: input.cwd,
@@ -248,12 +251,16 @@ export function createRunManager(options: RunManagerOptions): RunManager {
           ...(input.select ? { select: input.select } : {}),
           ...(input.answer === undefined ? {} : { answer: input.answer }),
         });
+        const result: RunResult = {
+          ...ran,
+          errors: ran.errors.map((error) => ({ ...error, message: forServer(error.message) })),
+        };
         const error = runFailure(result);
         outcome = { status: error ? 'failed' : 'succeeded', result, error };
       } catch (error) {
         const cancelled = error instanceof CancelledError || controller.signal.aborted;
         const code = cancelled ? 'cancelled' : error instanceof JarvisError ? error.code : 'error';
-        const message = cancelled ? 'The run was cancelled' : errorMessage(error);
+        const message = cancelled ? 'The run was cancelled' : forServer(errorMessage(error));
         // The pipeline reports stage failures itself; a run that threw still owes its listeners an error event.
         emit({ type: 'run-error', stage: 'run', code, message, at: Date.now() });
         outcome = { status: cancelled ? 'cancelled' : 'failed', result: null, error: { code, message } };

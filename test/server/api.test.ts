@@ -575,7 +575,7 @@ describe('database location', () => {
 });
 
 describe('without a configured LLM', () => {
-  test('a chat completion says in its error what to configure', async () => {
+  test('a chat completion says in its error what to configure on the server, not command-line flags', async () => {
     const config = env.config({ dataDir: join(env.dataDir, 'no-llm') });
     delete config.llm.baseURL;
     const own = await createServerApp({ config, jarvis: await env.jarvis(config) });
@@ -584,7 +584,10 @@ describe('without a configured LLM', () => {
       assert.equal(response.status, 503);
       const body = (await response.json()) as { error: { code: string; message: string } };
       assert.equal(body.error.code, 'config');
+      assert.match(body.error.message, /Settings/);
       assert.match(body.error.message, /JARVIS_LLM_BASE_URL/);
+      assert.match(body.error.message, /"select": "top" and "answer": false to POST \/v1\/runs/);
+      assert.doesNotMatch(body.error.message, /--no-answer|--plan/, 'no command-line flags over HTTP');
     } finally {
       await own.close();
     }
