@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { JarvisConfig } from '../config/schema.js';
+import { ConfigError } from '../core/errors.js';
 import { createJarvis, type Jarvis } from '../run/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { type AppEnv, createApp } from './app.js';
@@ -98,6 +99,29 @@ export async function createServerApp(options: ServerOptions): Promise<JarvisSer
   }
 }
 
+/** The usual reasons a server cannot listen, as one line that says what to do instead of a stack trace. */
+function listenError(error: unknown, host: string, port: number): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  if (code === 'EADDRINUSE') {
+    return new ConfigError(`Port ${port} on ${host} is in use: stop the other server or pass --port.`);
+  }
+  if (code === 'EADDRNOTAVAIL') {
+    return new ConfigError(
+      `Cannot listen on ${where}: ${host} is not an address of this machine. Pass --host with one of its addresses (127.0.0.1 for this machine only, 0.0.0.0 for all).`,
+    );
+  }
+  if (code === 'EACCES') {
+    return new ConfigError(
+      `Not allowed to listen on ${where} (ports below 1024 need privileges): pass --port with a port from 1024 up.`,
+    );
+  }
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return new ConfigError(`Cannot listen on ${where}: the host name ${host} does not resolve. Pass --host.`);
+  }
+  return error;
+}
+
 /** `jarvis serve`: listens (127.0.0.1 unless told otherwise; elsewhere only with an API key). */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const host = options.host ?? options.config.server.host;
@@ -113,7 +137,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
   } catch (error) {
     await server.close();
-    throw error;
+    throw listenError(error, host, port);
   }
   // Model loading and long plans can keep a request quiet for minutes; Node's defaults would cut it.
   http.requestTimeout = 0;

@@ -3,6 +3,7 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Client, createClient, type InArgs, type Row } from '@libsql/client';
+import { ConfigError } from '../core/errors.js';
 import type { RunEvent } from '../core/events.js';
 import type { Artifact } from '../core/output.js';
 import type {
@@ -186,25 +187,53 @@ function toUpload(row: Row): StoredUpload {
 }
 
 /** Opens (and creates, with its folder) the database at `path`. */
+/** Why the database could not be opened, as one line that says what to change (not a stack trace). */
+function cannotOpen(file: string, error: unknown): ConfigError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const fix =
+    'Set dataDir (JARVIS_DATA_DIR, --data-dir) or server.database (JARVIS_DATABASE) to a usable place.';
+  if (code === 'EEXIST' || code === 'ENOTDIR') {
+    return new ConfigError(
+      `Cannot create the database ${file}: a file is in the way of its folder ${dirname(file)}. ${fix}`,
+    );
+  }
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return new ConfigError(`Cannot create the database ${file}: permission denied. ${fix}`);
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new ConfigError(`Cannot open the database ${file}: ${message.split('\n')[0]}. ${fix}`);
+}
+
 export async function openStore(path: string): Promise<Store> {
   const file = resolve(path);
-  mkdirSync(dirname(file), { recursive: true });
-  const client: Client = createClient({ url: pathToFileURL(file).href });
-  // WAL lets the web UI read while a run writes its events; a busy timeout rides out a second process.
-  await client.execute('PRAGMA journal_mode = WAL');
-  await client.execute('PRAGMA busy_timeout = 5000');
-  // With WAL, NORMAL syncs at checkpoints rather than on every commit: a power cut may lose the last moments,
-  // never consistency, and a busy server no longer waits on the disk for every event.
-  await client.execute('PRAGMA synchronous = NORMAL');
-  await client.batch(SCHEMA, 'write');
-  for (const [table, column, definition] of ADDED_COLUMNS) {
-    const columns = (await client.execute(`PRAGMA table_info(${table})`)).rows.map((row) => String(row.name));
-    if (!columns.includes(column))
-      await client.execute(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+  } catch (error) {
+    throw cannotOpen(file, error);
   }
-  await client.execute(
-    'CREATE INDEX IF NOT EXISTS conversations_by_thread_key ON conversations (thread_key)',
-  );
+  const client: Client = createClient({ url: pathToFileURL(file).href });
+  try {
+    // WAL lets the web UI read while a run writes its events; a busy timeout rides out a second process.
+    await client.execute('PRAGMA journal_mode = WAL');
+    await client.execute('PRAGMA busy_timeout = 5000');
+    // With WAL, NORMAL syncs at checkpoints rather than on every commit: a power cut may lose the last
+    // moments, never consistency, and a busy server no longer waits on the disk for every event.
+    await client.execute('PRAGMA synchronous = NORMAL');
+    await client.batch(SCHEMA, 'write');
+    for (const [table, column, definition] of ADDED_COLUMNS) {
+      const columns = (await client.execute(`PRAGMA table_info(${table})`)).rows.map((row) =>
+        String(row.name),
+      );
+      if (!columns.includes(column))
+        await client.execute(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+    }
+    await client.execute(
+      'CREATE INDEX IF NOT EXISTS conversations_by_thread_key ON conversations (thread_key)',
+    );
+  } catch (error) {
+    client.close();
+    throw cannotOpen(file, error);
+  }
   try {
     chmodSync(file, 0o600);
   } catch {

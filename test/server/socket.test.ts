@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { streamText } from 'ai';
@@ -296,5 +297,42 @@ describe('safety', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('startup failures are one line that says what to do', () => {
+  const oneLine = (pattern: RegExp) => (error: unknown) => {
+    assert.ok(error instanceof ConfigError, `not a ConfigError: ${String(error)}`);
+    assert.match(error.message, pattern);
+    assert.doesNotMatch(error.message, /\n/);
+    return true;
+  };
+
+  test('a port already in use names the port and --port', async () => {
+    const first = await serve();
+    try {
+      const port = Number(new URL(first.url).port);
+      await assert.rejects(
+        serve({ dataDir: join(env.dataDir, 'second'), server: { port } }),
+        oneLine(
+          new RegExp(`Port ${port} on 127\\.0\\.0\\.1 is in use: stop the other server or pass --port`),
+        ),
+      );
+    } finally {
+      await first.close();
+    }
+  });
+
+  test('an address this machine does not have names the host and --host', async () => {
+    await assert.rejects(
+      serve({ dataDir: join(env.dataDir, 'elsewhere'), server: { apiKey: API_KEY } }, '192.0.2.1'),
+      oneLine(/192\.0\.2\.1 is not an address of this machine.*--host/),
+    );
+  });
+
+  test('a data folder that is a file says so and how to move it', async () => {
+    const file = join(env.dataDir, 'not-a-folder');
+    writeFileSync(file, 'x');
+    await assert.rejects(serve({ dataDir: file }), oneLine(/a file is in the way.*JARVIS_DATA_DIR/));
   });
 });
