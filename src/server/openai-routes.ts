@@ -8,7 +8,7 @@ import type { ChatMessage } from '../core/llm.js';
 import { historyEntry } from '../run/history.js';
 import type { AppEnv } from './app.js';
 import { fileUrlsOf, type ServerContext, startConversationRun } from './context.js';
-import { badRequest, describeError, errorBody, errorResponse, readJson } from './http-errors.js';
+import { badRequest, describeError, errorBody, errorResponse, HttpError, readJson } from './http-errors.js';
 import { summarizeEvents, withFileUrls } from './presenter.js';
 import type { ActiveRun } from './run-manager.js';
 import { saveUpload } from './upload-routes.js';
@@ -51,6 +51,30 @@ const chatBody = z.object({
 });
 
 type ChatBody = z.infer<typeof chatBody>;
+
+/**
+ * The text of all messages together, in characters. Far beyond any controller's context (a 128k-token model
+ * reads roughly 500 KB of text), so only mistakes and abuse reach it; images sent inline do not count.
+ */
+export const MAX_MESSAGES_TEXT = 1024 * 1024;
+
+/** Characters of text in the messages: string contents, text parts and image URLs that are not inline. */
+function textLength(messages: ChatBody['messages']): number {
+  let total = 0;
+  for (const { content } of messages) {
+    if (typeof content === 'string') total += content.length;
+    else if (Array.isArray(content)) {
+      for (const part of content) {
+        if (part.type === 'text') total += part.text.length;
+        else if (part.type === 'image_url') {
+          const url = typeof part.image_url === 'string' ? part.image_url : part.image_url.url;
+          if (!url.startsWith('data:')) total += url.length;
+        }
+      }
+    }
+  }
+  return total;
+}
 
 const DATA_URL = /^data:([\w.+-]+\/[\w.+-]+)?(;[\w-]+=[^;,]*)*;base64,([A-Za-z0-9+/=\s]+)$/;
 
@@ -151,6 +175,15 @@ export function registerOpenAIRoutes(app: Hono<AppEnv>, context: ServerContext):
     const body = await readJson(c, chatBody);
     if (body.model && body.model !== MODEL_NAME) {
       throw new InputError(`Unknown model "${body.model}". This server offers one model: "${MODEL_NAME}".`);
+    }
+    const length = textLength(body.messages);
+    if (length > MAX_MESSAGES_TEXT) {
+      throw new HttpError(
+        413,
+        `The messages hold ${length} characters of text; the limit is ${MAX_MESSAGES_TEXT} (1 MiB), far more than the controller LLM can read. Send less history or shorter text (images sent inline do not count).`,
+        'invalid_request_error',
+        'messages_too_long',
+      );
     }
     const last = body.messages.at(-1)!;
     if (last.role !== 'user')

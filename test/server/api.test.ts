@@ -614,6 +614,36 @@ describe('request limits', () => {
     assert.equal(response.status, 413);
   });
 
+  test('a chat completion may carry an inline image larger than 1 MiB of base64, but not over 1 MiB of text', async () => {
+    const png = readFileSync(fixture('images', 'astronaut.png'));
+    const dataUrl = `data:image/png;base64,${png.toString('base64')}`;
+    assert.ok(dataUrl.length > 1024 * 1024, 'the image alone is over the 1 MiB JSON limit');
+    const withImage = await chatCompletion({
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What is in this picture?' },
+            { type: 'image_url', image_url: { url: dataUrl } },
+          ],
+        },
+      ],
+    });
+    assert.equal(withImage.status, 200);
+
+    const longText = await chatCompletion({
+      messages: [
+        { role: 'user', content: 'x'.repeat(600_000) },
+        { role: 'assistant', content: 'ok' },
+        { role: 'user', content: [{ type: 'text', text: 'y'.repeat(600_000) }] },
+      ],
+    });
+    assert.equal(longText.status, 413);
+    const body = (await longText.json()) as { error: { code: string; message: string } };
+    assert.equal(body.error.code, 'messages_too_long');
+    assert.match(body.error.message, /1 MiB/);
+  });
+
   test('a body that is not JSON is refused with 415', async () => {
     const response = await server.app.request('/v1/runs', {
       method: 'POST',
