@@ -381,8 +381,10 @@ describe('jarvis models and doctor', () => {
     assert.ok(rows.length > 0);
     assert.ok(rows.every((row) => row.task === 'token-classification'));
     const bad = await jarvis(['models', '--task', 'teleportation']);
-    assert.equal(bad.code, 1);
+    assert.equal(bad.code, 2);
     assert.match(bad.stderr, /Unknown task "teleportation"/);
+    const nearMiss = await jarvis(['models', '--task', 'object-detecton']);
+    assert.match(nearMiss.stderr, /Did you mean "object-detection"\?/);
   });
 
   test('doctor reports the endpoint as reachable and the backends', async () => {
@@ -407,6 +409,18 @@ describe('jarvis models and doctor', () => {
     const unknown = await jarvis(['pull', 'someone/some-model']);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /Give --task/);
+  });
+
+  test('a command line that cannot be done as asked exits 2 with the reason', async () => {
+    const nothing = await jarvis(['run']);
+    assert.equal(nothing.code, 2);
+    assert.match(nothing.stderr, /Nothing to do/);
+    const missing = await jarvis(['run', '--file', 'no-such-photo.jpg', 'describe it']);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /--file no-such-photo\.jpg: no such file/);
+    const chatPlan = await jarvis(['chat', '--plan', 'plan.json']);
+    assert.equal(chatPlan.code, 2);
+    assert.match(chatPlan.stderr, /--plan is for jarvis run/);
   });
 
   test('bad flags exit 2 with usage help', async () => {
@@ -436,7 +450,7 @@ describe('cancelling', () => {
     );
     const child = spawn(
       process.execPath,
-      [JARVIS_BIN, 'run', '--plan', 'plan.json', '--select', 'top', '--no-answer'],
+      [JARVIS_BIN, 'run', '--plan', 'plan.json', '--select', 'top', '--no-answer', '--json'],
       {
         cwd: folder,
         env: cleanEnv({ JARVIS_DATA_DIR: join(folder, 'data') }),
@@ -450,8 +464,12 @@ describe('cancelling', () => {
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
-    // Wait until the task is running, then interrupt.
-    for (let waited = 0; !stdout.includes('running') && waited < 60_000; waited += 100) {
+    // Wait until the task is running (its URL is being fetched), then interrupt.
+    let requested = false;
+    stalled.on('request', () => {
+      requested = true;
+    });
+    for (let waited = 0; !requested && waited < 60_000; waited += 100) {
       await new Promise((resolveWait) => setTimeout(resolveWait, 100));
     }
     child.kill('SIGINT');
@@ -460,6 +478,11 @@ describe('cancelling', () => {
     stalled.close();
     assert.equal(code, 130, stderr);
     assert.match(stderr, /cancel/);
+    // What the run did before it stopped is still reported.
+    const partial = JSON.parse(stdout) as RunResult;
+    assert.equal(partial.tasks[0]?.status, 'failed');
+    assert.equal(partial.tasks[0]?.error?.code, 'cancelled');
+    assert.ok(partial.errors.some((error) => error.code === 'cancelled'));
     assert.doesNotMatch(stderr, /\n\s+at /);
   });
 });

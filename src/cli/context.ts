@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import type { JarvisConfig } from '../config/schema.js';
+import { JarvisError } from '../core/errors.js';
 import { createJarvis, type Jarvis } from '../run/index.js';
 import { type CommonFlags, flagsToConfig, type RunFlags } from './parse.js';
 
@@ -48,4 +49,21 @@ export function filesNamedIn(request: string, cwd: string): string[] {
     }
   }
   return [...found];
+}
+
+/** The command line asks for something that cannot be done as asked; the CLI exits with code 2. */
+export class UsageError extends JarvisError {
+  constructor(message: string) {
+    super('usage', message);
+  }
+}
+
+/** `--file` paths, resolved from the working directory; each must be an existing file. */
+export function namedFiles(files: readonly string[], cwd: string): string[] {
+  return files.map((file) => {
+    const path = resolve(cwd, file);
+    if (!existsSync(path) || !statSync(path).isFile())
+      throw new UsageError(`--file ${file}: no such file (${path})`);
+    return path;
+  });
 }

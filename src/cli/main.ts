@@ -5,7 +5,7 @@ import { modelsCommand } from './commands/models.js';
 import { planCommand } from './commands/plan.js';
 import { pullCommand } from './commands/pull.js';
 import { runCommand } from './commands/run.js';
-import type { CliIo } from './context.js';
+import { type CliIo, UsageError } from './context.js';
 import { parseArgs } from './parse.js';
 
 export const EXIT_CANCELLED = 130;
@@ -65,7 +65,12 @@ export async function main(argv: string[], io?: Partial<CliIo>): Promise<number>
       return EXIT_CANCELLED;
     }
     // Expected failures get one clear line; anything else is a bug, and its stack helps the report.
-    if (error instanceof JarvisError) {
+    if (error instanceof UsageError) {
+      context.stderr.write(`jarvis: ${errorMessage(error)}\n`);
+      return 2;
+    }
+    // A system error (a port in use, a folder that is a file) is the user's to fix: its message says enough.
+    if (error instanceof JarvisError || isSystemError(error)) {
       context.stderr.write(`jarvis: ${errorMessage(error)}\n`);
     } else {
       context.stderr.write(
@@ -76,4 +81,8 @@ export async function main(argv: string[], io?: Partial<CliIo>): Promise<number>
   } finally {
     process.removeListener('SIGINT', onInterrupt);
   }
+}
+
+function isSystemError(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === 'string';
 }

@@ -28,7 +28,7 @@ export type ParsedCommand =
   | { command: 'run'; request: string; flags: RunFlags }
   | { command: 'plan'; request: string; flags: CommonFlags & { json: boolean } }
   | { command: 'chat'; flags: RunFlags }
-  | { command: 'models'; flags: CommonFlags & { task?: string; json: boolean; all: boolean } }
+  | { command: 'models'; flags: CommonFlags & { task?: string; json: boolean } }
   | { command: 'doctor'; flags: CommonFlags & { json: boolean } }
   | { command: 'serve'; flags: CommonFlags & { host?: string; port?: number } }
   | { command: 'pull'; model: string; flags: CommonFlags & { task?: string } }
@@ -132,9 +132,8 @@ export function parseArgs(argv: string[]): ParsedCommand {
     program.command('models').description('list the models per task, with backend and availability'),
   )
     .option('--task <task>', 'only this task')
-    .option('--all', 'include models that cannot run now', true)
     .option('--json', 'print a JSON array', false)
-    .action((flags: CommonFlags & { task?: string; json: boolean; all: boolean }) => {
+    .action((flags: CommonFlags & { task?: string; json: boolean }) => {
       parsed = { command: 'models', flags };
     });
 

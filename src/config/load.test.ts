@@ -64,6 +64,10 @@ describe('configuration layers', () => {
       () => loadConfig({ cwd, env: { ...noHome(cwd), JARVIS_LLM_TIMEOUT_MS: 'soon' } }),
       /JARVIS_LLM_TIMEOUT_MS must be an integer/,
     );
+    assert.throws(
+      () => loadConfig({ cwd, env: { ...noHome(cwd), JARVIS_INFERENCE_MODE: 'remote' } }),
+      /JARVIS_INFERENCE_MODE must be local, huggingface or hybrid, got "remote"/,
+    );
   });
 
   test('a config file that is not JSON, or missing when named, says so', () => {

@@ -41,7 +41,10 @@ const integer = (name: string, value: string | undefined): number | undefined =>
 
 /** The settings the environment gives. */
 export function configFromEnv(env: NodeJS.ProcessEnv): ConfigLayer {
-  const mode = env.JARVIS_INFERENCE_MODE;
+  const mode = env.JARVIS_INFERENCE_MODE || undefined;
+  if (mode !== undefined && mode !== 'local' && mode !== 'huggingface' && mode !== 'hybrid') {
+    throw new ConfigError(`JARVIS_INFERENCE_MODE must be local, huggingface or hybrid, got "${mode}"`);
+  }
   return {
     llm: {
       baseURL: env.JARVIS_LLM_BASE_URL || env.OPENAI_BASE_URL || undefined,
@@ -53,7 +56,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigLayer {
       localModel: env.JARVIS_LOCAL_MODEL || undefined,
     },
     inference: {
-      mode: mode === 'local' || mode === 'huggingface' || mode === 'hybrid' ? mode : undefined,
+      mode,
       hfToken: env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN || undefined,
       catalogFile: env.JARVIS_CATALOG || undefined,
       offline: truthy(env.JARVIS_OFFLINE) ?? (truthy(env.HF_HUB_OFFLINE) || undefined),

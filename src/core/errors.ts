@@ -1,3 +1,5 @@
+import type { RunResult } from './events.js';
+
 /**
  * Errors are classes with structured context; whether a retry may help is a property, not a guess.
  * Messages never contain secrets: use `redact` on anything that might.
@@ -101,8 +103,12 @@ export class TimeoutError extends JarvisError {
 }
 
 export class CancelledError extends JarvisError {
-  constructor(what = 'The run') {
+  /** What a cancelled run had done by then (tasks finished, cancelled or skipped), when there was a run. */
+  readonly partial: RunResult | undefined;
+
+  constructor(what = 'The run', partial?: RunResult) {
     super('cancelled', `${what} was cancelled`);
+    this.partial = partial;
   }
 }
 

@@ -63,12 +63,9 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
   // One metered controller for stages and backends alike: each call counts on the run that made it.
   const controller = configured ? meteredController(configured) : undefined;
   const backends = overrides.backends ?? createBackends({ config, controller });
-  const sources =
-    overrides.sources ??
-    createModelSources(config, {
-      onNotice: overrides.onNotice ?? ((message) => process.stderr.write(`jarvis: ${message}\n`)),
-    });
-  const catalog = createCatalog({ backends, sources, mode: config.inference.mode });
+  const onNotice = overrides.onNotice ?? ((message: string) => process.stderr.write(`jarvis: ${message}\n`));
+  const sources = overrides.sources ?? createModelSources(config, { onNotice });
+  const catalog = createCatalog({ backends, sources, mode: config.inference.mode, onNotice });
 
   function run(options: RunOptions): Promise<RunResult> {
     const meter = new UsageMeter();
@@ -85,8 +82,31 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
     const wantAnswer = options.answer ?? config.respond.enabled;
     const strategy = options.select ?? config.select.strategy;
     const signal = options.signal;
+    let plan: TaskGraph = [];
+    let tasks: TaskResult[] = [];
+    let answer: string | null = null;
+    const resultSoFar = (): RunResult => {
+      const endedAt = Date.now();
+      return {
+        runId,
+        request: options.request,
+        plan,
+        tasks,
+        answer,
+        usage: meter.report(),
+        outputDir,
+        startedAt,
+        endedAt,
+        durationMs: endedAt - startedAt,
+        errors,
+      };
+    };
+    // A cancelled run still reports what it did: the error carries the result so far.
     const checkCancelled = () => {
-      if (signal?.aborted) throw new CancelledError();
+      if (signal?.aborted) {
+        errors.push({ stage: 'run', code: 'cancelled', message: 'The run was cancelled' });
+        throw new CancelledError('The run', resultSoFar());
+      }
     };
     const fail = (stage: string, error: unknown) => {
       const code = error instanceof JarvisError ? error.code : 'error';
@@ -101,7 +121,6 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
 
     emit({ type: 'run-start', runId, request: options.request, at: startedAt });
 
-    let plan: TaskGraph = [];
     if (options.plan) {
       const { plan: validated, problems } = validatePlan(options.plan as unknown[]);
       if (problems.length > 0) {
@@ -125,7 +144,6 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
     }
     checkCancelled();
 
-    let tasks: TaskResult[] = [];
     if (plan.length > 0) {
       const selection = await selectModels({
         plan,
@@ -161,7 +179,6 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
     }
     checkCancelled();
 
-    let answer: string | null = null;
     if (wantAnswer && controller) {
       emit({ type: 'response-start', at: Date.now() });
       const onDelta = (text: string) => emit({ type: 'response-delta', text, at: Date.now() });
@@ -187,26 +204,13 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
               });
         emit({ type: 'response-done', answer, at: Date.now() });
       } catch (error) {
-        if (signal?.aborted) throw new CancelledError();
+        checkCancelled();
         fail('respond', error);
       }
     }
 
-    const endedAt = Date.now();
-    const result: RunResult = {
-      runId,
-      request: options.request,
-      plan,
-      tasks,
-      answer,
-      usage: meter.report(),
-      outputDir,
-      startedAt,
-      endedAt,
-      durationMs: endedAt - startedAt,
-      errors,
-    };
-    emit({ type: 'run-end', result, at: endedAt });
+    const result = resultSoFar();
+    emit({ type: 'run-end', result, at: result.endedAt });
     return result;
   }
 

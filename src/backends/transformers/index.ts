@@ -164,8 +164,8 @@ export function createTransformersBackend(options: TransformersBackendOptions): 
       local: true,
       available: false,
       reason: options.offline
-        ? `not in the model cache (${cacheDir}) and Jarvis is offline: run once without --offline / JARVIS_OFFLINE to download it (about ${megabytes(entry.sizeBytes)})`
-        : `not in the model cache yet: downloaded into ${cacheDir} (about ${megabytes(entry.sizeBytes)}) the first time it is run by name`,
+        ? `not in the model cache (${cacheDir}) and Jarvis is offline: when online, \`jarvis pull ${entry.id}\` downloads it (about ${megabytes(entry.sizeBytes)})`
+        : `not in the model cache yet: \`jarvis pull ${entry.id}\` downloads it into ${cacheDir} (about ${megabytes(entry.sizeBytes)})`,
     };
   }
 

@@ -1,10 +1,9 @@
-import { resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { CancelledError, errorMessage } from '../../core/errors.js';
 import type { ChatMessage } from '../../core/llm.js';
 import { requireController } from '../../llm/index.js';
 import { historyEntry } from '../../run/history.js';
-import { type CliIo, filesNamedIn, jarvisFor } from '../context.js';
+import { type CliIo, filesNamedIn, jarvisFor, namedFiles, UsageError } from '../context.js';
 import type { RunFlags } from '../parse.js';
 import { runOnce } from './run.js';
 
@@ -13,10 +12,11 @@ import { runOnce } from './run.js';
  * Ctrl-C during a turn cancels that turn; Ctrl-C or Ctrl-D at the prompt ends the chat.
  */
 export async function chatCommand(flags: RunFlags, io: CliIo): Promise<number> {
+  if (flags.plan) throw new UsageError('--plan is for jarvis run: a chat plans each turn itself.');
+  const inputFiles = namedFiles(flags.file, io.cwd);
   const jarvis = await jarvisFor(flags, io);
   requireController(jarvis.controller, 'Chat');
   const history: ChatMessage[] = [];
-  const inputFiles = flags.file.map((file) => resolve(io.cwd, file));
   const prompt = createInterface({ input: io.stdin, output: io.stdout, terminal: Boolean(io.stdin.isTTY) });
   let turn: AbortController | undefined;
   // On a terminal readline turns Ctrl-C into this event: it cancels the running turn, or ends the chat at the prompt.
@@ -43,7 +43,7 @@ export async function chatCommand(flags: RunFlags, io: CliIo): Promise<number> {
               history: [...history],
               cwd: io.cwd,
               inputFiles,
-              answer: true,
+              answer: flags.answer,
               ...(flags.select ? { select: flags.select } : {}),
             },
             flags,

@@ -52,13 +52,17 @@ export async function doctorCommand(flags: CommonFlags & { json: boolean }, io: 
     checks.push(await probeLlm(config.llm.baseURL, config.llm.apiKey, io.signal));
   } else {
     // No endpoint: the controller runs embedded when a GGUF model is configured or cached.
-    const embedded = await inspectEmbeddedModel(config, io.env);
-    checks.push({
-      name: 'LLM (embedded)',
-      ok: embedded.ready,
-      warning: !embedded.ready,
-      detail: embedded.ready ? `${embedded.detail}; ${embedded.threads} threads` : embedded.detail,
-    });
+    try {
+      const embedded = await inspectEmbeddedModel(config, io.env);
+      checks.push({
+        name: 'LLM (embedded)',
+        ok: embedded.ready,
+        warning: !embedded.ready,
+        detail: embedded.ready ? `${embedded.detail}; ${embedded.threads} threads` : embedded.detail,
+      });
+    } catch (error) {
+      checks.push({ name: 'LLM (embedded)', ok: false, detail: errorMessage(error) });
+    }
   }
   checks.push({
     name: 'Inference mode',
@@ -76,9 +80,30 @@ export async function doctorCommand(flags: CommonFlags & { json: boolean }, io: 
     checks.push({ name: 'Data folder', ok: false, detail: `${config.dataDir}: ${errorMessage(error)}` });
   }
 
-  const jarvis = await createJarvis(config);
+  const notices: string[] = [];
+  let jarvis: Awaited<ReturnType<typeof createJarvis>>;
+  try {
+    // Notices (an unreadable catalog file, an unreachable Hub) become checks below instead of stderr lines.
+    jarvis = await createJarvis(config, { onNotice: (message) => notices.push(message) });
+  } catch (error) {
+    checks.push({ name: 'Pipeline', ok: false, detail: errorMessage(error) });
+    return report(checks, flags.json, io);
+  }
   try {
     const cards = await jarvis.catalog.list();
+    // The Hub is listed per task on demand: ask for one task so that its reachability shows below.
+    if (config.inference.mode !== 'local') await jarvis.catalog.list('object-detection');
+    for (const notice of new Set(notices))
+      checks.push({ name: 'Model sources', ok: false, warning: true, detail: notice });
+    for (const status of jarvis.catalog.sourceStatus()) {
+      const trouble = /skipp|unreachable|fail|cannot|not found|offline|invalid/i.test(status.message);
+      checks.push({
+        name: `Model source ${status.source}`,
+        ok: !trouble,
+        warning: trouble,
+        detail: status.message,
+      });
+    }
     const byBackend = new Map<string, { total: number; available: number; reasons: Set<string> }>();
     for (const card of cards) {
       const entry = byBackend.get(card.backend) ?? { total: 0, available: 0, reasons: new Set<string>() };
@@ -106,7 +131,11 @@ export async function doctorCommand(flags: CommonFlags & { json: boolean }, io: 
     await jarvis.close();
   }
 
-  if (flags.json) {
+  return report(checks, flags.json, io);
+}
+
+function report(checks: Check[], json: boolean, io: CliIo): number {
+  if (json) {
     io.stdout.write(`${JSON.stringify({ checks }, null, 2)}\n`);
   } else {
     for (const check of checks) {

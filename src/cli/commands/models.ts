@@ -1,8 +1,8 @@
 import pc from 'picocolors';
 import { modelKey } from '../../core/backend.js';
-import { ConfigError } from '../../core/errors.js';
 import { normalizeTaskName } from '../../core/tasks.js';
-import { type CliIo, jarvisFor } from '../context.js';
+import { closestTask } from '../../plan/index.js';
+import { type CliIo, jarvisFor, UsageError } from '../context.js';
 import type { CommonFlags } from '../parse.js';
 
 /** `jarvis models`: every model per task with backend and availability, and why not where unavailable. */
@@ -12,8 +12,9 @@ export async function modelsCommand(
 ): Promise<number> {
   const task = flags.task === undefined ? undefined : normalizeTaskName(flags.task);
   if (flags.task !== undefined && task === undefined) {
-    throw new ConfigError(
-      `Unknown task "${flags.task}". See the task names in the README (e.g. object-detection).`,
+    const closest = closestTask(flags.task);
+    throw new UsageError(
+      `Unknown task "${flags.task}".${closest ? ` Did you mean "${closest}"?` : ''} \`jarvis models\` lists the tasks that have models.`,
     );
   }
   const jarvis = await jarvisFor(flags, io);

@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { ConfigError, InputError } from '../../core/errors.js';
+import { CancelledError, ConfigError, InputError } from '../../core/errors.js';
 import type { RunResult } from '../../core/events.js';
 import type { TaskGraph } from '../../core/graph.js';
 import { planFromFile } from '../../plan/index.js';
 import type { Jarvis } from '../../run/index.js';
 import type { RunOptions } from '../../run/types.js';
-import { type CliIo, filesNamedIn, jarvisFor } from '../context.js';
+import { type CliIo, filesNamedIn, jarvisFor, namedFiles, UsageError } from '../context.js';
 import type { RunFlags } from '../parse.js';
 import { createProgressView } from '../progress.js';
 
@@ -56,37 +56,50 @@ export async function runOnce(
 
 export async function runCommand(request: string, flags: RunFlags, io: CliIo): Promise<number> {
   const plan = flags.plan ? await readPlanFile(flags.plan, io.cwd) : undefined;
-  if (!plan && request.trim() === '') throw new ConfigError('Nothing to do: give a request, or --plan FILE.');
+  if (!plan && request.trim() === '') throw new UsageError('Nothing to do: give a request, or --plan FILE.');
+  const files = namedFiles(flags.file, io.cwd);
   const jarvis = await jarvisFor(flags, io);
   try {
-    const result = await runOnce(
-      jarvis,
-      {
-        request,
-        cwd: io.cwd,
-        inputFiles: [...filesNamedIn(request, io.cwd), ...flags.file.map((file) => resolve(io.cwd, file))],
-        answer: flags.answer,
-        ...(plan ? { plan } : {}),
-        ...(flags.select ? { select: flags.select } : {}),
-      },
-      flags,
-      io,
-    );
-    if (flags.json) {
-      io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    } else {
-      const files = result.tasks.flatMap((task) =>
-        task.status === 'succeeded' ? (task.output.artifacts ?? []).map((artifact) => artifact.path) : [],
+    let result: RunResult;
+    try {
+      result = await runOnce(
+        jarvis,
+        {
+          request,
+          cwd: io.cwd,
+          inputFiles: [...filesNamedIn(request, io.cwd), ...files],
+          answer: flags.answer,
+          ...(plan ? { plan } : {}),
+          ...(flags.select ? { select: flags.select } : {}),
+        },
+        flags,
+        io,
       );
-      if (files.length > 0) io.stdout.write(`\nFiles: ${result.outputDir}\n`);
-      io.stdout.write(
-        `\n${result.tasks.filter((task) => task.status === 'succeeded').length}/${result.tasks.length} tasks succeeded, ` +
-          `${result.usage.llmCalls} LLM calls, ${result.usage.inputTokens} tokens in, ${result.usage.outputTokens} out, ` +
-          `${(result.durationMs / 1000).toFixed(1)}s\n`,
-      );
+    } catch (error) {
+      // Ctrl-C: report what the run did before stopping, then exit 130 (main prints "cancelled").
+      if (error instanceof CancelledError && error.partial) report(error.partial, flags, io);
+      throw error;
     }
+    report(result, flags, io);
     return exitCodeFor(result);
   } finally {
     await jarvis.close();
   }
+}
+
+/** The run's outcome: the JSON object, or a closing summary under the progress view. */
+function report(result: RunResult, flags: Pick<RunFlags, 'json'>, io: CliIo): void {
+  if (flags.json) {
+    io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return;
+  }
+  const files = result.tasks.flatMap((task) =>
+    task.status === 'succeeded' ? (task.output.artifacts ?? []).map((artifact) => artifact.path) : [],
+  );
+  if (files.length > 0) io.stdout.write(`\nFiles: ${result.outputDir}\n`);
+  io.stdout.write(
+    `\n${result.tasks.filter((task) => task.status === 'succeeded').length}/${result.tasks.length} tasks succeeded, ` +
+      `${result.usage.llmCalls} LLM calls, ${result.usage.inputTokens} tokens in, ${result.usage.outputTokens} out, ` +
+      `${(result.durationMs / 1000).toFixed(1)}s\n`,
+  );
 }
