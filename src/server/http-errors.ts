@@ -33,6 +33,7 @@ export function errorBody(message: string, type: string, code: string) {
 
 const STATUS_BY_CODE: Record<string, { status: ContentfulStatusCode; type: string }> = {
   'too-many-runs': { status: 429, type: 'rate_limit_error' },
+  'setting-locked': { status: 409, type: 'invalid_request_error' },
   config: { status: 503, type: 'configuration_error' },
   input: { status: 400, type: 'invalid_request_error' },
   plan: { status: 422, type: 'plan_error' },

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
-import type { JarvisConfig } from '../config/schema.js';
+import type { ConfigLayer, JarvisConfig } from '../config/schema.js';
 import { ConfigError } from '../core/errors.js';
 import { createJarvis, type Jarvis } from '../run/index.js';
 import { openStore, type Store } from '../store/index.js';
@@ -29,6 +29,12 @@ export interface ServerOptions {
   host?: string;
   /** The built web UI (default: `web/dist` of this package, when it exists). */
   webRoot?: string;
+  /**
+   * The settings the environment and command-line flags gave (already merged into `config`). The fields it
+   * sets win over the settings saved from the web UI, and Settings cannot change them; without it, saved
+   * settings apply over `config` as a whole.
+   */
+  explicit?: ConfigLayer;
 }
 
 export interface JarvisServerApp {
@@ -68,6 +74,7 @@ export async function createServerApp(options: ServerOptions): Promise<JarvisSer
       store,
       ...(options.jarvis ? { jarvis: options.jarvis } : {}),
       createJarvis: options.createJarvis ?? ((next) => createJarvis(next)),
+      ...(options.explicit ? { explicit: options.explicit } : {}),
     });
     const runs = createRunManager({
       store,

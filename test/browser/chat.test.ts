@@ -312,6 +312,31 @@ describe('web UI', { skip }, () => {
     await page.close();
   });
 
+  test('settings the server’s environment or flags set are shown locked, with where to change them', async () => {
+    const pinned = await startServer({
+      config: { ...config, dataDir: join(env.dataDir, 'browser-locked') },
+      jarvis: await createJarvis(config, { backends: [captioner] }),
+      port: 0,
+      explicit: { llm: { model: 'test-model' } },
+    });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      await page.goto(pinned.url);
+      await page.click('.topbar [aria-label=Settings]');
+      await page.waitForSelector('dialog.settings[open]');
+      assert.equal(await page.isDisabled('dialog.settings input[name=model]'), true);
+      assert.equal(await page.isDisabled('dialog.settings select[name=mode]'), false);
+      assert.match(
+        (await page.textContent('[data-testid=locked-settings]')) ?? '',
+        /environment or command-line flags.*Model/,
+      );
+      await screenshot(page, 'settings-locked');
+    } finally {
+      await page.close();
+      await pinned.close();
+    }
+  });
+
   test('a file that is not an image, audio or video is refused with a message on its chip', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(server.url);

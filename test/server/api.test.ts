@@ -558,6 +558,94 @@ describe('settings', () => {
   });
 });
 
+describe('settings and the environment', () => {
+  type SettingsBody = {
+    llm: { baseURL: string | null; model: string; apiKeySet: boolean };
+    inference: { mode: string };
+    locked: string[];
+  };
+  const getSettings = async (app: JarvisServerApp) =>
+    (await (await app.app.request('/v1/settings')).json()) as SettingsBody;
+  const putSettings = (app: JarvisServerApp, body: unknown) =>
+    app.app.request('/v1/settings', { ...json(body), method: 'PUT' });
+
+  test('after a restart, a model set by the environment or flags wins over the one saved in Settings', async () => {
+    const dataDir = join(env.dataDir, 'settings-vs-env');
+    const open = (layer: Parameters<Setup['config']>[0], explicit?: Parameters<Setup['config']>[0]) =>
+      createServerApp({
+        config: env.config({ dataDir, ...layer }),
+        createJarvis: (next) => env.jarvis(next),
+        ...(explicit ? { explicit } : {}),
+      });
+
+    const first = await open({});
+    try {
+      assert.equal((await putSettings(first, { llm: { model: 'uimodel' } })).status, 200);
+    } finally {
+      await first.close();
+    }
+
+    const pinned = await open({ llm: { model: 'envmodel' } }, { llm: { model: 'envmodel' } });
+    try {
+      const view = await getSettings(pinned);
+      assert.equal(view.llm.model, 'envmodel');
+      assert.deepEqual(view.locked, ['llm.model']);
+      assert.equal(pinned.context.jarvis().config.llm.model, 'envmodel', 'runs use it too');
+      const refused = await putSettings(pinned, { llm: { model: 'other' } });
+      assert.equal(refused.status, 409);
+      const body = (await refused.json()) as { error: { message: string } };
+      assert.match(body.error.message, /llm\.model is set by the server's environment or command-line flags/);
+      assert.match(body.error.message, /JARVIS_LLM_MODEL \/ --model/);
+      // Fields the environment leaves alone can still be changed.
+      const mode = (await (
+        await putSettings(pinned, { inference: { mode: 'local' } })
+      ).json()) as SettingsBody;
+      assert.equal(mode.inference.mode, 'local');
+      assert.equal(mode.llm.model, 'envmodel');
+    } finally {
+      await pinned.close();
+    }
+
+    // Without the environment variable, the saved choice is back.
+    const unpinned = await open({});
+    try {
+      const view = await getSettings(unpinned);
+      assert.equal(view.llm.model, 'uimodel');
+      assert.deepEqual(view.locked, []);
+    } finally {
+      await unpinned.close();
+    }
+  });
+
+  test('an LLM key from the environment is never sent to an endpoint saved in Settings', async () => {
+    const dataDir = join(env.dataDir, 'settings-key');
+    const first = await createServerApp({
+      config: env.config({ dataDir }),
+      createJarvis: (next) => env.jarvis(next),
+    });
+    try {
+      await putSettings(first, { llm: { baseURL: 'http://127.0.0.1:9/v1', apiKey: 'sk-saved-0000' } });
+    } finally {
+      await first.close();
+    }
+    const config = env.config({ dataDir, llm: { apiKey: 'sk-env-00000' } });
+    const restarted = await createServerApp({
+      config,
+      createJarvis: (next) => env.jarvis(next),
+      explicit: { llm: { apiKey: 'sk-env-00000' } },
+    });
+    try {
+      const view = await getSettings(restarted);
+      assert.equal(view.llm.baseURL, env.llm.baseURL, 'the configured endpoint, not the saved one');
+      assert.deepEqual(view.locked, ['llm.baseURL', 'llm.apiKey']);
+      assert.equal(restarted.context.jarvis().config.llm.apiKey, 'sk-env-00000');
+      assert.equal((await putSettings(restarted, { llm: { baseURL: 'http://127.0.0.1:9/v1' } })).status, 409);
+    } finally {
+      await restarted.close();
+    }
+  });
+});
+
 describe('database location', () => {
   test('server.database puts the SQLite file where it says', async () => {
     const database = join(env.dataDir, 'elsewhere', 'conversations.sqlite');

@@ -731,6 +731,30 @@ async function openSettings(): Promise<void> {
       h('option', { value, selected: settings?.inference.mode === value }, MODE_TEXT[value] ?? value),
     ),
   );
+  // Fields the server's environment or flags set win at every start; editing them here would be refused.
+  const locked = new Set(settings?.locked ?? []);
+  const lockedInputs: [
+    NonNullable<Settings['locked']>[number],
+    HTMLInputElement | HTMLSelectElement,
+    string,
+  ][] = [
+    ['llm.baseURL', baseURL, 'Endpoint'],
+    ['llm.model', model, 'Model'],
+    ['llm.apiKey', llmKey, 'API key'],
+    ['inference.mode', mode, 'Inference mode'],
+  ];
+  const lockedNames: string[] = [];
+  for (const [field, input, label] of lockedInputs) {
+    if (!locked.has(field)) continue;
+    input.disabled = true;
+    input.title = 'Set by the server’s environment or command-line flags';
+    lockedNames.push(label);
+  }
+  const lockedHint = h(
+    'p',
+    { class: 'hint', 'data-testid': 'locked-settings', hidden: lockedNames.length === 0 },
+    `Set by the server’s environment or command-line flags, which win at every start: ${lockedNames.join(', ')}. Change ${lockedNames.length === 1 ? 'it' : 'them'} there.`,
+  );
   const serverKey = h('input', {
     name: 'serverKey',
     type: 'password',
@@ -786,6 +810,7 @@ async function openSettings(): Promise<void> {
       h('p', { class: 'hint' }, 'Changing the endpoint forgets the saved key unless you enter a new one.'),
     ),
     h('fieldset', {}, h('legend', {}, 'Inference mode'), mode),
+    lockedHint,
     h(
       'fieldset',
       {},

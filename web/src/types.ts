@@ -86,6 +86,8 @@ export interface Settings {
   llm: { baseURL: string | null; model: string; apiKeySet: boolean };
   inference: { mode: 'local' | 'huggingface' | 'hybrid' };
   modes: string[];
+  /** Fields the server's environment or flags set; Settings cannot change them. */
+  locked?: ('llm.baseURL' | 'llm.model' | 'llm.apiKey' | 'inference.mode')[];
 }
 
 /** The run events the UI reacts to (the server sends more fields than these). */
