@@ -12,6 +12,7 @@ import { type FileUrlResolver, runFileResolver } from './presenter.js';
 import type { ActiveRun, RunManager } from './run-manager.js';
 import type { createUrlSigner } from './security.js';
 import type { SettingsController } from './settings.js';
+import { createRunWorkspace } from './workspace.js';
 
 /** Everything the routes share. */
 export interface ServerContext {
@@ -131,33 +132,51 @@ export async function startConversationRun(
     if (!conversation) throw new InputError(`No such conversation: ${input.conversationId}`);
   }
   const history = input.history ?? (conversation ? await conversationHistory(context, conversation.id) : []);
+  // A run may read its own conversation's uploads and earlier runs' files, and nothing else of the data folder.
+  const earlierUploads = conversation
+    ? await loadUploads(
+        context,
+        (await context.store.listMessages(conversation.id)).flatMap((message) => message.files),
+      ).catch(() => [])
+    : [];
+  const earlierRuns = conversation
+    ? (await context.store.listRuns(conversation.id)).map((run) => run.id)
+    : [];
+  const workspace = await createRunWorkspace(context.config, [...earlierUploads, ...uploads], earlierRuns);
   const existing = conversation;
   let created: Conversation | undefined;
-  const run = await context.runs.start({
-    // The conversation and the user's message are written only once the run has a slot, so a request
-    // refused by the per-key cap leaves nothing behind.
-    beforeStart: async (runId) => {
-      created =
-        existing ??
-        (await context.store.createConversation({ title: titleOf(input.text), source: input.source }));
-      await context.store.addMessage({
-        conversationId: created.id,
-        role: 'user',
-        content: input.text,
-        runId,
-        files: uploads.map((upload) => upload.id),
-      });
-      return { conversationId: created.id };
-    },
-    key: input.key,
-    request: requestWithAttachments(input.text, uploads, cwd),
-    history,
-    inputFiles: uploads.map((upload) => upload.path),
-    cwd,
-    ...(input.plan ? { plan: input.plan } : {}),
-    ...(input.select ? { select: input.select } : {}),
-    ...(input.answer === undefined ? {} : { answer: input.answer }),
-    ...(input.signal ? { signal: input.signal } : {}),
-  });
+  const run = await context.runs
+    .start({
+      // The conversation and the user's message are written only once the run has a slot, so a request
+      // refused by the per-key cap leaves nothing behind.
+      beforeStart: async (runId) => {
+        created =
+          existing ??
+          (await context.store.createConversation({ title: titleOf(input.text), source: input.source }));
+        await context.store.addMessage({
+          conversationId: created.id,
+          role: 'user',
+          content: input.text,
+          runId,
+          files: uploads.map((upload) => upload.id),
+        });
+        return { conversationId: created.id };
+      },
+      key: input.key,
+      request: requestWithAttachments(input.text, uploads, cwd),
+      history,
+      inputFiles: workspace.inputFiles,
+      allowedDirs: workspace.allowedDirs,
+      cwd: workspace.cwd,
+      ...(input.plan ? { plan: input.plan } : {}),
+      ...(input.select ? { select: input.select } : {}),
+      ...(input.answer === undefined ? {} : { answer: input.answer }),
+      ...(input.signal ? { signal: input.signal } : {}),
+    })
+    .catch(async (error: unknown) => {
+      await workspace.remove();
+      throw error;
+    });
+  void run.done.finally(() => workspace.remove().catch(() => {}));
   return { run, conversation: created! };
 }

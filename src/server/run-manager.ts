@@ -46,6 +46,8 @@ export interface StartRunInput {
   conversationId?: string;
   history?: ChatMessage[];
   inputFiles?: string[];
+  /** Folders besides `cwd` whose files the plan may read (earlier runs of the conversation). */
+  allowedDirs?: string[];
   plan?: TaskGraph;
   select?: 'llm' | 'top';
   answer?: boolean;
@@ -247,6 +249,7 @@ export function createRunManager(options: RunManagerOptions): RunManager {
           onEvent: emit,
           ...(input.history ? { history: input.history } : {}),
           ...(input.inputFiles ? { inputFiles: input.inputFiles } : {}),
+          ...(input.allowedDirs ? { allowedDirs: input.allowedDirs } : {}),
           ...(input.plan ? { plan: input.plan } : {}),
           ...(input.select ? { select: input.select } : {}),
           ...(input.answer === undefined ? {} : { answer: input.answer }),

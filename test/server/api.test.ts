@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createServerApp, type JarvisServerApp } from '../../src/server/index.js';
 import { tinyPng } from '../support/test-backend.js';
@@ -378,6 +378,77 @@ describe('run API', () => {
       .findLast((request) => lastMessage(request).includes('And the mood?'));
     assert.ok(planCall);
     assert.match(JSON.stringify(planCall.messages), /Ada Lovelace and Charles Babbage/);
+  });
+});
+
+describe('what a plan may read', () => {
+  type RunBody = {
+    conversationId: string;
+    status: string;
+    tasks: {
+      status: string;
+      result: { error: { code: string; message: string } | null; output: { artifacts?: { path: string }[] } };
+    }[];
+  };
+  /** Runs `plan` as given (no LLM), waits for the end, and returns the run as the API shows it. */
+  async function runPlan(body: Record<string, unknown>): Promise<RunBody> {
+    const started = await server.app.request(
+      '/v1/runs',
+      json({ select: 'top', answer: false, request: 'Use these files', ...body }),
+    );
+    assert.equal(started.status, 202);
+    const { id } = (await started.json()) as { id: string };
+    await readEventStream(await server.app.request(`/v1/runs/${id}/events`));
+    return (await (await server.app.request(`/v1/runs/${id}`)).json()) as RunBody;
+  }
+  const detect = (id: number, image: string) => ({
+    id,
+    task: 'object-detection',
+    dep: [-1],
+    args: { image },
+  });
+
+  test("a conversation's later turn reads its own uploads and results; another conversation, the database and other uploads are refused", async () => {
+    const uploaded = (await (
+      await upload(new Uint8Array(readFileSync(fixture('images', 'b.jpg'))), 'zebra.jpg')
+    ).json()) as { uploads: { id: string }[] };
+    const uploadId = uploaded.uploads[0]!.id;
+    const stored = await server.context.store.getUpload(uploadId);
+    const uploadPath = relative(env.dataDir, stored!.path);
+
+    const first = await runPlan({ files: [uploadId], plan: [detect(0, uploadPath)] });
+    assert.equal(first.status, 'succeeded');
+    const producedPath = first.tasks[0]!.result.output.artifacts![0]!.path;
+    const produced = relative(env.dataDir, producedPath);
+    assert.match(produced, /^runs\//);
+
+    const later = await runPlan({
+      conversationId: first.conversationId,
+      plan: [detect(0, uploadPath), detect(1, produced)],
+    });
+    assert.deepEqual(
+      later.tasks.map((task) => task.status),
+      ['succeeded', 'succeeded'],
+      'the earlier upload and the earlier result of the same conversation',
+    );
+
+    const database = join(env.dataDir, 'jarvis.db');
+    const other = await runPlan({
+      plan: [
+        detect(0, uploadPath),
+        detect(1, produced),
+        detect(2, 'jarvis.db'),
+        detect(3, '../../jarvis.db'),
+        detect(4, database),
+        detect(5, stored!.path),
+      ],
+    });
+    assert.notEqual(other.conversationId, first.conversationId);
+    for (const [index, task] of other.tasks.entries()) {
+      assert.equal(task.status, 'failed', `task ${index} read a file it must not`);
+      assert.equal(task.result.error?.code, 'input', `task ${index}: ${task.result.error?.message}`);
+    }
+    assert.match(other.tasks[4]!.result.error!.message, /refused/);
   });
 });
 

@@ -1,0 +1,54 @@
+import { existsSync } from 'node:fs';
+import { mkdir, rm, symlink } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative } from 'node:path';
+import type { JarvisConfig } from '../config/schema.js';
+import { runOutputDir } from '../run/index.js';
+import { newId, type StoredUpload } from '../store/index.js';
+
+/**
+ * The working folder of one server run. Plans name files by their path under the data folder
+ * (`uploads/u_….png`, `runs/<run id>/….png`), but a run working in the data folder itself could read all of
+ * it: the database, every conversation's uploads and results. So each run works in a folder of its own that
+ * mirrors the data folder with links to exactly what it may read (its conversation's uploads and earlier
+ * runs), and the same files are its only allowed inputs. Anything else a plan names is not there, or lies
+ * outside, and is refused.
+ */
+export interface RunWorkspace {
+  /** The run's working folder (`cwd`). */
+  cwd: string;
+  /** The uploads it may read (`inputFiles`). */
+  inputFiles: string[];
+  /** The folders of earlier runs it may read (`allowedDirs`). */
+  allowedDirs: string[];
+  remove(): Promise<void>;
+}
+
+/** Links `target` at the place its path under `dataDir` names inside `cwd`; targets elsewhere are left out. */
+async function mirror(dataDir: string, cwd: string, target: string, type: 'file' | 'dir'): Promise<void> {
+  const inside = relative(dataDir, target);
+  if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) return;
+  const link = join(cwd, inside);
+  if (existsSync(link)) return;
+  await mkdir(dirname(link), { recursive: true });
+  await symlink(target, link, type);
+}
+
+export async function createRunWorkspace(
+  config: JarvisConfig,
+  uploads: readonly StoredUpload[],
+  earlierRunIds: readonly string[],
+): Promise<RunWorkspace> {
+  const cwd = join(config.dataDir, 'workspaces', newId('w'));
+  await mkdir(cwd, { recursive: true, mode: 0o700 });
+  const remove = () => rm(cwd, { recursive: true, force: true });
+  try {
+    const inputFiles = [...new Set(uploads.map((upload) => upload.path))];
+    for (const file of inputFiles) await mirror(config.dataDir, cwd, file, 'file');
+    const allowedDirs = earlierRunIds.map((id) => runOutputDir(config, id));
+    for (const dir of allowedDirs) await mirror(config.dataDir, cwd, dir, 'dir');
+    return { cwd, inputFiles, allowedDirs, remove };
+  } catch (error) {
+    await remove();
+    throw error;
+  }
+}
