@@ -1,4 +1,4 @@
-import { relative } from 'node:path';
+import { isAbsolute, relative } from 'node:path';
 import type { TaskResult } from '../core/events.js';
 import type { TaskGraph } from '../core/graph.js';
 import type { ChatMessage, ControllerModel } from '../core/llm.js';
@@ -9,8 +9,11 @@ export interface RespondOptions {
   plan: TaskGraph;
   results: TaskResult[];
   controller: ControllerModel;
-  /** File paths in the prompt are shown relative to this folder. */
-  cwd: string;
+  /**
+   * File paths in the prompt are shown relative to the first of these folders that contains them (the
+   * working directory, then Jarvis's data folder), else in full.
+   */
+  roots: string[];
   onDelta?: (text: string) => void;
   signal?: AbortSignal;
 }
@@ -30,7 +33,16 @@ function clip(text: string, max: number): string {
 }
 
 /** The execution log the LLM reads: one compact entry per task, file paths relative to the working directory. */
-export function describeResults(plan: TaskGraph, results: TaskResult[], cwd: string): string {
+/** A path as the user knows it: relative to the first root that contains it. */
+function displayPath(path: string, roots: readonly string[]): string {
+  for (const root of roots) {
+    const shown = relative(root, path);
+    if (shown && !shown.startsWith('..') && !isAbsolute(shown)) return shown;
+  }
+  return path;
+}
+
+export function describeResults(plan: TaskGraph, results: TaskResult[], roots: readonly string[]): string {
   const entries = results.map((result) => {
     const planned = plan.find((task) => task.id === result.id);
     const base = {
@@ -51,7 +63,7 @@ export function describeResults(plan: TaskGraph, results: TaskResult[], cwd: str
       ...(output.artifacts?.length
         ? {
             files: output.artifacts.map((artifact) => ({
-              path: relative(cwd, artifact.path) || artifact.path,
+              path: displayPath(artifact.path, roots),
               type: artifact.mimeType,
               ...(artifact.label ? { label: artifact.label } : {}),
             })),
@@ -69,7 +81,7 @@ export async function generateResponse(options: RespondOptions): Promise<string>
     ...(options.history ?? []),
     {
       role: 'user',
-      content: `${options.request}\n\n---\nTask results (JSON):\n${describeResults(options.plan, options.results, options.cwd)}`,
+      content: `${options.request}\n\n---\nTask results (JSON):\n${describeResults(options.plan, options.results, options.roots)}`,
     },
   ];
   const reply = await options.controller.chat({
@@ -83,7 +95,7 @@ export async function generateResponse(options: RespondOptions): Promise<string>
 
 /** An empty plan means "just chat": the LLM answers directly, with the conversation so far. */
 export async function chatResponse(
-  options: Omit<RespondOptions, 'plan' | 'results' | 'cwd'>,
+  options: Omit<RespondOptions, 'plan' | 'results' | 'roots'>,
 ): Promise<string> {
   const reply = await options.controller.chat({
     stage: 'chat',

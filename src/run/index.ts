@@ -198,7 +198,7 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
                 plan,
                 results: tasks,
                 controller,
-                cwd,
+                roots: [cwd, config.dataDir],
                 onDelta,
                 ...(signal ? { signal } : {}),
               });

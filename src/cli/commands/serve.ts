@@ -1,6 +1,7 @@
+import { configFromEnv, mergeLayers } from '../../config/load.js';
 import { startServer } from '../../server/index.js';
 import { type CliIo, configFor } from '../context.js';
-import type { CommonFlags } from '../parse.js';
+import { type CommonFlags, flagsToConfig } from '../parse.js';
 
 /** `jarvis serve`: the HTTP API and web UI, until Ctrl-C. */
 export async function serveCommand(
@@ -8,7 +9,9 @@ export async function serveCommand(
   io: CliIo,
 ): Promise<number> {
   const { config } = configFor(flags, io);
-  const server = await startServer({ config });
+  // What the environment and flags set wins over settings saved from the web UI (the config file does not).
+  const explicit = mergeLayers(configFromEnv(io.env), flagsToConfig(flags));
+  const server = await startServer({ config, explicit });
   io.stdout.write(
     `Jarvis is serving on ${server.url} (web UI at ${server.url}/, API under ${server.url}/v1)\n`,
   );
