@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { RunResult } from '../src/core/events.js';
-import { cleanEnvironment, JARVIS_BIN, runJarvis } from './support/cli.js';
+import { cleanEnvironment, NO_LLM_FLAGS, runJarvis, startJarvis } from './support/cli.js';
 import {
   lastUserMessage,
   type OpenAITestServer,
@@ -64,15 +63,7 @@ describe('jarvis run --plan without any LLM', () => {
         },
       ]),
     );
-    const { code, stdout, stderr } = await jarvis([
-      'run',
-      '--plan',
-      planFile,
-      '--select',
-      'top',
-      '--no-answer',
-      '--json',
-    ]);
+    const { code, stdout, stderr } = await jarvis(['run', '--plan', planFile, ...NO_LLM_FLAGS]);
     assert.equal(code, 0, stderr);
     const result = JSON.parse(stdout) as RunResult;
     assert.equal(result.answer, null);
@@ -99,15 +90,7 @@ describe('jarvis run --plan without any LLM', () => {
         task_links: [],
       }),
     );
-    const { code, stdout, stderr } = await jarvis([
-      'run',
-      '--plan',
-      planFile,
-      '--select',
-      'top',
-      '--no-answer',
-      '--json',
-    ]);
+    const { code, stdout, stderr } = await jarvis(['run', '--plan', planFile, ...NO_LLM_FLAGS]);
     assert.equal(code, 0, stderr);
     const result = JSON.parse(stdout) as RunResult;
     assert.equal(result.tasks[0]?.task, 'token-classification');
@@ -123,15 +106,7 @@ describe('jarvis run --plan without any LLM', () => {
         { id: 1, task: 'token-classification', dep: [-1], args: { text: NER_SENTENCE } },
       ]),
     );
-    const { code, stdout } = await jarvis([
-      'run',
-      '--plan',
-      planFile,
-      '--select',
-      'top',
-      '--no-answer',
-      '--json',
-    ]);
+    const { code, stdout } = await jarvis(['run', '--plan', planFile, ...NO_LLM_FLAGS]);
     assert.equal(code, 3);
     const result = JSON.parse(stdout) as RunResult;
     assert.equal(result.tasks[0]?.status, 'failed');
@@ -290,10 +265,9 @@ describe('jarvis run with the controller LLM', () => {
         },
       ]),
     );
-    const { code, stdout, stderr } = await jarvis(
-      ['run', '--plan', planFile, '--select', 'top', '--no-answer', '--json'],
-      { env: llmEnv() },
-    );
+    const { code, stdout, stderr } = await jarvis(['run', '--plan', planFile, ...NO_LLM_FLAGS], {
+      env: llmEnv(),
+    });
     assert.equal(code, 0, stderr);
     const result = JSON.parse(stdout) as RunResult;
     assert.equal(result.tasks[0]?.backend, 'llm');
@@ -448,21 +422,9 @@ describe('cancelling', () => {
         { id: 0, task: 'object-detection', dep: [-1], args: { image: `http://127.0.0.1:${port}/zebra.jpg` } },
       ]),
     );
-    const child = spawn(
-      process.execPath,
-      [JARVIS_BIN, 'run', '--plan', 'plan.json', '--select', 'top', '--no-answer', '--json'],
-      {
-        cwd: folder,
-        env: cleanEnv({ JARVIS_DATA_DIR: join(folder, 'data') }),
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
+    const started = startJarvis(['run', '--plan', 'plan.json', ...NO_LLM_FLAGS], {
+      cwd: folder,
+      env: cleanEnv({ JARVIS_DATA_DIR: join(folder, 'data') }),
     });
     // Wait until the task is running (its URL is being fetched), then interrupt.
     let requested = false;
@@ -472,8 +434,8 @@ describe('cancelling', () => {
     for (let waited = 0; !requested && waited < 60_000; waited += 100) {
       await new Promise((resolveWait) => setTimeout(resolveWait, 100));
     }
-    child.kill('SIGINT');
-    const code = await new Promise<number | null>((done) => child.on('close', done));
+    started.child.kill('SIGINT');
+    const { code, stdout, stderr } = await started.done;
     stalled.closeAllConnections();
     stalled.close();
     assert.equal(code, 130, stderr);

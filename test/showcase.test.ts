@@ -12,7 +12,7 @@ import sharp from 'sharp';
 import { createLocalBackend } from '../src/backends/local/index.js';
 import { wordErrorRate } from '../src/backends/local/support/word-error-rate.js';
 import type { RunResult, TaskResult } from '../src/core/events.js';
-import { cleanEnvironment, runJarvis } from './support/cli.js';
+import { cleanEnvironment, NO_LLM_FLAGS, runJarvis } from './support/cli.js';
 import { FIXTURES, NO_FIXTURES } from './support/expert-requests.js';
 import {
   lastUserMessage,
@@ -67,15 +67,7 @@ describe('a given plan on the fixtures, with no LLM configured', { skip: NO_FIXT
         { id: 3, task: 'image-to-text', dep: [-1], args: { image: 'page.png' } },
       ]),
     );
-    const { code, stdout, stderr } = await jarvis([
-      'run',
-      '--plan',
-      plan,
-      '--select',
-      'top',
-      '--no-answer',
-      '--json',
-    ]);
+    const { code, stdout, stderr } = await jarvis(['run', '--plan', plan, ...NO_LLM_FLAGS]);
     assert.equal(code, 0, stderr);
     result = JSON.parse(stdout) as RunResult;
   });
@@ -122,15 +114,7 @@ describe('text-to-speech, then recognition of the generated audio, in one plan',
         { id: 1, task: 'automatic-speech-recognition', dep: [0], args: { audio: '<GENERATED>-0' } },
       ]),
     );
-    const { code, stdout, stderr } = await jarvis([
-      'run',
-      '--plan',
-      plan,
-      '--select',
-      'top',
-      '--no-answer',
-      '--json',
-    ]);
+    const { code, stdout, stderr } = await jarvis(['run', '--plan', plan, ...NO_LLM_FLAGS]);
     assert.equal(code, 0, stderr);
     const result = JSON.parse(stdout) as RunResult;
     const speech = succeeded(result.tasks[0]).output.artifacts?.[0];

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -29,27 +29,57 @@ export function cleanEnvironment(home: string, extra: NodeJS.ProcessEnv = {}): N
   };
 }
 
+/** `jarvis run --plan FILE` with these needs no LLM at all: the top candidate, no answer, JSON out. */
+export const NO_LLM_FLAGS = ['--select', 'top', '--no-answer', '--json'];
+
+export interface StartedJarvis {
+  child: ChildProcess;
+  /** Output so far. */
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Exit code and the whole output, once the process has ended. */
+  done: Promise<CliResult>;
+}
+
+/** Starts `jarvis ARGS` in `cwd` (for tests that signal it while it runs); `input` is written to its stdin. */
+export function startJarvis(
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; input?: string },
+): StartedJarvis {
+  const child = spawn(process.execPath, [JARVIS_BIN, ...args], {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const done = new Promise<CliResult>((resolvePromise, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+  });
+  child.stdin?.end(options.input ?? '');
+  return {
+    child,
+    get stdout() {
+      return stdout;
+    },
+    get stderr() {
+      return stderr;
+    },
+    done,
+  };
+}
+
 /** Runs `jarvis ARGS` in `cwd` and collects its exit code and output; `input` is written to its stdin. */
 export function runJarvis(
   args: string[],
   options: { cwd: string; env: NodeJS.ProcessEnv; input?: string },
 ): Promise<CliResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [JARVIS_BIN, ...args], {
-      cwd: options.cwd,
-      env: options.env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
-    child.stdin.end(options.input ?? '');
-  });
+  return startJarvis(args, options).done;
 }
