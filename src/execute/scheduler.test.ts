@@ -8,14 +8,15 @@ import {
   type TestBackend,
   type TestBackendCall,
 } from '../../test/support/test-backend.js';
-import type {
-  InferenceBackend,
-  ModelChoice,
-  PlannedTask,
-  RunEvent,
-  TaskGraph,
-  TaskName,
-  TaskResult,
+import {
+  type InferenceBackend,
+  type ModelChoice,
+  ModelUnavailableError,
+  type PlannedTask,
+  type RunEvent,
+  type TaskGraph,
+  type TaskName,
+  type TaskResult,
 } from '../core/index.js';
 import { type ExecuteOptions, executePlan } from './scheduler.js';
 
@@ -245,6 +246,72 @@ describe('executePlan', () => {
     assert.match(results[2]!.error!.message, /task 1 .* skipped because task 0 \(text-generation\) failed/);
     assert.equal(results[1]!.startedAt, null);
     assert.equal(backend.calls.length, 3, 'skipped tasks never reached the backend');
+  });
+
+  test('when the chosen model cannot run, the next candidate runs the task and the reason says so', async () => {
+    const broken = createTestBackend({
+      id: 'remote',
+      latencyMs: 5,
+      tasks: TEXT_TASKS,
+      failOn: () => new ModelUnavailableError('the remote model is not deployed'),
+    });
+    const spare = createTestBackend({ id: 'spare', latencyMs: 5, tasks: TEXT_TASKS });
+    const plan = [task(0, [])];
+    const events: RunEvent[] = [];
+    const [result] = await run(plan, [broken, spare], {
+      choices: new Map([
+        [
+          0,
+          {
+            taskId: 0,
+            modelId: 'remote-model',
+            backend: 'remote',
+            reason: 'Best card.',
+            candidates: ['remote:remote-model', 'spare:spare-model'],
+          },
+        ],
+      ]),
+      onEvent: (event) => events.push(event),
+    });
+    assert.equal(result?.status, 'succeeded');
+    assert.equal(result?.backend, 'spare');
+    assert.equal(result?.model, 'spare-model');
+    assert.match(
+      result?.reason ?? '',
+      /^Best card\. Fell back to spare:spare-model: remote:remote-model failed \(the remote model is not deployed\)\.$/,
+    );
+    assert.ok(
+      events.some(
+        (event) => event.type === 'task-progress' && /trying spare:spare-model/.test(event.message),
+      ),
+    );
+  });
+
+  test('a failure caused by the task itself is not retried on another model', async () => {
+    const failing = createTestBackend({
+      id: 'first',
+      latencyMs: 5,
+      tasks: TEXT_TASKS,
+      failOn: () => 'bad input',
+    });
+    const spare = createTestBackend({ id: 'spare', latencyMs: 5, tasks: TEXT_TASKS });
+    const [result] = await run([task(0, [])], [failing, spare], {
+      choices: new Map([
+        [
+          0,
+          {
+            taskId: 0,
+            modelId: 'first-model',
+            backend: 'first',
+            reason: 'x',
+            candidates: ['first:first-model', 'spare:spare-model'],
+          },
+        ],
+      ]),
+    });
+    assert.equal(result?.status, 'failed');
+    assert.match(result?.error?.message ?? '', /bad input/);
+    assert.equal(spare.calls.length, 0);
   });
 
   test('error messages are redacted before they are recorded', async () => {

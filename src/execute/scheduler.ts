@@ -312,6 +312,13 @@ export function executePlan(options: ExecuteOptions): Promise<TaskResult[]> {
       const endedAt = Date.now();
       return { startedAt, endedAt, durationMs: performance.now() - startedClock };
     };
+    const progress = (message: string) => {
+      // A backend may report after the task ended (timed out, cancelled): those reports are stale.
+      if (!settled)
+        emit({ type: 'task-progress', taskId: task.id, message: redact(message), at: Date.now() });
+    };
+    // The model that actually ran: the chosen one, or a fallback when the chosen one could not run.
+    let ran = { backend: backend.id, modelId: choice.modelId, reason: choice.reason };
     try {
       const work = (async () => {
         const resolved = await resolveArguments(task, {
@@ -322,23 +329,57 @@ export function executePlan(options: ExecuteOptions): Promise<TaskResult[]> {
         });
         args = resolved.args;
         signal.throwIfAborted();
-        return backend.infer({
-          task: task.task,
-          modelId: choice.modelId,
-          inputs: resolved.inputs,
-          artifacts: directory.sinkForTask(task.id, task.task),
-          signal,
-          onProgress: (message) => {
-            // A backend may report after the task ended (timed out, cancelled): those reports are stale.
-            if (!settled)
-              emit({ type: 'task-progress', taskId: task.id, message: redact(message), at: Date.now() });
-          },
-        });
+        const attempt = (target: InferenceBackend, modelId: string) =>
+          target.infer({
+            task: task.task,
+            modelId,
+            inputs: resolved.inputs,
+            artifacts: directory.sinkForTask(task.id, task.task),
+            signal,
+            onProgress: progress,
+          });
+        try {
+          return await attempt(backend, choice.modelId);
+        } catch (error) {
+          // The model's own failure (unavailable, or a remote error worth retrying) is worth another
+          // candidate; bad input, cancellation and timeouts are not.
+          let lastError = error;
+          for (const fallback of fallbacks(choice, error, signal)) {
+            const target = options.backends.get(fallback.backend);
+            if (!target?.supports(task.task)) continue;
+            progress(
+              `${choice.backend}:${choice.modelId} failed (${errorMessage(lastError)}); trying ${fallback.key}`,
+            );
+            try {
+              const output = await attempt(target, fallback.modelId);
+              ran = {
+                backend: fallback.backend,
+                modelId: fallback.modelId,
+                reason: `${choice.reason} Fell back to ${fallback.key}: ${choice.backend}:${choice.modelId} failed (${redact(errorMessage(error))}).`,
+              };
+              return output;
+            } catch (next) {
+              lastError = next;
+              if (!worthAnotherModel(next, signal)) break;
+            }
+          }
+          throw error;
+        }
       })();
       const output = await raceAbort(work, signal);
       if (!isTaskOutput(output))
-        throw new JarvisError('inference', `Backend "${backend.id}" returned no output for task ${task.id}`);
-      return { ...baseResult(node), args, ...timed(), status: 'succeeded', output, error: null };
+        throw new JarvisError('inference', `Backend "${ran.backend}" returned no output for task ${task.id}`);
+      return {
+        ...baseResult(node),
+        model: ran.modelId,
+        backend: ran.backend,
+        reason: ran.reason,
+        args,
+        ...timed(),
+        status: 'succeeded',
+        output,
+        error: null,
+      };
     } catch (error) {
       let failure: Failure;
       if (options.signal?.aborted) failure = failureOf(new CancelledError(`Task ${task.id} (${task.task})`));
@@ -389,4 +430,28 @@ export function executePlan(options: ExecuteOptions): Promise<TaskResult[]> {
     options.signal?.removeEventListener('abort', cancelWaiting);
     return all;
   });
+}
+
+/** Other candidates to try after the chosen model failed, at most two, when the failure was the model's. */
+const MAX_FALLBACKS = 2;
+
+function worthAnotherModel(error: unknown, signal: AbortSignal): boolean {
+  if (signal.aborted || !(error instanceof JarvisError)) return false;
+  return error.code === 'model-unavailable' || (error.code === 'inference' && error.retryable);
+}
+
+function fallbacks(
+  choice: ModelChoice,
+  error: unknown,
+  signal: AbortSignal,
+): { key: string; backend: string; modelId: string }[] {
+  if (!worthAnotherModel(error, signal)) return [];
+  const chosen = `${choice.backend}:${choice.modelId}`;
+  return choice.candidates
+    .filter((key) => key !== chosen)
+    .slice(0, MAX_FALLBACKS)
+    .map((key) => {
+      const colon = key.indexOf(':');
+      return { key, backend: key.slice(0, colon), modelId: key.slice(colon + 1) };
+    });
 }

@@ -32,9 +32,10 @@ export interface TestBackendOptions {
   latencyMs: number | ((request: InferenceRequest) => number);
   tasks: TaskName[];
   /**
-   * When to fail: task names, or a function returning true (generic failure) or the message to fail with.
+   * When to fail: task names, or a function returning true (generic failure), the message to fail with, or
+   * the error to throw (e.g. a ModelUnavailableError).
    */
-  failOn?: TaskName[] | ((request: InferenceRequest) => boolean | string);
+  failOn?: TaskName[] | ((request: InferenceRequest) => boolean | string | Error);
   /** Model ids it offers (for every supported task); defaults to `<id>-model`. */
   models?: string[];
   /** When false the backend keeps running after abort, like a badly behaved remote; default true. */
@@ -113,7 +114,7 @@ export function tinyWav(frequency: number): Buffer {
   return Buffer.concat([header, data]);
 }
 
-function failureMessage(options: TestBackendOptions, request: InferenceRequest): string | undefined {
+function failureMessage(options: TestBackendOptions, request: InferenceRequest): string | Error | undefined {
   const { failOn } = options;
   if (!failOn) return undefined;
   if (Array.isArray(failOn)) {
@@ -142,6 +143,7 @@ export function createTestBackend(options: TestBackendOptions): TestBackend {
     else await sleep(latency, undefined, { signal: request.signal });
 
     const failure = failureMessage(options, request);
+    if (failure instanceof Error) throw failure;
     if (failure !== undefined) {
       throw new InferenceError(failure, {
         context: { backend: options.id, modelId: request.modelId, task: request.task },
