@@ -15,7 +15,7 @@ import type { TaskGraph } from '../src/core/graph.js';
 import { createJarvis } from '../src/run/index.js';
 import {
   type ChatCompletionRequest,
-  promptText,
+  pickCandidateRule,
   startOpenAITestServer,
   systemPrompt,
 } from '../test/support/openai-server.js';
@@ -80,26 +80,16 @@ function criticalPath(plan: TaskGraph, latency: number): number {
 const isPlanning = (request: ChatCompletionRequest) => /task planning/i.test(systemPrompt(request));
 const isSelecting = (request: ChatCompletionRequest) => /model selection/i.test(systemPrompt(request));
 
-/** The loopback LLM answers the selection call like a model would: the second candidate of every task. */
-function selectionReply(request: ChatCompletionRequest): string {
-  const listing = promptText(request).split('Tasks and their candidates:\n')[1] ?? '[]';
-  const tasks = JSON.parse(listing.trim()) as { task_id: number; candidates: { model: string }[] }[];
-  return JSON.stringify({
-    choices: tasks.map((task) => ({
-      task_id: task.task_id,
-      model: task.candidates[1]?.model ?? task.candidates[0]?.model,
-      reason: 'fits',
-    })),
-  });
-}
-
 async function main() {
   const server = await startOpenAITestServer();
   const dataDir = mkdtempSync(join(tmpdir(), 'jarvis-bench-'));
   let currentPlan: TaskGraph = [];
+  // Selection picks the second candidate of each task, so that the choice is visible in the results.
+  const secondCandidate = pickCandidateRule(1);
   server.rule((request) => {
     if (isPlanning(request)) return { content: JSON.stringify(currentPlan), delayMs: LLM_LATENCY_MS };
-    if (isSelecting(request)) return { content: selectionReply(request), delayMs: LLM_LATENCY_MS };
+    if (isSelecting(request))
+      return { content: String(secondCandidate(request, 0)), delayMs: LLM_LATENCY_MS };
     return { content: 'Here is what I found.', delayMs: LLM_LATENCY_MS };
   });
   const config = configSchema.parse({

@@ -8,6 +8,7 @@ import { cleanEnvironment, NO_LLM_FLAGS, runJarvis, startJarvis } from './suppor
 import {
   lastUserMessage,
   type OpenAITestServer,
+  pickCandidateRule,
   promptText,
   startOpenAITestServer,
   systemPrompt,
@@ -45,6 +46,7 @@ const NER_SENTENCE = 'Ada Lovelace met Charles Babbage in London.';
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'jarvis-cli-'));
   llm = await startOpenAITestServer();
+  llm.rule(pickCandidateRule());
 });
 after(() => llm.close());
 

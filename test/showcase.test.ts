@@ -17,6 +17,7 @@ import { FIXTURES, NO_FIXTURES } from './support/expert-requests.js';
 import {
   lastUserMessage,
   type OpenAITestServer,
+  pickCandidateRule,
   promptText,
   startOpenAITestServer,
   systemPrompt,
@@ -130,6 +131,7 @@ describe('showcase requests planned by the controller LLM', { skip: NO_FIXTURES 
   let llm: OpenAITestServer;
   before(async () => {
     llm = await startOpenAITestServer();
+    llm.rule(pickCandidateRule());
   });
   after(() => llm.close());
   const env = () => ({ JARVIS_LLM_BASE_URL: llm.baseURL, JARVIS_LLM_API_KEY: 'sk-showcase-0000' });

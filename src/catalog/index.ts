@@ -1,4 +1,4 @@
-import { type InferenceBackend, type ModelCard, modelKey } from '../core/backend.js';
+import { DOWNLOAD_ON_FIRST_USE, type InferenceBackend, type ModelCard, modelKey } from '../core/backend.js';
 import { errorMessage, NoSuchModelError } from '../core/errors.js';
 import type { TaskName } from '../core/tasks.js';
 import type { CardAvailability } from './remote.js';
@@ -95,9 +95,11 @@ function allowedByMode(card: ModelCard, mode: InferenceMode): boolean {
 
 /** Runnable first; in hybrid mode local before remote; then by downloads; then by id for stability. */
 export function rankCards(cards: ModelCard[]): ModelCard[] {
+  const ready = (card: ModelCard) => Number(!card.tags?.includes(DOWNLOAD_ON_FIRST_USE));
   return [...cards].sort(
     (a, b) =>
       Number(b.available) - Number(a.available) ||
+      ready(b) - ready(a) ||
       Number(b.local) - Number(a.local) ||
       (b.downloads ?? 0) - (a.downloads ?? 0) ||
       modelKey(a).localeCompare(modelKey(b)),

@@ -21,6 +21,9 @@ export interface ModelCard {
   reason?: string;
 }
 
+/** Tag of a card whose model can run but must be downloaded first: ranked after models that are ready. */
+export const DOWNLOAD_ON_FIRST_USE = 'download-on-first-use';
+
 /** `backend:model`, the key under which a model is registered. */
 export function modelKey(card: Pick<ModelCard, 'backend' | 'id'>): string {
   return `${card.backend}:${card.id}`;

@@ -224,3 +224,22 @@ export async function startOpenAITestServer(options: { port?: number } = {}): Pr
       }),
   };
 }
+
+/**
+ * Answers stage 2's model-selection calls the way a model would: for every task, the candidate at `index`
+ * (the top-ranked one by default) with a short reason. Other calls are left to the next rules.
+ */
+export function pickCandidateRule(index = 0): ReplyRule {
+  return (request) => {
+    if (!/model selection/i.test(systemPrompt(request))) return undefined;
+    const listing = lastUserMessage(request).split('Tasks and their candidates:\n')[1] ?? '[]';
+    const tasks = JSON.parse(listing.trim()) as { task_id: number; candidates: { model: string }[] }[];
+    return JSON.stringify({
+      choices: tasks.map((task) => ({
+        task_id: task.task_id,
+        model: task.candidates[index]?.model ?? task.candidates[0]?.model,
+        reason: 'It fits the task best.',
+      })),
+    });
+  };
+}

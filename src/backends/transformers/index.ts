@@ -1,6 +1,11 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { InferenceBackend, InferenceRequest, ModelCard } from '../../core/backend.js';
+import {
+  DOWNLOAD_ON_FIRST_USE,
+  type InferenceBackend,
+  type InferenceRequest,
+  type ModelCard,
+} from '../../core/backend.js';
 import {
   CancelledError,
   errorMessage,
@@ -153,19 +158,30 @@ export function createTransformersBackend(options: TransformersBackendOptions): 
   }
 
   function absentCard(entry: CuratedModel): ModelCard {
-    return {
+    const card = {
       id: entry.id,
       backend: TRANSFORMERS_BACKEND_ID,
       task: entry.task,
-      description: entry.description,
       source: 'built-in',
       sizeBytes: entry.sizeBytes,
-      tags: ['onnx', 'transformers.js'],
       local: true,
-      available: false,
-      reason: options.offline
-        ? `not in the model cache (${cacheDir}) and Jarvis is offline: when online, \`jarvis pull ${entry.id}\` downloads it (about ${megabytes(entry.sizeBytes)})`
-        : `not in the model cache yet: \`jarvis pull ${entry.id}\` downloads it into ${cacheDir} (about ${megabytes(entry.sizeBytes)})`,
+    };
+    if (options.offline) {
+      return {
+        ...card,
+        description: entry.description,
+        tags: ['onnx', 'transformers.js'],
+        available: false,
+        reason: `not in the model cache (${cacheDir}) and Jarvis is offline: when online, \`jarvis pull ${entry.id}\` downloads it (about ${megabytes(entry.sizeBytes)})`,
+      };
+    }
+    // Online, a documented model is downloaded the first time a task runs it (with progress); the catalog
+    // ranks it after models that are ready, and a failed download falls back to the next candidate.
+    return {
+      ...card,
+      description: `${entry.description} Downloaded on first use (about ${megabytes(entry.sizeBytes)}), or now with \`jarvis pull ${entry.id}\`.`,
+      tags: ['onnx', 'transformers.js', DOWNLOAD_ON_FIRST_USE],
+      available: true,
     };
   }
 
