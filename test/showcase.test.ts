@@ -183,6 +183,32 @@ describe('showcase requests planned by the controller LLM', { skip: NO_FIXTURES 
     assert.ok((second?.startedAt ?? 0) < (first?.endedAt ?? 0), 'independent tasks overlap');
   });
 
+  test('a chosen model that cannot be downloaded falls back to a ready one, and the reason says so', async () => {
+    const picker = await startOpenAITestServer();
+    try {
+      // This controller prefers the second candidate: the transformers.js DETR model, not in the cache.
+      picker.rule(pickCandidateRule(1));
+      picker.rule((request) =>
+        /task planning/i.test(systemPrompt(request))
+          ? '[{"id":0,"task":"object-detection","dep":[-1],"args":{"image":"b.jpg"}}]'
+          : 'One zebra.',
+      );
+      const { code, stdout, stderr } = await jarvis(['run', '--json', 'What animals are in b.jpg?'], {
+        JARVIS_LLM_BASE_URL: picker.baseURL,
+        HF_ENDPOINT: 'http://127.0.0.1:9',
+      });
+      assert.equal(code, 0, stderr);
+      const task = succeeded((JSON.parse(stdout) as RunResult).tasks[0]);
+      assert.equal(`${task.backend}:${task.model}`, 'local:human-centernet');
+      assert.match(
+        task.reason ?? '',
+        /Fell back to local:human-centernet: transformers:Xenova\/detr-resnet-50 failed/,
+      );
+    } finally {
+      await picker.close();
+    }
+  });
+
   test('"generate a pose image of d.jpg" produces the skeleton image', async () => {
     llm.rule((request) =>
       /task planning/i.test(systemPrompt(request)) && lastUserMessage(request).includes('pose image of d.jpg')

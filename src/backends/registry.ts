@@ -19,10 +19,14 @@ export function createBackends({ config, controller }: BackendContext): Inferenc
     createLlmBackend(controller),
     createLocalBackend(controller ? { controller } : {}),
     // Hugging Face: remote Inference Providers (needs HF_TOKEN) and ONNX models on the CPU.
-    createHfInferenceBackend(config.inference.hfToken ? { token: config.inference.hfToken } : {}),
+    createHfInferenceBackend({
+      ...(config.inference.hfToken ? { token: config.inference.hfToken } : {}),
+      ...(config.inference.hubUrl ? { hubUrl: config.inference.hubUrl } : {}),
+    }),
     createTransformersBackend({
       cacheDir: join(inferenceCacheDir(config), 'models'),
       offline: config.inference.offline,
+      ...(config.inference.hubUrl ? { remoteHost: config.inference.hubUrl } : {}),
     }),
   ];
 }

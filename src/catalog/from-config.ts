@@ -43,7 +43,7 @@ export function createModelSources(
         cacheDir: inferenceCacheDir(config),
         offline: inference.offline,
         ...(token ? { token } : {}),
-        ...(options.hubUrl ? { hubUrl: options.hubUrl } : {}),
+        ...((options.hubUrl ?? inference.hubUrl) ? { hubUrl: options.hubUrl ?? inference.hubUrl } : {}),
         ...(options.fetch ? { fetch: options.fetch } : {}),
         ...(options.onNotice ? { onNotice: options.onNotice } : {}),
       }),

@@ -61,6 +61,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigLayer {
       catalogFile: env.JARVIS_CATALOG || undefined,
       offline: truthy(env.JARVIS_OFFLINE) ?? (truthy(env.HF_HUB_OFFLINE) || undefined),
       cacheDir: env.JARVIS_CACHE_DIR || undefined,
+      hubUrl: env.HF_ENDPOINT || undefined,
     },
     dataDir: env.JARVIS_DATA_DIR || undefined,
     server: {

@@ -58,6 +58,8 @@ export const configSchema = z.object({
       offline: z.boolean().default(false),
       /** Where downloaded models and the Hub catalog cache live. */
       cacheDir: z.string().optional(),
+      /** The Hugging Face Hub (or a mirror) for model lists and downloads; default https://huggingface.co. */
+      hubUrl: z.string().url().optional(),
     })
     .prefault({}),
   /** Where runs write generated files and the database lives. Relative paths are from the working directory. */
