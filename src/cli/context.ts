@@ -28,8 +28,18 @@ export function configFor(
   });
 }
 
+/**
+ * Where one-time notices of the pipeline go: stderr, or, while a live progress view is on screen, through
+ * that view (a line written past it would break its redrawing).
+ */
+export const notices = {
+  write: (message: string): void => {
+    process.stderr.write(`jarvis: ${message}\n`);
+  },
+};
+
 export async function jarvisFor(flags: CommonFlags & Partial<RunFlags>, io: CliIo): Promise<Jarvis> {
-  return createJarvis(configFor(flags, io).config);
+  return createJarvis(configFor(flags, io).config, { onNotice: (message) => notices.write(message) });
 }
 
 const PATH_TOKEN =

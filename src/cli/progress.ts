@@ -147,6 +147,8 @@ export function renderProgress(state: ProgressState, cwd: string, now = Date.now
 
 export interface ProgressView {
   onEvent(event: RunEvent): void;
+  /** A one-time notice ("the Hub is unreachable"), printed above the live table instead of through it. */
+  notice(message: string): void;
   /** Stops redrawing; the answer (if streamed) stays on screen. */
   stop(): void;
 }
@@ -188,6 +190,15 @@ export function createProgressView(stream: NodeJS.WriteStream, cwd: string): Pro
         } else if (!answering) {
           draw(renderProgress(state, cwd, Date.now(), frame));
         }
+      },
+      notice(message) {
+        if (answering) {
+          stream.write(`\njarvis: ${message}\n`);
+          return;
+        }
+        draw.clear();
+        stream.write(`jarvis: ${message}\n`);
+        draw(renderProgress(state, cwd, Date.now(), frame));
       },
       stop() {
         clearInterval(timer);
@@ -252,6 +263,10 @@ export function createProgressView(stream: NodeJS.WriteStream, cwd: string): Pro
         default:
           break;
       }
+    },
+    notice(message) {
+      // Not on a terminal, nothing redraws: notices stay on stderr, apart from the output.
+      process.stderr.write(`jarvis: ${message}\n`);
     },
     stop() {},
   };

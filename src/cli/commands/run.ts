@@ -6,7 +6,7 @@ import type { TaskGraph } from '../../core/graph.js';
 import { planFromFile } from '../../plan/index.js';
 import type { Jarvis } from '../../run/index.js';
 import type { RunOptions } from '../../run/types.js';
-import { type CliIo, filesNamedIn, jarvisFor, namedFiles, UsageError } from '../context.js';
+import { type CliIo, filesNamedIn, jarvisFor, namedFiles, notices, UsageError } from '../context.js';
 import type { RunFlags } from '../parse.js';
 import { createProgressView } from '../progress.js';
 
@@ -43,6 +43,8 @@ export async function runOnce(
   io: CliIo,
 ): Promise<RunResult> {
   const view = flags.json ? undefined : createProgressView(io.stdout, io.cwd);
+  const toStderr = notices.write;
+  if (view) notices.write = (message) => view.notice(message);
   try {
     return await jarvis.run({
       ...options,
@@ -51,6 +53,7 @@ export async function runOnce(
     });
   } finally {
     view?.stop();
+    notices.write = toStderr;
   }
 }
 
