@@ -1,5 +1,12 @@
-import { jsonrepair } from 'jsonrepair';
 import { PlanError } from '../core/errors.js';
+import {
+  fencedBlocks,
+  MAX_SEGMENTS,
+  nextOpening,
+  parseLenient,
+  segmentEnd,
+  withoutThinking,
+} from '../core/lenient-json.js';
 import { normalizeReferenceText } from './references.js';
 
 export interface ParsedPlanText {
@@ -10,9 +17,6 @@ export interface ParsedPlanText {
 /** Keys under which LLMs wrap the task list in an object (`{"tasks": [...]}` is the structured-output form). */
 const LIST_KEYS = ['tasks', 'task_list', 'tasklist', 'plan', 'task_plan', 'steps', 'task_nodes', 'nodes'];
 
-/** Upper bound on bracketed segments tried, so a reply full of brackets cannot keep the parser busy. */
-const MAX_SEGMENTS = 200;
-
 /**
  * Extracts the task list from an LLM reply, however it was wrapped: ```json fences, prose around the JSON,
  * one object instead of a list, several objects one after another, `{"tasks": [...]}`, trailing commas,
@@ -20,12 +24,8 @@ const MAX_SEGMENTS = 200;
  * an empty list (`[]`, "just chat") is a valid answer and returns no tasks.
  */
 export function parsePlanText(reply: string): ParsedPlanText {
-  // Reasoning models (DeepSeek-R1, Qwen3) think aloud first, often drafting JSON there: only the answer counts.
-  const text = reply.replace(/<think>[\s\S]*?<\/think>/gi, '');
-  const fenced = [...text.matchAll(/```[\w-]*[^\S\n]*\n?([\s\S]*?)(?:```|$)/g)].map(
-    (match) => match[1] ?? '',
-  );
-  for (const body of fenced) {
+  const text = withoutThinking(reply);
+  for (const body of fencedBlocks(text)) {
     const found = tasksInText(body);
     if (found) return { tasks: found };
   }
@@ -72,112 +72,6 @@ function tasksInText(text: string): unknown[] | undefined {
   }
   if (singles.length > 0) return singles;
   return sawEmpty ? [] : undefined;
-}
-
-function nextOpening(text: string, from: number): number {
-  for (let index = from; index < text.length; index++) {
-    const char = text[index];
-    if (char === '[' || char === '{') return index;
-  }
-  return -1;
-}
-
-/**
- * The end (exclusive) of the bracketed value starting at `start`, skipping brackets inside strings.
- * A value cut off by the end of the reply ends at the end of the text; jsonrepair closes it.
- */
-function segmentEnd(text: string, start: number): number {
-  const stack: string[] = [];
-  let index = start;
-  let previousSignificant = '';
-  while (index < text.length) {
-    const char = text[index]!;
-    if (char === '"' || (char === "'" && /^[[{,:]?$/.test(previousSignificant))) {
-      index = stringEnd(text, index, char);
-      previousSignificant = char;
-      continue;
-    }
-    if (char === '[' || char === '{') {
-      stack.push(char === '[' ? ']' : '}');
-    } else if (char === ']' || char === '}') {
-      // A mismatched closer ("[{...]") closes the inner value too, as a human reader would.
-      const at = stack.lastIndexOf(char);
-      if (at !== -1) stack.length = at;
-      if (stack.length === 0) return index + 1;
-    }
-    if (!/\s/.test(char)) previousSignificant = char;
-    index++;
-  }
-  return text.length;
-}
-
-/** The index just after the string opened at `start` by `quote`. */
-function stringEnd(text: string, start: number, quote: string): number {
-  let index = start + 1;
-  while (index < text.length) {
-    const char = text[index];
-    if (char === '\\') {
-      index += 2;
-      continue;
-    }
-    if (char === quote) {
-      // A single quote ends the string only before JSON punctuation: "it's" inside 'text' is not an end.
-      if (quote === '"' || /^\s*(?:[,:\]}]|$)/.test(text.slice(index + 1, index + 20))) return index + 1;
-    }
-    if (char === '\n' && quote === "'") return index;
-    index++;
-  }
-  return text.length;
-}
-
-function parseLenient(segment: string): unknown {
-  try {
-    return JSON.parse(segment);
-  } catch {
-    try {
-      return JSON.parse(jsonrepair(requoteSingleQuotedStrings(segment)));
-    } catch {
-      return undefined;
-    }
-  }
-}
-
-const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r' };
-
-/**
- * Python-style 'strings' become "strings" before jsonrepair sees them, because jsonrepair ends a single-quoted
- * string at the first apostrophe ('it's' -> "it"s"), while here it ends only before JSON punctuation.
- */
-function requoteSingleQuotedStrings(segment: string): string {
-  if (!segment.includes("'")) return segment;
-  let out = '';
-  let index = 0;
-  let previousSignificant = '';
-  while (index < segment.length) {
-    const char = segment[index]!;
-    if (char === '"') {
-      const end = stringEnd(segment, index, '"');
-      out += segment.slice(index, end);
-      index = end;
-      previousSignificant = '"';
-      continue;
-    }
-    if (char === "'" && /^[[{,:]?$/.test(previousSignificant)) {
-      const end = stringEnd(segment, index, "'");
-      const closed = segment[end - 1] === "'" && end - 1 > index;
-      const inner = segment
-        .slice(index + 1, closed ? end - 1 : end)
-        .replace(/\\(.)/g, (_escape, next: string) => ESCAPES[next] ?? next);
-      out += JSON.stringify(inner);
-      index = end;
-      previousSignificant = '"';
-      continue;
-    }
-    out += char;
-    if (!/\s/.test(char)) previousSignificant = char;
-    index++;
-  }
-  return out;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

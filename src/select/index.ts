@@ -3,8 +3,8 @@ import { type ModelCard, modelKey } from '../core/backend.js';
 import { errorMessage } from '../core/errors.js';
 import type { ModelChoice, RunEventListener } from '../core/events.js';
 import type { PlannedTask, TaskGraph } from '../core/graph.js';
+import { firstJsonValue } from '../core/lenient-json.js';
 import type { ChatMessage, ControllerModel } from '../core/llm.js';
-import { parseJsonReply } from './parse-reply.js';
 
 export interface SelectOptions {
   plan: TaskGraph;
@@ -96,19 +96,25 @@ interface LlmPick {
   reason: string;
 }
 
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** A selection reply: `{"choices": [...]}`, a bare list of choices, or one choice. */
+const holdsChoices = (value: unknown): boolean =>
+  Array.isArray(value) ? value.some(isRecord) : isRecord(value);
+
 function readPicks(text: string): Map<number, LlmPick> {
   const picks = new Map<number, LlmPick>();
-  const parsed = parseJsonReply(text);
+  const parsed = firstJsonValue(text, holdsChoices);
   const list = Array.isArray(parsed)
     ? parsed
-    : parsed && typeof parsed === 'object' && Array.isArray((parsed as { choices?: unknown }).choices)
-      ? (parsed as { choices: unknown[] }).choices
-      : parsed && typeof parsed === 'object'
-        ? [parsed]
-        : [];
-  for (const entry of list) {
-    if (!entry || typeof entry !== 'object') continue;
-    const record = entry as Record<string, unknown>;
+    : isRecord(parsed)
+      ? Array.isArray(parsed.choices)
+        ? parsed.choices
+        : [parsed]
+      : [];
+  for (const record of list) {
+    if (!isRecord(record)) continue;
     const id = Number(record.task_id ?? record.id ?? record.taskId);
     const model = record.model ?? record.id_model ?? record.model_id;
     if (!Number.isInteger(id) || typeof model !== 'string') continue;
