@@ -5,7 +5,7 @@ import { type Catalog, createCatalog, createModelSources, type ModelSource } fro
 import type { JarvisConfig } from '../config/schema.js';
 import type { InferenceBackend } from '../core/backend.js';
 import { CancelledError, ConfigError, errorMessage, JarvisError } from '../core/errors.js';
-import type { RunEvent, RunResult, TaskResult } from '../core/events.js';
+import type { RunEvent, RunEventListener, RunResult, TaskResult } from '../core/events.js';
 import type { TaskGraph } from '../core/graph.js';
 import type { ChatMessage, ControllerModel } from '../core/llm.js';
 import { executePlan } from '../execute/index.js';
@@ -66,6 +66,23 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
   const onNotice = overrides.onNotice ?? ((message: string) => process.stderr.write(`jarvis: ${message}\n`));
   const sources = overrides.sources ?? createModelSources(config, { onNotice });
   const catalog = createCatalog({ backends, sources, mode: config.inference.mode, onNotice });
+
+  /** Stage 1 with this pipeline's controller and settings. */
+  function planRequest(
+    request: string,
+    history: ChatMessage[] | undefined,
+    signal: AbortSignal | undefined,
+    onEvent?: RunEventListener,
+  ) {
+    return planTasks({
+      request,
+      ...(history ? { history } : {}),
+      controller: requireController(controller, 'Planning'),
+      maxHistoryMessages: config.plan.maxHistoryMessages,
+      ...(signal ? { signal } : {}),
+      ...(onEvent ? { onEvent } : {}),
+    });
+  }
 
   function run(options: RunOptions): Promise<RunResult> {
     const meter = new UsageMeter();
@@ -129,14 +146,7 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
       plan = validated;
       emit({ type: 'plan-done', plan, source: 'given', at: Date.now() });
     } else {
-      const outcome = await planTasks({
-        request: options.request,
-        ...(options.history ? { history: options.history } : {}),
-        controller: requireController(controller, 'Planning'),
-        maxHistoryMessages: config.plan.maxHistoryMessages,
-        ...(signal ? { signal } : {}),
-        onEvent: emit,
-      });
+      const outcome = await planRequest(options.request, options.history, signal, emit);
       plan = outcome.plan;
       if (!outcome.ok) {
         errors.push({ stage: 'plan', code: 'plan', message: outcome.problems.join('; ') || 'invalid plan' });
@@ -220,14 +230,8 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
     controller,
     run,
     async plan(request, history, signal) {
-      const outcome = await planTasks({
-        request,
-        ...(history ? { history } : {}),
-        controller: requireController(controller, 'Planning'),
-        maxHistoryMessages: config.plan.maxHistoryMessages,
-        ...(signal ? { signal } : {}),
-      });
-      return { plan: outcome.plan, problems: outcome.problems, ok: outcome.ok };
+      const { plan, problems, ok } = await planRequest(request, history, signal);
+      return { plan, problems, ok };
     },
     async close() {
       await Promise.all(backends.map((backend) => backend.close?.()));
