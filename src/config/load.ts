@@ -54,6 +54,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigLayer {
       timeoutMs: integer('JARVIS_LLM_TIMEOUT_MS', env.JARVIS_LLM_TIMEOUT_MS),
       maxRetries: integer('JARVIS_LLM_MAX_RETRIES', env.JARVIS_LLM_MAX_RETRIES),
       localModel: env.JARVIS_LOCAL_MODEL || undefined,
+      autoDownload: truthy(env.JARVIS_LLM_AUTO_DOWNLOAD),
     },
     inference: {
       mode,

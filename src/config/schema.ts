@@ -16,6 +16,11 @@ export const configSchema = z.object({
       structuredOutputs: z.boolean().default(true),
       /** GGUF file or model reference for the embedded controller (used when no baseURL is set). */
       localModel: z.string().optional(),
+      /**
+       * With no baseURL and no localModel, download the default GGUF model (about 2.5 GB) on the first LLM
+       * call; false: never, and without a cached copy there is no controller.
+       */
+      autoDownload: z.boolean().default(true),
       temperature: z.number().min(0).max(2).default(0),
     })
     .prefault({}),
