@@ -1,6 +1,6 @@
 /**
  * HuggingGPT's showcase requests, end to end through the `jarvis` binary with the real local experts on the
- * shared fixtures: first with a given plan and no LLM at all, then planned by the (loopback) controller.
+ * fixtures in test/fixtures: first with a given plan and no LLM at all, then planned by the (loopback) controller.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { createLocalBackend } from '../src/backends/local/index.js';
 import { wordErrorRate } from '../src/backends/local/support/word-error-rate.js';
 import type { RunResult, TaskResult } from '../src/core/events.js';
 import { cleanEnvironment, NO_LLM_FLAGS, runJarvis } from './support/cli.js';
-import { FIXTURES, NO_FIXTURES } from './support/expert-requests.js';
+import { FIXTURES } from './support/fixtures.js';
 import {
   lastUserMessage,
   type OpenAITestServer,
@@ -55,7 +55,7 @@ const succeeded = (task: TaskResult | undefined) => {
   return task as Extract<TaskResult, { status: 'succeeded' }>;
 };
 
-describe('a given plan on the fixtures, with no LLM configured', { skip: NO_FIXTURES }, () => {
+describe('a given plan on the fixtures, with no LLM configured', () => {
   let result: RunResult;
   before(async () => {
     const plan = join(home, 'showcase-plan.json');
@@ -127,7 +127,7 @@ describe('text-to-speech, then recognition of the generated audio, in one plan',
   });
 });
 
-describe('showcase requests planned by the controller LLM', { skip: NO_FIXTURES }, () => {
+describe('showcase requests planned by the controller LLM', () => {
   let llm: OpenAITestServer;
   before(async () => {
     llm = await startOpenAITestServer();

@@ -1,24 +1,23 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { fixture } from '../../test/support/fixtures.js';
 import { type HfTestServer, startHfServer } from '../../test/support/hf-server.js';
 import { createLocalBackend } from '../backends/local/index.js';
 import { modelKey } from '../core/backend.js';
 import { NoSuchModelError } from '../core/errors.js';
 import { createCatalog, createCatalogFileSource, createHubSource, HF_TOKEN_REASON } from './index.js';
 
-const P0_MODELS = fileURLToPath(new URL('../../../shared/fixtures/hub/p0_models.jsonl', import.meta.url));
-const NO_FIXTURES = existsSync(P0_MODELS) ? false : `fixtures not found at ${P0_MODELS}`;
+const P0_MODELS = fixture('hub', 'p0_models.jsonl');
 
 const temporaryDir = (): string => mkdtempSync(join(tmpdir(), 'jarvis-catalog-'));
 
-describe('catalog file source (HuggingGPT p0_models.jsonl)', { skip: NO_FIXTURES }, () => {
+describe('catalog file source (HuggingGPT p0_models.jsonl)', () => {
   test('lists the 30 object-detection models of the file with their card text, downloads and tags', async () => {
     const source = createCatalogFileSource(P0_MODELS, { hfToken: 'hf_test_token_123' });
     const cards = await source.list('object-detection');
@@ -80,7 +79,7 @@ describe('catalog file source (HuggingGPT p0_models.jsonl)', { skip: NO_FIXTURES
   });
 });
 
-describe('catalog ranking over real candidates', { skip: NO_FIXTURES }, () => {
+describe('catalog ranking over real candidates', () => {
   test('hybrid mode puts a runnable local model before the most downloaded remote ones', async () => {
     const catalog = createCatalog({
       backends: [createLocalBackend()],

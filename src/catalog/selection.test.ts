@@ -1,13 +1,13 @@
 // Stage 2 over real candidates: HuggingGPT's own model list, the Hugging Face backends, a loopback LLM.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { TINY_MODELS, writeObjectDetector } from '../../scripts/make-tiny-onnx.js';
 import { testController } from '../../test/support/controller.js';
+import { fixture } from '../../test/support/fixtures.js';
 import { type HfTestServer, startHfServer } from '../../test/support/hf-server.js';
 import {
   type OpenAITestServer,
@@ -20,16 +20,13 @@ import type { TaskGraph } from '../core/graph.js';
 import { selectModels } from '../select/index.js';
 import { createCatalog, createCatalogFileSource } from './index.js';
 
-const P0_MODELS = fileURLToPath(new URL('../../../shared/fixtures/hub/p0_models.jsonl', import.meta.url));
-const NO_FIXTURES = existsSync(P0_MODELS) ? false : `fixtures not found at ${P0_MODELS}`;
+const P0_MODELS = fixture('hub', 'p0_models.jsonl');
 const TOKEN = 'hf_selectionTestToken1';
 
 const plan: TaskGraph = [{ id: 0, task: 'object-detection', dep: [-1], args: { image: 'c.jpg' } }];
 const request = 'How many zebras are in c.jpg?';
 
-describe('model selection among the models HuggingGPT offered (p0_models.jsonl)', {
-  skip: NO_FIXTURES,
-}, () => {
+describe('model selection among the models HuggingGPT offered (p0_models.jsonl)', {}, () => {
   let llm: OpenAITestServer;
   /** The Hub's status call, as selection makes it for the best-ranked candidates: every detector is live. */
   let hub: HfTestServer;

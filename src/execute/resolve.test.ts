@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { fixture } from '../../test/support/fixtures.js';
 import { createTestBackend } from '../../test/support/test-backend.js';
 import type { ModelChoice, PlannedTask, TaskGraph, TaskName, TaskResult } from '../core/index.js';
 import { executePlan } from './scheduler.js';
 
-const FIXTURE_IMAGES = fileURLToPath(new URL('../../../shared/fixtures/images', import.meta.url));
-const hasFixtures = existsSync(join(FIXTURE_IMAGES, 'a.jpg'));
+const FIXTURE_IMAGES = fixture('images');
 
 const scratch = await realpath(await mkdtemp(join(tmpdir(), 'jarvis-resolve-')));
 after(() => rm(scratch, { recursive: true, force: true }));
@@ -163,9 +161,7 @@ describe('<GENERATED>-k resolution', () => {
 });
 
 describe('literal file arguments', () => {
-  test('a file in the working directory is passed by real path with the media type of its content', {
-    skip: hasFixtures ? false : `fixtures not found at ${FIXTURE_IMAGES}`,
-  }, async () => {
+  test('a file in the working directory is passed by real path with the media type of its content', async () => {
     const { results } = await run(
       [task(0, 'visual-question-answering', { image: 'a.jpg', text: 'what animal is this?' })],
       FIXTURE_IMAGES,

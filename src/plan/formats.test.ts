@@ -1,16 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { fixture } from '../../test/support/fixtures.js';
 import { PlanError } from '../core/errors.js';
 import { planFromFile } from './formats.js';
 
-const taskbench = fileURLToPath(new URL('../../../shared/fixtures/taskbench/', import.meta.url));
-const haveFixtures = existsSync(taskbench);
-const skip = haveFixtures ? false : `TaskBench fixtures not found at ${taskbench}`;
-
 function samples(domain: string): Record<string, unknown>[] {
-  return readFileSync(`${taskbench}${domain}.sample.jsonl`, 'utf8')
+  return readFileSync(fixture('taskbench', `${domain}.sample.jsonl`), 'utf8')
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -32,7 +28,7 @@ function convertAll(rows: Record<string, unknown>[]): { converted: number; failu
   return { converted, failures };
 }
 
-describe('planFromFile with TaskBench samples', { skip }, () => {
+describe('planFromFile with TaskBench samples', () => {
   test('most Hugging Face domain rows convert; the rest fail with a PlanError that names the problem', () => {
     const rows = samples('huggingface');
     assert.equal(rows.length, 120);

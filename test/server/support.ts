@@ -3,7 +3,6 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createLocalBackend, LOCAL_EXPERTS } from '../../src/backends/local/index.js';
 import { type ConfigLayer, configSchema, type JarvisConfig } from '../../src/config/schema.js';
 import { createJarvis, type Jarvis } from '../../src/run/index.js';
@@ -16,8 +15,7 @@ import {
 } from '../support/openai-server.js';
 import { createTestBackend, type TestBackend } from '../support/test-backend.js';
 
-export const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/', import.meta.url));
-export const fixture = (...parts: string[]) => join(FIXTURES, ...parts);
+export { FIXTURES, fixture } from '../support/fixtures.js';
 
 export const isPlanning = (request: ChatCompletionRequest) => /task planning/i.test(systemPrompt(request));
 export const isAnswering = (request: ChatCompletionRequest) =>

@@ -1,21 +1,13 @@
 // Helpers for the backends' tests: a real artifact sink on a temporary folder, requests, and the fixture paths.
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { InferenceRequest } from '../../src/core/backend.js';
 import type { Artifact, ArtifactSink, ResolvedInputs } from '../../src/core/output.js';
 import type { TaskName } from '../../src/core/tasks.js';
 
-export const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/', import.meta.url));
-export const NO_FIXTURES = existsSync(join(FIXTURES, 'images', 'b.jpg'))
-  ? false
-  : `fixtures not found at ${FIXTURES}`;
-
-export function fixture(...parts: string[]): string {
-  return join(FIXTURES, ...parts);
-}
+export { FIXTURES, fixture } from './fixtures.js';
 
 /** Writes artifacts into a fresh temporary folder, numbering them as a run folder would. */
 export function temporarySink(): ArtifactSink & { dir: string; written: Artifact[] } {

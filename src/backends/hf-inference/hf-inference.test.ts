@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { fixture, inferenceRequest, NO_FIXTURES } from '../../../test/support/expert-requests.js';
+import { fixture, inferenceRequest } from '../../../test/support/expert-requests.js';
 import { type HfTestServer, type HubModel, startHfServer } from '../../../test/support/hf-server.js';
 import { createCatalog } from '../../catalog/index.js';
 import { modelKey } from '../../core/backend.js';
@@ -97,9 +97,7 @@ describe('hf-inference backend against a loopback Inference Providers server', (
   });
   after(() => server.close());
 
-  test('classifies an image: asks the Hub which provider serves the model, posts the image bytes, reads labels', {
-    skip: NO_FIXTURES,
-  }, async () => {
+  test('classifies an image: asks the Hub which provider serves the model, posts the image bytes, reads labels', async () => {
     server.onInference('google/vit-base-patch16-224', [
       {
         json: [
@@ -122,9 +120,7 @@ describe('hf-inference backend against a loopback Inference Providers server', (
     assert.deepEqual(call.body, readFileSync(fixture('images', 'b.jpg')));
   });
 
-  test('object detection returns the boxes, a count, and the image with boxes drawn as an artifact', {
-    skip: NO_FIXTURES,
-  }, async () => {
+  test('object detection returns the boxes, a count, and the image with boxes drawn as an artifact', async () => {
     server.onInference('facebook/detr-resnet-50', [
       {
         json: [
@@ -176,9 +172,7 @@ describe('hf-inference backend against a loopback Inference Providers server', (
     assert.ok(artifact?.path.endsWith('.flac'));
   });
 
-  test('speech recognition posts the WAV file and returns its transcript', {
-    skip: NO_FIXTURES,
-  }, async () => {
+  test('speech recognition posts the WAV file and returns its transcript', async () => {
     const wav = fixture('audio', 'sense_and_sensibility_01_austen_64kb-0870.wav');
     server.onInference('openai/whisper-tiny', (call) => ({
       json: { text: call.body.length === readFileSync(wav).length ? 'the family of dashwood' : 'wrong body' },
@@ -201,9 +195,7 @@ describe('hf-inference backend against a loopback Inference Providers server', (
     assert.equal(server.inferenceCalls.at(-1)?.pipeline, 'feature-extraction');
   });
 
-  test('visual question answering sends the image and the question as JSON', {
-    skip: NO_FIXTURES,
-  }, async () => {
+  test('visual question answering sends the image and the question as JSON', async () => {
     server.onInference('dandelin/vilt-b32-finetuned-vqa', (call) => {
       const body = call.json as { inputs: { image: string; question: string } };
       return { json: [{ answer: body.inputs.question.includes('how many') ? '1' : '?', score: 0.8 }] };
@@ -272,9 +264,7 @@ describe('hf-inference backend against a loopback Inference Providers server', (
     });
   });
 
-  test('a vision-language model answers about an image through the chat completions route', {
-    skip: NO_FIXTURES,
-  }, async () => {
+  test('a vision-language model answers about an image through the chat completions route', async () => {
     server.onInference('Qwen/Qwen2.5-VL-7B-Instruct', (call) => {
       const body = call.json as { messages: { content: { type: string; image_url?: { url: string } }[] }[] };
       const image = body.messages[0]?.content.find((part) => part.type === 'image_url')?.image_url?.url ?? '';

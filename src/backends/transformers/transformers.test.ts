@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { TINY_MODELS, writeImageClassifier, writeTinyModels } from '../../../scripts/make-tiny-onnx.js';
-import { fixture, inferenceRequest, NO_FIXTURES } from '../../../test/support/expert-requests.js';
+import { fixture, inferenceRequest } from '../../../test/support/expert-requests.js';
 import { type HfTestServer, startHfServer } from '../../../test/support/hf-server.js';
 import { createCatalog, createCatalogFileSource } from '../../catalog/index.js';
 import { type InferenceBackend, modelKey } from '../../core/backend.js';
@@ -216,9 +216,7 @@ describe('transformers backend running tiny ONNX models for real', () => {
     assert.equal(output.text, 'paris');
   });
 
-  test('transcribes a real 16 kHz WAV recording through the CTC pipeline', {
-    skip: NO_FIXTURES,
-  }, async () => {
+  test('transcribes a real 16 kHz WAV recording through the CTC pipeline', async () => {
     const output = await backend.infer(
       inferenceRequest('automatic-speech-recognition', TINY_MODELS.speechRecognizer, {
         audio: {
@@ -319,9 +317,7 @@ describe('transformers backend running tiny ONNX models for real', () => {
     assert.equal(missing?.reason, 'transformers has no model team/not-downloaded installed');
   });
 
-  test('hybrid selection among p0_models.jsonl candidates puts the runnable local model first', {
-    skip: NO_FIXTURES,
-  }, async () => {
+  test('hybrid selection among p0_models.jsonl candidates puts the runnable local model first', async () => {
     // The Hub says which of HuggingGPT's detection models an Inference Provider serves now.
     const live = { 'hf-inference': { status: 'live' as const, task: 'object-detection' } };
     const hub = await startHfServer({

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { testController } from '../../../../test/support/controller.js';
-import { fixture, inferenceRequest, NO_FIXTURES } from '../../../../test/support/expert-requests.js';
+import { fixture, inferenceRequest } from '../../../../test/support/expert-requests.js';
 import { promptText, startOpenAITestServer } from '../../../../test/support/openai-server.js';
 import { createLocalBackend } from '../index.js';
 
@@ -16,7 +16,7 @@ interface OcrData {
   lines: { text: string; box: { xmin: number; ymin: number; xmax: number; ymax: number } }[];
 }
 
-describe('OCR (tesseract-ocr)', { skip: NO_FIXTURES }, () => {
+describe('OCR (tesseract-ocr)', () => {
   test('reads the title and paragraph of page.png despite its uneven lighting', async () => {
     const progress: string[] = [];
     const output = await backend.infer(
@@ -65,7 +65,7 @@ describe('OCR (tesseract-ocr)', { skip: NO_FIXTURES }, () => {
   });
 });
 
-describe('document question answering (tesseract-ocr-llm)', { skip: NO_FIXTURES }, () => {
+describe('document question answering (tesseract-ocr-llm)', () => {
   test('is listed as unavailable with the reason when no controller LLM is configured', async () => {
     const [card] = await backend.listModels('document-question-answering');
     assert.equal(card?.available, false);

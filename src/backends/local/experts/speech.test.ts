@@ -2,12 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import {
-  fixture,
-  inferenceRequest,
-  NO_FIXTURES,
-  temporarySink,
-} from '../../../../test/support/expert-requests.js';
+import { fixture, inferenceRequest, temporarySink } from '../../../../test/support/expert-requests.js';
 import { createLocalBackend } from '../index.js';
 import { findExecutable, runCommand } from '../support/system.js';
 import { parseWav } from '../support/wav.js';
@@ -81,7 +76,7 @@ describe('speech recognition (pocketsphinx-en-us)', { skip: NO_ASR }, () => {
     assert.match(output.text ?? '', /weather in paris tomorrow/);
   });
 
-  test('transcribes real read speech from an audiobook', { skip: NO_FIXTURES }, async () => {
+  test('transcribes real read speech from an audiobook', async () => {
     const output = await transcribe(fixture('audio', 'sense_and_sensibility_01_austen_64kb-0920.wav'));
     const reference =
       'had he married a more amiable woman he might have been made still more respectable than he was';

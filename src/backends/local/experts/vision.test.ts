@@ -2,12 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import sharp from 'sharp';
-import {
-  fixture,
-  inferenceRequest,
-  NO_FIXTURES,
-  temporarySink,
-} from '../../../../test/support/expert-requests.js';
+import { fixture, inferenceRequest, temporarySink } from '../../../../test/support/expert-requests.js';
 import { createLocalBackend } from '../index.js';
 
 // One backend for the whole file: the models load once and later tests run warm.
@@ -37,7 +32,7 @@ async function detectWatchingProgress(name: string) {
   return { output, progress };
 }
 
-describe('object detection (human-centernet)', { skip: NO_FIXTURES }, () => {
+describe('object detection (human-centernet)', () => {
   test('finds the zebra in b.jpg and draws it on an annotated PNG', async () => {
     const { output, progress } = await detectWatchingProgress('b.jpg');
     const data = output.data as DetectionData;
@@ -103,7 +98,7 @@ interface PoseData {
   height: number;
 }
 
-describe('body pose (human-movenet)', { skip: NO_FIXTURES }, () => {
+describe('body pose (human-movenet)', () => {
   test('finds a full skeleton of the player in messi5.jpg and draws it on black', async () => {
     const output = await backend.infer(
       inferenceRequest('openpose-control', 'human-movenet', image('messi5.jpg')),
@@ -156,7 +151,7 @@ describe('body pose (human-movenet)', { skip: NO_FIXTURES }, () => {
   });
 });
 
-describe('person segmentation (human-selfie)', { skip: NO_FIXTURES }, () => {
+describe('person segmentation (human-selfie)', () => {
   test('masks the astronaut as a person and cuts her out on transparency', async (context) => {
     const [card] = await backend.listModels('image-segmentation');
     if (!card?.available) return context.skip(card?.reason);
@@ -197,7 +192,7 @@ describe('person segmentation (human-selfie)', { skip: NO_FIXTURES }, () => {
   });
 });
 
-describe('canny edges (opencv-canny)', { skip: NO_FIXTURES }, () => {
+describe('canny edges (opencv-canny)', () => {
   test('draws white edges on black at the size of the input', async () => {
     const output = await backend.infer(
       inferenceRequest('canny-control', 'opencv-canny', image('messi5.jpg')),
