@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type OpenAITestServer, startOpenAITestServer } from '../../test/support/openai-server.js';
 import { CancelledError, LlmError, TimeoutError } from '../core/errors.js';
@@ -17,6 +19,15 @@ const settings = (overrides: Partial<OpenAICompatibleSettings> = {}): OpenAIComp
   ...overrides,
 });
 const user = (content: string) => [{ role: 'user' as const, content }];
+
+/** A loopback port that nothing listens on: bound once, then closed. */
+async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((ready) => probe.listen(0, '127.0.0.1', ready));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((closed) => probe.close(closed));
+  return port;
+}
 
 before(async () => {
   server = await startOpenAITestServer();
@@ -108,6 +119,73 @@ describe('OpenAI-compatible controller', () => {
     assert.ok(error instanceof LlmError);
     assert.match(error.message, /cannot connect/);
     assert.match(error.message, /JARVIS_LLM_BASE_URL/);
+  });
+
+  describe('a connection that cannot heal fails at once, without retries', () => {
+    /** Fails the call with the default retries and returns the error and how long it took. */
+    async function failFast(baseURL: string): Promise<{ error: unknown; elapsedMs: number }> {
+      const started = Date.now();
+      const error = await createOpenAICompatibleController(settings({ baseURL, maxRetries: 3 }))
+        .chat({ stage: 'chat', messages: user('x') })
+        .then(
+          () => assert.fail('should fail'),
+          (caught: unknown) => caught,
+        );
+      return { error, elapsedMs: Date.now() - started };
+    }
+
+    test('refused: nothing listens on the port', async () => {
+      const port = await closedPort();
+      const { error, elapsedMs } = await failFast(`http://127.0.0.1:${port}/v1`);
+      assert.ok(error instanceof LlmError, String(error));
+      assert.match(
+        error.message,
+        new RegExp(`127\\.0\\.0\\.1:${port}/v1 failed, cannot connect \\(ECONNREFUSED\\)`),
+      );
+      assert.doesNotMatch(error.message, /attempts/);
+      assert.equal(error.retryable, false);
+      assert.ok(elapsedMs < 2000, `took ${elapsedMs} ms`);
+    });
+
+    test('DNS: the host name does not resolve', async () => {
+      const { error, elapsedMs } = await failFast('http://jarvis-nonexistent.invalid/v1');
+      assert.ok(error instanceof LlmError, String(error));
+      assert.match(
+        error.message,
+        /jarvis-nonexistent\.invalid\/v1 failed, cannot connect \((ENOTFOUND|EAI_AGAIN)\)/,
+      );
+      assert.match(error.message, /Check the host name in JARVIS_LLM_BASE_URL/);
+      assert.ok(elapsedMs < 2000, `took ${elapsedMs} ms`);
+    });
+
+    test('TLS: https to a server that does not speak it', async () => {
+      const { error, elapsedMs } = await failFast(server.baseURL.replace(/^http:/, 'https:'));
+      assert.ok(error instanceof LlmError, String(error));
+      assert.match(error.message, /cannot connect \((EPROTO|ERR_SSL_[A-Z_]+)\)/);
+      assert.match(error.message, /TLS handshake failed/);
+      assert.ok(elapsedMs < 2000, `took ${elapsedMs} ms`);
+    });
+
+    test('a dropped connection is still retried', async () => {
+      let attempts = 0;
+      const dropping = createServer((request) => {
+        attempts += 1;
+        request.socket.destroy();
+      });
+      await new Promise<void>((ready) => dropping.listen(0, '127.0.0.1', ready));
+      const { port } = dropping.address() as AddressInfo;
+      try {
+        const error = await createOpenAICompatibleController(
+          settings({ baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 1 }),
+        )
+          .chat({ stage: 'chat', messages: user('x') })
+          .catch((caught: unknown) => caught);
+        assert.ok(error instanceof LlmError, String(error));
+        assert.equal(attempts, 2);
+      } finally {
+        dropping.close();
+      }
+    });
   });
 
   test('a slow server hits the timeout', async () => {

@@ -1,15 +1,4 @@
-import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
-import {
-  APICallError,
-  generateText,
-  jsonSchema,
-  type LanguageModel,
-  type ModelMessage,
-  NoObjectGeneratedError,
-  Output,
-  RetryError,
-  streamText,
-} from 'ai';
+import type { APICallError, LanguageModel, ModelMessage } from 'ai';
 import type { JarvisConfig } from '../config/schema.js';
 import { CancelledError, LlmError, redact, TimeoutError } from '../core/errors.js';
 import type { ChatRequest, ChatResult, ControllerModel, TokenUsage } from '../core/llm.js';
@@ -40,6 +29,88 @@ export function settingsFromConfig(config: JarvisConfig): OpenAICompatibleSettin
   };
 }
 
+type AiSdk = typeof import('ai');
+
+/**
+ * The AI SDK and its OpenAI-compatible provider, imported on the first LLM call: together they are a few
+ * hundred milliseconds of start-up that `--help`, `models` and runs that never call the LLM should not pay.
+ */
+let aiSdk: Promise<[AiSdk, typeof import('@ai-sdk/openai-compatible')]> | undefined;
+function loadAiSdk(): Promise<[AiSdk, typeof import('@ai-sdk/openai-compatible')]> {
+  aiSdk ??= Promise.all([import('ai'), import('@ai-sdk/openai-compatible')]);
+  return aiSdk;
+}
+
+/** The name did not resolve: the host is misspelt, or this machine has no DNS (offline). */
+const DNS_FAILURES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL', 'EAI_NODATA']);
+/** Nothing listens there, or there is no route to it. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+/** The TLS handshake failed: an untrusted or mismatched certificate, or https to a plain-http port. */
+const TLS_FAILURE =
+  /^(?:CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_(?:VERIFY|GET_ISSUER)|ERR_TLS_|ERR_SSL_|EPROTO$)/;
+
+const BAD_PORT = 'ERR_BAD_PORT';
+
+/**
+ * The error code of a connection failure that retrying within seconds cannot heal (DNS, refused, TLS), found
+ * along the cause chain of what fetch threw. Resets and timeouts are not among them: those may heal.
+ */
+export function unhealableConnectionCode(error: unknown): string | undefined {
+  const seen = new Set<unknown>();
+  let current: unknown = error;
+  while (current instanceof Error && !seen.has(current)) {
+    seen.add(current);
+    // fetch refuses the ports browsers block (e.g. 1, 9, 25) before connecting; the error has no code.
+    if (current.message === 'bad port') return BAD_PORT;
+    const code = (current as NodeJS.ErrnoException).code;
+    if (
+      typeof code === 'string' &&
+      (DNS_FAILURES.has(code) || UNREACHABLE.has(code) || TLS_FAILURE.test(code))
+    )
+      return code;
+    current = current.cause;
+  }
+  return undefined;
+}
+
+/**
+ * fetch for the provider. The AI SDK marks every failed fetch as retryable (4 attempts over 14 s and more),
+ * which only delays the error for a wrong address. A connection failure that cannot heal becomes an
+ * APICallError with `isRetryable: false`, so the SDK's retry loop, which still handles 429, 5xx and resets,
+ * gives up at once. Its cause is a plain object, not an Error, because the SDK looks for network codes along
+ * the chain of Errors and would mark it retryable again.
+ */
+function failFastFetch(ai: AiSdk): typeof fetch {
+  return async (input, init) => {
+    try {
+      return await fetch(input, init);
+    } catch (error) {
+      const code = unhealableConnectionCode(error);
+      if (code === undefined) throw error;
+      const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+      const detail = cause instanceof Error ? cause.message : String(cause);
+      throw new ai.APICallError({
+        message: `Cannot connect to API: ${detail}`,
+        url: input instanceof Request ? input.url : String(input),
+        requestBodyValues: {},
+        isRetryable: false,
+        cause: { code, message: detail },
+      });
+    }
+  };
+}
+
+/** What to check for a connection failure, by its code. */
+function connectionHint(code: string | undefined): string {
+  if (code === BAD_PORT)
+    return ' fetch refuses that port (browsers block it): set JARVIS_LLM_BASE_URL to an endpoint on another port.';
+  if (code !== undefined && DNS_FAILURES.has(code))
+    return ' Check the host name in JARVIS_LLM_BASE_URL, and that this machine is online.';
+  if (code !== undefined && TLS_FAILURE.test(code))
+    return ' The TLS handshake failed: check that the address (https or http) is right; a private CA can be trusted with NODE_EXTRA_CA_CERTS.';
+  return ' Is the server running? Set JARVIS_LLM_BASE_URL to a reachable OpenAI-compatible endpoint.';
+}
+
 /** Where a request went, without credentials. */
 function describeEndpoint(baseURL: string): string {
   try {
@@ -53,15 +124,16 @@ function describeEndpoint(baseURL: string): string {
   }
 }
 
-function innermostApiError(error: unknown): APICallError | undefined {
-  if (APICallError.isInstance(error)) return error;
-  if (RetryError.isInstance(error)) return innermostApiError(error.lastError);
-  if (error instanceof Error && error.cause) return innermostApiError(error.cause);
+function innermostApiError(ai: AiSdk, error: unknown): APICallError | undefined {
+  if (ai.APICallError.isInstance(error)) return error;
+  if (ai.RetryError.isInstance(error)) return innermostApiError(ai, error.lastError);
+  if (error instanceof Error && error.cause) return innermostApiError(ai, error.cause);
   return undefined;
 }
 
 /** Turns whatever the AI SDK threw into one LlmError that names the endpoint and status, key redacted. */
 function toLlmError(
+  ai: AiSdk,
   error: unknown,
   settings: OpenAICompatibleSettings,
   signals: { caller?: AbortSignal },
@@ -72,8 +144,8 @@ function toLlmError(
   if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
     return new TimeoutError(`LLM call to ${endpoint}`, settings.timeoutMs, { endpoint });
   }
-  const apiError = innermostApiError(error);
-  const attempts = RetryError.isInstance(error) ? ` after ${error.errors.length} attempts` : '';
+  const apiError = innermostApiError(ai, error);
+  const attempts = ai.RetryError.isInstance(error) ? ` after ${error.errors.length} attempts` : '';
   if (apiError) {
     const status = apiError.statusCode;
     let detail = apiError.message;
@@ -96,7 +168,7 @@ function toLlmError(
         : status === 404
           ? ` Check JARVIS_LLM_MODEL ("${settings.model}") and JARVIS_LLM_BASE_URL.`
           : status === undefined
-            ? ' Is the server running? Set JARVIS_LLM_BASE_URL to a reachable OpenAI-compatible endpoint.'
+            ? connectionHint(cause?.code)
             : '';
     return new LlmError(redact(`LLM request to ${endpoint} failed${attempts}, ${why}.${hint}`, secrets), {
       cause: error,
@@ -120,19 +192,28 @@ function usageOf(
 /**
  * The controller over any OpenAI-compatible chat completions endpoint (OpenAI, Azure, Ollama, vLLM,
  * llama.cpp server, LM Studio, the Hugging Face router), through the AI SDK's provider. The AI SDK retries
- * 429 and 5xx with exponential backoff and honours `Retry-After`.
+ * 429, 5xx and connection resets with exponential backoff and honours `Retry-After`; a connection that
+ * cannot heal (DNS, refused, TLS) fails at once.
  */
 export function createOpenAICompatibleController(settings: OpenAICompatibleSettings): ControllerModel {
-  const provider = createOpenAICompatible({
-    name: 'jarvis-llm',
-    baseURL: settings.baseURL,
-    ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
-    supportsStructuredOutputs: settings.structuredOutputs,
-    includeUsage: true,
-  });
-  const model: LanguageModel = provider.chatModel(settings.model);
+  let model: LanguageModel | undefined;
+  const modelOf = (ai: AiSdk, providers: typeof import('@ai-sdk/openai-compatible')): LanguageModel => {
+    model ??= providers
+      .createOpenAICompatible({
+        name: 'jarvis-llm',
+        baseURL: settings.baseURL,
+        ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
+        supportsStructuredOutputs: settings.structuredOutputs,
+        includeUsage: true,
+        fetch: failFastFetch(ai),
+      })
+      .chatModel(settings.model);
+    return model;
+  };
 
   async function chat(request: ChatRequest): Promise<ChatResult> {
+    const [ai, providers] = await loadAiSdk();
+    const { generateText, jsonSchema, NoObjectGeneratedError, Output, streamText } = ai;
     const timeout = AbortSignal.timeout(settings.timeoutMs);
     const abortSignal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
     const system = request.messages
@@ -143,7 +224,7 @@ export function createOpenAICompatibleController(settings: OpenAICompatibleSetti
       .filter((message) => message.role !== 'system')
       .map((message) => ({ role: message.role as 'user' | 'assistant', content: message.content }));
     const common = {
-      model,
+      model: modelOf(ai, providers),
       messages,
       ...(system ? { system } : {}),
       maxRetries: settings.maxRetries,
@@ -182,7 +263,7 @@ export function createOpenAICompatibleController(settings: OpenAICompatibleSetti
         throw error;
       }
     } catch (error) {
-      throw toLlmError(error, settings, request.signal ? { caller: request.signal } : {});
+      throw toLlmError(ai, error, settings, request.signal ? { caller: request.signal } : {});
     }
   }
 
