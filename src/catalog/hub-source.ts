@@ -1,6 +1,5 @@
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { downloadFile, listModels } from '@huggingface/hub';
 import { PIPELINE_DATA } from '@huggingface/tasks';
 import type { ModelCard } from '../core/backend.js';
 import { errorMessage, redact } from '../core/errors.js';
@@ -141,6 +140,8 @@ export function createHubSource(options: HubSourceOptions): ModelSource {
       ...(options.token ? { accessToken: options.token } : {}),
       fetch: timedFetch,
     };
+    // The Hub client is loaded only when the Hub is actually asked (not offline, not served from the cache).
+    const { downloadFile, listModels } = await import('@huggingface/hub');
     const entries: { name: string; downloads: number; likes: number; tags?: string[] }[] = [];
     for await (const entry of listModels({
       ...common,

@@ -1,5 +1,4 @@
 import { extname } from 'node:path';
-import { fileTypeFromBuffer, fileTypeFromFile } from 'file-type';
 
 /** Media types by file extension, for files whose first bytes say nothing (plain text, odd containers). */
 const BY_EXTENSION: Record<string, string> = {
@@ -74,11 +73,14 @@ export async function detectMimeType(path: string): Promise<string> {
 
 /** The media type the file's first bytes identify, or undefined when they identify nothing. */
 export async function sniffMimeType(path: string): Promise<string | undefined> {
+  // file-type and its readers are imported on first use: a run without input files never needs them.
+  const { fileTypeFromFile } = await import('file-type');
   const sniffed = await fileTypeFromFile(path).catch(() => undefined);
   return sniffed ? canonical(sniffed.mime) : undefined;
 }
 
 export async function detectMimeTypeOfBytes(bytes: Uint8Array): Promise<string | undefined> {
+  const { fileTypeFromBuffer } = await import('file-type');
   const sniffed = await fileTypeFromBuffer(bytes).catch(() => undefined);
   return sniffed ? canonical(sniffed.mime) : undefined;
 }

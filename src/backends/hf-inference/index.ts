@@ -1,10 +1,9 @@
-import { InferenceClient, type InferenceProviderOrPolicy, setLogger } from '@huggingface/inference';
+import type { InferenceProviderOrPolicy } from '@huggingface/inference';
 import { TASKS_DATA } from '@huggingface/tasks';
 import type { InferenceBackend, InferenceRequest, ModelCard } from '../../core/backend.js';
 import { CancelledError, errorMessage, ModelUnavailableError, redact } from '../../core/errors.js';
 import type { TaskOutput } from '../../core/output.js';
 import type { TaskName } from '../../core/tasks.js';
-import { estimatedLoadSeconds, httpFailure, toJarvisError } from './errors.js';
 import { HF_INFERENCE_TASKS, runnerFor } from './tasks.js';
 
 export { countLabels, drawBoxes, type LabelledBox } from '../shared/draw-boxes.js';
@@ -54,8 +53,21 @@ export interface HfInferenceBackend extends InferenceBackend {
   ): Promise<{ available: boolean; reason?: string }>;
 }
 
-// The client logs its provider choice with console.log on every call; Jarvis reports through events.
-setLogger({ debug() {}, info() {}, log() {}, warn() {}, error() {} });
+/**
+ * The Inference client and its error mapping, imported on the first call: the client is a few hundred
+ * milliseconds of start-up that listing models, and every run that calls no remote model, should not pay.
+ */
+let clientModules:
+  | Promise<[typeof import('@huggingface/inference'), typeof import('./errors.js')]>
+  | undefined;
+function loadClient(): Promise<[typeof import('@huggingface/inference'), typeof import('./errors.js')]> {
+  clientModules ??= Promise.all([import('@huggingface/inference'), import('./errors.js')]).then((modules) => {
+    // The client logs its provider choice with console.log on every call; Jarvis reports through events.
+    modules[0].setLogger({ debug() {}, info() {}, log() {}, warn() {}, error() {} });
+    return modules;
+  });
+  return clientModules;
+}
 
 /** Tasks the Hub's provider mapping lists under another name that the same route serves. */
 const EQUIVALENT_TASKS: Partial<Record<TaskName, string[]>> = {
@@ -210,6 +222,7 @@ export function createHfInferenceBackend(options: HfInferenceBackendOptions = {}
     };
     // A client per call, so that a rate limit's Retry-After is read for this call only.
     const hints: { retryAfterMs?: number } = {};
+    const [{ InferenceClient }, { estimatedLoadSeconds, httpFailure, toJarvisError }] = await loadClient();
     const callClient = new InferenceClient(token, {
       fetch: async (input, init) => {
         const response = await fetchImpl(input, init);

@@ -1,4 +1,3 @@
-import sharp from 'sharp';
 import type { ArtifactSink, TaskOutput } from '../../core/output.js';
 import { writePng } from './artifacts.js';
 
@@ -18,6 +17,8 @@ const escapeXml = (text: string): string =>
  * detection's output is an image in HuggingGPT, so later tasks and the user can see what was found.
  */
 export async function drawBoxes(imagePath: string, detections: readonly LabelledBox[]): Promise<Uint8Array> {
+  // Loaded on first use: sharp's native binding costs start-up time that runs without images should not pay.
+  const { default: sharp } = await import('sharp');
   const image = sharp(imagePath).rotate();
   const { width = 1, height = 1 } = await image.metadata();
   const labels = [...new Set(detections.map((detection) => detection.label))];

@@ -1,4 +1,3 @@
-import sharp from 'sharp';
 import type { InferenceRequest } from '../../core/backend.js';
 import type { InputFile, TaskOutput } from '../../core/output.js';
 import type { TaskName } from '../../core/tasks.js';
@@ -103,6 +102,7 @@ const RUNNERS: Partial<Record<TaskName, Runner>> = {
         area: Math.round((pixels / (width * height)) * 1000) / 1000,
       };
     });
+    const { default: sharp } = await import('sharp');
     const png = await sharp(image.path)
       .rotate()
       .resize(width, height, { fit: 'fill' })
@@ -125,6 +125,7 @@ const RUNNERS: Partial<Record<TaskName, Runner>> = {
       },
     );
     const { depth } = output;
+    const { default: sharp } = await import('sharp');
     const png = await sharp(Buffer.from(depth.data), {
       raw: { width: depth.width, height: depth.height, channels: depth.channels as 1 | 2 | 3 | 4 },
     })
