@@ -2,8 +2,8 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import type { JarvisConfig } from '../config/schema.js';
-import { JarvisError } from '../core/errors.js';
 import { createJarvis, type Jarvis } from '../run/index.js';
+import { UsageError } from './exit-codes.js';
 import { type CommonFlags, flagsToConfig, type RunFlags } from './parse.js';
 
 /** What a command may touch: its streams, working directory, environment and the Ctrl-C signal. */
@@ -42,6 +42,8 @@ export async function jarvisFor(flags: CommonFlags & Partial<RunFlags>, io: CliI
   return createJarvis(configFor(flags, io).config, { onNotice: (message) => notices.write(message) });
 }
 
+export { UsageError } from './exit-codes.js';
+
 const PATH_TOKEN =
   /(?:^|[\s"'(`])((?:~|\.{1,2})?\/?(?:[\w.@+-]+\/)*[\w@+-][\w.@+-]*\.[A-Za-z0-9]{1,5})(?=$|[\s"'`),;:?!])/g;
 
@@ -59,13 +61,6 @@ export function filesNamedIn(request: string, cwd: string): string[] {
     }
   }
   return [...found];
-}
-
-/** The command line asks for something that cannot be done as asked; the CLI exits with code 2. */
-export class UsageError extends JarvisError {
-  constructor(message: string) {
-    super('usage', message);
-  }
 }
 
 /** `--file` paths, resolved from the working directory; each must be an existing file. */

@@ -1,14 +1,9 @@
 import { CancelledError, errorMessage, JarvisError } from '../core/errors.js';
-import { chatCommand } from './commands/chat.js';
-import { doctorCommand } from './commands/doctor.js';
-import { modelsCommand } from './commands/models.js';
-import { planCommand } from './commands/plan.js';
-import { pullCommand } from './commands/pull.js';
-import { runCommand } from './commands/run.js';
-import { type CliIo, UsageError } from './context.js';
+import type { CliIo } from './context.js';
+import { EXIT_CANCELLED, EXIT_CANNOT_RUN, EXIT_USAGE, UsageError } from './exit-codes.js';
 import { parseArgs } from './parse.js';
 
-export const EXIT_CANCELLED = 130;
+export { EXIT_CANCELLED } from './exit-codes.js';
 
 /** The CLI: parses argv, runs one command, returns the exit code. Never calls process.exit. */
 export async function main(argv: string[], io?: Partial<CliIo>): Promise<number> {
@@ -41,22 +36,23 @@ export async function main(argv: string[], io?: Partial<CliIo>): Promise<number>
     }
   };
   if (parsed.command !== 'chat') process.on('SIGINT', onInterrupt);
+  // Each command's module is imported only when that command runs: `--help` and `--version` must not pay for
+  // the pipeline, its backends and their libraries (hundreds of modules, over a second of start-up).
   try {
     switch (parsed.command) {
       case 'run':
-        return await runCommand(parsed.request, parsed.flags, context);
+        return await (await import('./commands/run.js')).runCommand(parsed.request, parsed.flags, context);
       case 'plan':
-        return await planCommand(parsed.request, parsed.flags, context);
+        return await (await import('./commands/plan.js')).planCommand(parsed.request, parsed.flags, context);
       case 'chat':
-        return await chatCommand(parsed.flags, context);
+        return await (await import('./commands/chat.js')).chatCommand(parsed.flags, context);
       case 'models':
-        return await modelsCommand(parsed.flags, context);
+        return await (await import('./commands/models.js')).modelsCommand(parsed.flags, context);
       case 'doctor':
-        return await doctorCommand(parsed.flags, context);
+        return await (await import('./commands/doctor.js')).doctorCommand(parsed.flags, context);
       case 'pull':
-        return await pullCommand(parsed.model, parsed.flags, context);
+        return await (await import('./commands/pull.js')).pullCommand(parsed.model, parsed.flags, context);
       case 'serve':
-        // Loaded on demand: the server and its database client are not needed by the other commands.
         return await (await import('./commands/serve.js')).serveCommand(parsed.flags, context);
     }
   } catch (error) {
@@ -67,7 +63,7 @@ export async function main(argv: string[], io?: Partial<CliIo>): Promise<number>
     // Expected failures get one clear line; anything else is a bug, and its stack helps the report.
     if (error instanceof UsageError) {
       context.stderr.write(`jarvis: ${errorMessage(error)}\n`);
-      return 2;
+      return EXIT_USAGE;
     }
     // A system error (a port in use, a folder that is a file) is the user's to fix: its message says enough.
     if (error instanceof JarvisError || isSystemError(error)) {
@@ -77,7 +73,7 @@ export async function main(argv: string[], io?: Partial<CliIo>): Promise<number>
         `jarvis: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
       );
     }
-    return 1;
+    return EXIT_CANNOT_RUN;
   } finally {
     process.removeListener('SIGINT', onInterrupt);
   }

@@ -7,15 +7,15 @@ import { planFromFile } from '../../plan/index.js';
 import type { Jarvis } from '../../run/index.js';
 import type { RunOptions } from '../../run/types.js';
 import { type CliIo, filesNamedIn, jarvisFor, namedFiles, notices, UsageError } from '../context.js';
+import { EXIT_OK, EXIT_PARTIAL } from '../exit-codes.js';
 import type { RunFlags } from '../parse.js';
-import { createProgressView } from '../progress.js';
 
-/** Exit codes: 0 all tasks succeeded, 3 the run finished with failed or skipped tasks or a stage error. */
-export const EXIT_PARTIAL = 3;
+export { EXIT_PARTIAL } from '../exit-codes.js';
 
 export function exitCodeFor(result: RunResult): number {
   const problems = result.errors.length > 0 || result.tasks.some((task) => task.status !== 'succeeded');
-  return problems ? EXIT_PARTIAL : 0;
+  // 0 all tasks succeeded; 3 the run finished with failed or skipped tasks or a stage error.
+  return problems ? EXIT_PARTIAL : EXIT_OK;
 }
 
 export async function readPlanFile(path: string, cwd: string): Promise<TaskGraph> {
@@ -42,7 +42,10 @@ export async function runOnce(
   flags: Pick<RunFlags, 'json'>,
   io: CliIo,
 ): Promise<RunResult> {
-  const view = flags.json ? undefined : createProgressView(io.stdout, io.cwd);
+  // The live view (and its terminal libraries) is loaded only when it is shown: --json prints one object.
+  const view = flags.json
+    ? undefined
+    : (await import('../progress.js')).createProgressView(io.stdout, io.cwd);
   const toStderr = notices.write;
   if (view) notices.write = (message) => view.notice(message);
   try {
