@@ -1,4 +1,7 @@
+import { readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Llama, LlamaChat, LlamaContext, LlamaContextSequence, LlamaModel } from 'node-llama-cpp';
 
 /**
@@ -51,8 +54,41 @@ async function getRuntime(threads: number): Promise<Llama> {
     return await runtime;
   } catch (error) {
     runtime = undefined;
-    throw error;
+    throw new Error(runtimeFailure(error));
   }
+}
+
+/** The prebuilt llama.cpp packages npm installed beside node-llama-cpp (`linux-x64`, `mac-arm64-metal`, ...). */
+export function installedLlamaBuilds(): string[] {
+  try {
+    const entry = fileURLToPath(import.meta.resolve('node-llama-cpp'));
+    const nodeModules = entry.slice(
+      0,
+      entry.lastIndexOf(join('node_modules', 'node-llama-cpp')) + 'node_modules'.length,
+    );
+    return readdirSync(join(nodeModules, '@node-llama-cpp')).sort();
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Why llama.cpp did not start, and what to do: the usual causes are a node_modules installed on another system
+ * (or with --omit=optional), which lacks this platform's prebuilt package, and a CPU or C library too old for it.
+ */
+export function runtimeFailure(error: unknown, builds = installedLlamaBuilds()): string {
+  const cause = error instanceof Error ? error.message : String(error);
+  const platform = `${process.platform}-${process.arch}`;
+  const found =
+    builds.length > 0
+      ? `installed builds: ${builds.join(', ')}`
+      : 'no prebuilt llama.cpp package is installed (@node-llama-cpp/*)';
+  return (
+    `llama.cpp cannot start on this machine (${platform}; ${found}): ${cause}. ` +
+    `Reinstall the dependencies here with npm install, which fetches the build for this platform ` +
+    `(a node_modules copied from another system, or installed with --omit=optional, lacks it), ` +
+    `or use an LLM server instead (JARVIS_LLM_BASE_URL).`
+  );
 }
 
 /** The shared model at `path`, loading it (and the runtime) the first time. */

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { devNull } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { InferenceRequest } from '../../../core/backend.js';
 import type { TaskOutput } from '../../../core/output.js';
 import type { LocalExpert } from '../expert.js';
@@ -9,31 +9,34 @@ import { requireAudio, throwIfAborted } from '../support/inputs.js';
 import { findExecutable, readable, runCommand, withTemporaryFolder } from '../support/system.js';
 import { encodeWav } from '../support/wav.js';
 
-/** Where Debian's pocketsphinx-en-us puts the US English acoustic model, language model and dictionary. */
-const MODEL_DIR = '/usr/share/pocketsphinx/model/en-us';
-const MODEL = {
-  hmm: join(MODEL_DIR, 'en-us'),
-  lm: join(MODEL_DIR, 'en-us.lm.bin'),
-  dict: join(MODEL_DIR, 'cmudict-en-us.dict'),
-};
+/**
+ * The US English acoustic model, language model and dictionary sit beside the binary's prefix:
+ * `/usr/share/pocketsphinx/model/en-us` for Debian's pocketsphinx-en-us, `/opt/homebrew/share/...` (or
+ * `/usr/local/share/...`) for Homebrew's cmu-pocketsphinx.
+ */
+function modelFiles(binary: string) {
+  const dir = join(dirname(binary), '..', 'share', 'pocketsphinx', 'model', 'en-us');
+  return { hmm: join(dir, 'en-us'), lm: join(dir, 'en-us.lm.bin'), dict: join(dir, 'cmudict-en-us.dict') };
+}
 
 const INSTALL_BOTH =
-  'needs the Debian packages pocketsphinx and pocketsphinx-en-us: sudo apt-get install pocketsphinx pocketsphinx-en-us';
+  'needs pocketsphinx and its US English model: sudo apt-get install pocketsphinx pocketsphinx-en-us ' +
+  '(macOS: brew install cmu-pocketsphinx)';
 const INSTALL_MODEL = 'needs the Debian package pocketsphinx-en-us: sudo apt-get install pocketsphinx-en-us';
 
 /** The recognizer works on 16 kHz mono; the en-us acoustic model was trained at that rate. */
 const SAMPLE_RATE = 16_000;
 
-async function missing(): Promise<string | undefined> {
-  if (!(await findExecutable('pocketsphinx_continuous'))) return INSTALL_BOTH;
-  if (
-    !(await readable(MODEL.lm)) ||
-    !(await readable(MODEL.dict)) ||
-    !(await readable(join(MODEL.hmm, 'mdef')))
-  ) {
-    return INSTALL_MODEL;
-  }
-  return undefined;
+type Recognizer = { binary: string; model: ReturnType<typeof modelFiles> };
+
+/** The binary and its model files, or why they cannot be used. */
+async function recognizer(): Promise<Recognizer | string> {
+  const binary = await findExecutable('pocketsphinx_continuous');
+  if (!binary) return INSTALL_BOTH;
+  const model = modelFiles(binary);
+  const complete =
+    (await readable(model.lm)) && (await readable(model.dict)) && (await readable(join(model.hmm, 'mdef')));
+  return complete ? { binary, model } : INSTALL_MODEL;
 }
 
 /** pocketsphinx prints one hypothesis line per utterance it found. */
@@ -58,11 +61,14 @@ export const pocketsphinxAsr: LocalExpert = {
     'accents or music; English only.',
   sizeBytes: 36_000_000,
   tags: ['asr', 'english', 'pocketsphinx', 'debian'],
-  checkAvailable: missing,
+  async checkAvailable() {
+    const found = await recognizer();
+    return typeof found === 'string' ? found : undefined;
+  },
   async run(request: InferenceRequest): Promise<TaskOutput> {
-    const problem = await missing();
-    if (problem) throw new Error(problem);
-    const binary = (await findExecutable('pocketsphinx_continuous')) as string;
+    const found = await recognizer();
+    if (typeof found === 'string') throw new Error(found);
+    const { binary, model } = found;
     const input = requireAudio(request);
     const audio = await decodeAudio(input.path, SAMPLE_RATE, request.signal);
     throwIfAborted(request.signal);
@@ -77,11 +83,11 @@ export const pocketsphinxAsr: LocalExpert = {
           '-infile',
           wav,
           '-hmm',
-          MODEL.hmm,
+          model.hmm,
           '-lm',
-          MODEL.lm,
+          model.lm,
           '-dict',
-          MODEL.dict,
+          model.dict,
           '-samprate',
           String(SAMPLE_RATE),
           '-logfn',
