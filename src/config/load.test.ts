@@ -70,6 +70,48 @@ describe('configuration layers', () => {
     );
   });
 
+  test('an unknown key is an error naming the file and the key meant, at any depth', () => {
+    const cwd = folder();
+    const cases: [object, string][] = [
+      [
+        { selct: { strategy: 'top' } },
+        'unknown config key "selct" in jarvis.config.json — did you mean "select"?',
+      ],
+      [
+        { execute: { concurency: 2 } },
+        'unknown config key "execute.concurency" in jarvis.config.json — did you mean "execute.concurrency"?',
+      ],
+      [{ llm: { baseUrl: 'http://x/v1' } }, 'did you mean "llm.baseURL"?'],
+      // A setting put at the wrong level is found where it belongs.
+      [
+        { concurrency: 2 },
+        'unknown config key "concurrency" in jarvis.config.json — did you mean "execute.concurrency"?',
+      ],
+      [{ zebra: 1 }, 'unknown config key "zebra" in jarvis.config.json (known keys: llm, plan, select'],
+    ];
+    for (const [content, message] of cases) {
+      writeFileSync(join(cwd, 'jarvis.config.json'), JSON.stringify(content));
+      assert.throws(
+        () => loadConfig({ cwd, env: noHome(cwd) }),
+        (error: unknown) => error instanceof ConfigError && error.message.includes(message),
+        JSON.stringify(content),
+      );
+    }
+  });
+
+  test('a config file outside the working directory is named by its full path', () => {
+    const cwd = folder();
+    const elsewhere = join(folder(), 'settings.json');
+    writeFileSync(elsewhere, JSON.stringify({ respond: { enable: false } }));
+    assert.throws(
+      () => loadConfig({ cwd, env: noHome(cwd), configFile: elsewhere }),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error.message ===
+          `unknown config key "respond.enable" in ${elsewhere} — did you mean "respond.enabled"?`,
+    );
+  });
+
   test('a config file that is not JSON, or missing when named, says so', () => {
     const cwd = folder();
     writeFileSync(join(cwd, 'broken.json'), '{ nope');

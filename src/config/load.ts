@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { ConfigError } from '../core/errors.js';
+import { configProblems } from './problems.js';
 import { type ConfigLayer, configSchema, type JarvisConfig } from './schema.js';
 
 export const CONFIG_FILE_NAMES = ['jarvis.config.json', '.jarvisrc.json'];
@@ -113,17 +114,29 @@ export interface LoadedConfig {
   file?: string;
 }
 
+/**
+ * Validates merged settings against the schema: defaults filled in, and a ConfigError that says what is wrong
+ * where (`source`, e.g. the config file) — an unknown key with the key probably meant. `dataDir` stays as given.
+ */
+export function parseConfig(layer: unknown, source?: string): JarvisConfig {
+  const parsed = configSchema.safeParse(layer);
+  if (!parsed.success) throw new ConfigError(configProblems(configSchema, parsed.error, source).join('; '));
+  return parsed.data;
+}
+
+/** How a config file is named in messages: relative to the working directory when inside it. */
+function displayPath(file: string, cwd: string): string {
+  const relativePath = relative(cwd, file);
+  return relativePath.startsWith('..') || isAbsolute(relativePath) ? file : relativePath;
+}
+
 export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const cwd = options.cwd ?? process.cwd();
   const env = options.env ?? process.env;
   const file = findConfigFile(cwd, env, options.configFile);
   const merged = mergeLayers(file ? readConfigFile(file) : {}, configFromEnv(env), options.flags ?? {});
-  const parsed = configSchema.safeParse(merged);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError(`Invalid configuration${file ? ` (${file})` : ''}: ${problems.join('; ')}`);
-  }
-  const config = parsed.data;
+  // The environment and flags only ever set known keys: an unknown one comes from the file.
+  const config = parseConfig(merged, file ? displayPath(file, cwd) : undefined);
   config.dataDir = resolve(cwd, config.dataDir);
   return file ? { config, file } : { config };
 }

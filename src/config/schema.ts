@@ -1,9 +1,13 @@
 import { z } from 'zod';
 
-/** Every setting Jarvis reads, with its default. Sources merge as defaults < file < environment < flags. */
-export const configSchema = z.object({
+/**
+ * Every setting Jarvis reads, with its default. Sources merge as defaults < file < environment < flags.
+ * Objects are strict: a misspelt key ("selct", "concurency") would otherwise be dropped without a word and its
+ * setting silently left at the default.
+ */
+export const configSchema = z.strictObject({
   llm: z
-    .object({
+    .strictObject({
       /** OpenAI-compatible endpoint, e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1. */
       baseURL: z.string().url().optional(),
       apiKey: z.string().optional(),
@@ -25,13 +29,13 @@ export const configSchema = z.object({
     })
     .prefault({}),
   plan: z
-    .object({
+    .strictObject({
       /** How many past messages of a conversation the planner sees at most. */
       maxHistoryMessages: z.number().int().min(0).default(20),
     })
     .prefault({}),
   select: z
-    .object({
+    .strictObject({
       /** `llm`: the controller picks among candidates; `top`: the top-ranked candidate, no LLM call. */
       strategy: z.enum(['llm', 'top']).default('llm'),
       topK: z.number().int().positive().default(5),
@@ -39,7 +43,7 @@ export const configSchema = z.object({
     })
     .prefault({}),
   execute: z
-    .object({
+    .strictObject({
       concurrency: z.number().int().positive().default(4),
       taskTimeoutMs: z.number().int().positive().default(120_000),
       /** Allow input URLs on private, loopback and link-local addresses. */
@@ -52,9 +56,9 @@ export const configSchema = z.object({
       urlTimeoutMs: z.number().int().positive().default(15_000),
     })
     .prefault({}),
-  respond: z.object({ enabled: z.boolean().default(true) }).prefault({}),
+  respond: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
   inference: z
-    .object({
+    .strictObject({
       /** HuggingGPT's modes: `local` experts only, `huggingface` remote only, `hybrid` prefers local. */
       mode: z.enum(['local', 'huggingface', 'hybrid']).default('hybrid'),
       hfToken: z.string().optional(),
@@ -70,7 +74,7 @@ export const configSchema = z.object({
   /** Where runs write generated files and the database lives. Relative paths are from the working directory. */
   dataDir: z.string().default('.jarvis'),
   server: z
-    .object({
+    .strictObject({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(7860),
       apiKey: z.string().optional(),
