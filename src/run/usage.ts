@@ -36,8 +36,13 @@ export function withUsageMeter<T>(meter: UsageMeter, work: () => Promise<T>): Pr
  */
 export function meteredController(controller: ControllerModel): ControllerModel {
   return {
-    id: controller.id,
-    contextTokens: controller.contextTokens,
+    // Read through: an embedded controller learns its model's context only once the model is downloaded.
+    get id() {
+      return controller.id;
+    },
+    get contextTokens() {
+      return controller.contextTokens;
+    },
     async chat(request) {
       const result = await controller.chat(request);
       currentRun.getStore()?.record(request.stage, result.usage.inputTokens, result.usage.outputTokens);

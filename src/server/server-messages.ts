@@ -7,6 +7,7 @@ import { LLM_NOT_CONFIGURED } from '../llm/index.js';
 export const LLM_NOT_CONFIGURED_ON_SERVER =
   'No controller LLM is configured. Set one in Settings (endpoint, model, key) or in the server’s environment ' +
   '(JARVIS_LLM_BASE_URL with JARVIS_LLM_API_KEY and JARVIS_LLM_MODEL, or JARVIS_LOCAL_MODEL for a GGUF file), ' +
+  'or let the server download its default local model once (unset JARVIS_OFFLINE and JARVIS_LLM_AUTO_DOWNLOAD=0), ' +
   'then retry. Or run without the LLM: send a "plan" with "select": "top" and "answer": false to POST /v1/runs.';
 
 const CLI_FALLBACK = /Or run without the LLM: --plan FILE --select top --no-answer\./;

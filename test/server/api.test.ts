@@ -737,6 +737,8 @@ describe('without a configured LLM', () => {
   test('a chat completion says in its error what to configure on the server, not command-line flags', async () => {
     const config = env.config({ dataDir: join(env.dataDir, 'no-llm') });
     delete config.llm.baseURL;
+    // Else the server would download the default local model on this first request.
+    config.llm.autoDownload = false;
     const own = await createServerApp({ config, jarvis: await env.jarvis(config) });
     try {
       const response = await chatCompletion({ messages: [{ role: 'user', content: 'hello' }] }, own.app);

@@ -25,6 +25,9 @@ export function cleanEnvironment(home: string, extra: NodeJS.ProcessEnv = {}): N
     NO_COLOR: '1',
     XDG_CONFIG_HOME: join(home, 'config'),
     XDG_CACHE_HOME: join(home, 'user-cache'),
+    // With no LLM configured Jarvis would download its 2.5 GB default model on the first LLM call; a test that
+    // wants that points HF_ENDPOINT at a loopback Hub and sets this back to 1.
+    JARVIS_LLM_AUTO_DOWNLOAD: '0',
     ...extra,
   };
 }

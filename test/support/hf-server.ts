@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, normalize } from 'node:path';
@@ -11,7 +11,10 @@ import { join, normalize } from 'node:path';
  * - Hub API: `GET /api/models?pipeline_tag=&sort=&limit=&expand=` (listing),
  *   `GET /api/models/<id>` and `/api/models/<id>/revision/<rev>` (model info, `inferenceProviderMapping`),
  *   `GET /<id>/resolve/<rev>/<file>` (files, with `Range` as the Hub answers it: 206, Content-Range, ETag;
- *   404 with `X-Error-Code: EntryNotFound`).
+ *   404 with `X-Error-Code: EntryNotFound`). GGUF files are served as the Hub serves LFS files: the resolve URL
+ *   answers 302 with `X-Linked-Size` and `X-Linked-Etag` (the sha256) and the bytes come from the redirect.
+ * - llama.cpp's manifest route `GET /v2/<id>/manifests/<quant>`, which node-llama-cpp asks to turn
+ *   `hf:owner/repo:QUANT` into a file name.
  * - Inference Providers router: `POST /hf-inference/models/<id>`,
  *   `POST /hf-inference/models/<id>/pipeline/<task>` and the OpenAI-compatible `POST /v1/chat/completions`
  *   (model in the body), JSON or binary bodies, answered by scripted replies
@@ -67,6 +70,8 @@ export interface RecordedRequest {
   method: string;
   path: string;
   headers: IncomingMessage['headers'];
+  /** Set on the request `spoilNextDownload` spoiled. */
+  fault?: DownloadFault['kind'];
 }
 
 export interface HfTestServer {
@@ -77,7 +82,18 @@ export interface HfTestServer {
   onInference(modelId: string, handler: InferenceHandler | InferenceReply[]): void;
   /** Makes every request wait, to test timeouts. */
   setDelay(ms: number): void;
+  /**
+   * Spoils the next download of a file (the next GET with a `Range` header, as download managers send):
+   * `drop` sends `afterBytes` bytes and then cuts the connection; `stall` sends them and then sends nothing
+   * more, keeping the connection open; `corrupt` sends the whole range with one byte changed.
+   */
+  spoilNextDownload(fault: DownloadFault): void;
   close(): Promise<void>;
+}
+
+export interface DownloadFault {
+  kind: 'drop' | 'stall' | 'corrupt';
+  afterBytes?: number;
 }
 
 export interface HfServerOptions {
@@ -128,10 +144,16 @@ function modelJson(model: HubModel, expand: string[]): Record<string, unknown> {
   return json;
 }
 
+const sha256 = (content: Buffer): string => createHash('sha256').update(content).digest('hex');
+
+/** Large files live in LFS on the Hub; node-llama-cpp and Jarvis read their size and sha256 from the redirect. */
+const isLfsFile = (path: string): boolean => /\.gguf$/i.test(path);
+
 async function serveFile(
   request: IncomingMessage,
   response: ServerResponse,
   content: Buffer | undefined,
+  fault?: DownloadFault,
 ): Promise<void> {
   if (!content) {
     response.writeHead(404, { 'x-error-code': 'EntryNotFound', 'content-type': 'text/plain' });
@@ -147,14 +169,32 @@ async function serveFile(
       'content-type': 'application/octet-stream',
       'content-range': `bytes ${start}-${end}/${content.length}`,
       'content-length': String(end - start + 1),
+      'accept-ranges': 'bytes',
       etag,
     });
-    response.end(request.method === 'HEAD' ? undefined : content.subarray(start, end + 1));
+    if (request.method === 'HEAD') {
+      response.end();
+      return;
+    }
+    const slice = content.subarray(start, end + 1);
+    if (!fault) {
+      response.end(slice);
+    } else if (fault.kind === 'corrupt') {
+      const spoiled = Buffer.from(slice);
+      const at = Math.min(fault.afterBytes ?? 0, spoiled.length - 1);
+      spoiled[at] = (spoiled[at] ?? 0) ^ 0xff;
+      response.end(spoiled);
+    } else {
+      response.write(slice.subarray(0, fault.afterBytes ?? 0));
+      // The client must see the bytes arrive before the connection breaks (or before the silence).
+      if (fault.kind === 'drop') setTimeout(() => response.destroy(), 50);
+    }
     return;
   }
   response.writeHead(200, {
     'content-type': 'application/octet-stream',
     'content-length': String(content.length),
+    'accept-ranges': 'bytes',
     etag,
   });
   response.end(request.method === 'HEAD' ? undefined : content);
@@ -167,6 +207,12 @@ export async function startHfServer(options: HfServerOptions): Promise<HfTestSer
   const requests: RecordedRequest[] = [];
   const inferenceCalls: InferenceCall[] = [];
   let delayMs = 0;
+  let fault: DownloadFault | undefined;
+  const takeFault = (): DownloadFault | undefined => {
+    const taken = fault;
+    fault = undefined;
+    return taken;
+  };
 
   async function fileOf(model: HubModel, path: string): Promise<Buffer | undefined> {
     if (path === 'README.md' && model.readme !== undefined) return Buffer.from(model.readme);
@@ -235,11 +281,12 @@ export async function startHfServer(options: HfServerOptions): Promise<HfTestSer
 
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-    requests.push({
+    const recorded: RecordedRequest = {
       method: request.method ?? 'GET',
       path: `${url.pathname}${url.search}`,
       headers: request.headers,
-    });
+    };
+    requests.push(recorded);
     const route = async (): Promise<void> => {
       if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
       const path = decodeURIComponent(url.pathname);
@@ -275,6 +322,32 @@ export async function startHfServer(options: HfServerOptions): Promise<HfTestSer
         sendJson(response, 200, modelJson(model, expand));
         return;
       }
+      const manifest = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(path);
+      if (manifest && request.method === 'GET') {
+        const model = models.get(manifest[1] as string);
+        const tag = (manifest[2] as string).toLowerCase();
+        const names = model?.folder ? await readdir(model.folder).catch(() => [] as string[]) : [];
+        const name = names.find(
+          (file) =>
+            file.toLowerCase().endsWith('.gguf') && (tag === 'latest' || file.toLowerCase().includes(tag)),
+        );
+        const content = model && name ? await fileOf(model, name) : undefined;
+        if (!name || !content) {
+          sendJson(response, 404, { error: 'Repository or tag not found' });
+          return;
+        }
+        sendJson(response, 200, { ggufFile: { rfilename: name, size: content.length } });
+        return;
+      }
+      const blob = /^\/lfs-blobs\/(.+?)\/file\/(.+)$/.exec(path);
+      if (blob && (request.method === 'GET' || request.method === 'HEAD')) {
+        // Taken as the request arrives, so that the recorded request says which one was spoiled.
+        const spoiled = request.method === 'GET' && request.headers.range ? takeFault() : undefined;
+        if (spoiled) recorded.fault = spoiled.kind;
+        const model = models.get(blob[1] as string);
+        await serveFile(request, response, model && (await fileOf(model, blob[2] as string)), spoiled);
+        return;
+      }
       const resolve = /^\/(.+?)\/resolve\/[^/]+\/(.+)$/.exec(path);
       if (resolve && (request.method === 'GET' || request.method === 'HEAD')) {
         const model = models.get(resolve[1] as string);
@@ -283,7 +356,22 @@ export async function startHfServer(options: HfServerOptions): Promise<HfTestSer
           response.end('Repository not found');
           return;
         }
-        await serveFile(request, response, await fileOf(model, resolve[2] as string));
+        const file = resolve[2] as string;
+        const content = await fileOf(model, file);
+        if (content && isLfsFile(file)) {
+          // As the Hub does for LFS files: size and sha256 on the redirect, the bytes at the storage URL.
+          const hash = sha256(content);
+          response.writeHead(302, {
+            location: `/lfs-blobs/${model.id}/file/${file}`,
+            'x-linked-size': String(content.length),
+            'x-linked-etag': `"${hash}"`,
+            etag: `"${hash}"`,
+            'x-repo-commit': '0'.repeat(40),
+          });
+          response.end();
+          return;
+        }
+        await serveFile(request, response, content);
         return;
       }
       sendJson(response, 404, { error: `no route for ${request.method} ${path}` });
@@ -312,6 +400,9 @@ export async function startHfServer(options: HfServerOptions): Promise<HfTestSer
     },
     setDelay(ms) {
       delayMs = ms;
+    },
+    spoilNextDownload(next) {
+      fault = next;
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -115,7 +115,8 @@ describe('jarvis with an embedded model and no endpoint', { timeout: 300_000 }, 
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /JARVIS_LLM_BASE_URL/);
     assert.match(result.stderr, /JARVIS_LOCAL_MODEL to a GGUF file/);
-    assert.match(result.stderr, /download the default local model once/);
+    assert.match(result.stderr, /allow the download of the default local model/);
+    assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
   });
 
   test('a local model file that does not exist is named in the error', async () => {

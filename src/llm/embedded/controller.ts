@@ -3,7 +3,7 @@ import type { ChatHistoryItem, GbnfJsonSchema, LlamaGrammar } from 'node-llama-c
 import { CancelledError, ConfigError, errorMessage, JarvisError, LlmError } from '../../core/errors.js';
 import type { ChatMessage, ChatRequest, ChatResult, ControllerModel } from '../../core/llm.js';
 import { boundJsonSchema, type SchemaLimits } from './bounded-schema.js';
-import { resolveModelPath } from './model-file.js';
+import { type ResolveModelOptions, resolveModelPath } from './model-file.js';
 import { defaultThreads, type LoadedModel, loadSharedModel, runExclusive } from './runtime.js';
 
 export interface EmbeddedControllerOptions {
@@ -25,6 +25,10 @@ export interface EmbeddedControllerOptions {
   temperature?: number;
   /** Bounds added to JSON schemas so that every grammar ends. */
   schemaLimits?: Partial<SchemaLimits>;
+  /** The Hub or a mirror for downloads (`inference.hubUrl`, HF_ENDPOINT). */
+  hubUrl?: string;
+  /** Hugging Face token for gated or private models. */
+  token?: string;
 }
 
 const DEFAULT_MAX_CONTEXT_TOKENS = 8192;
@@ -59,6 +63,17 @@ function toHistory(messages: ChatMessage[]): ChatHistoryItem[] {
   return history;
 }
 
+function resolveOptions(options: EmbeddedControllerOptions, signal?: AbortSignal): ResolveModelOptions {
+  return {
+    cacheDir: options.cacheDir,
+    ...(options.offline === undefined ? {} : { offline: options.offline }),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.hubUrl ? { hubUrl: options.hubUrl } : {}),
+    ...(options.token ? { token: options.token } : {}),
+    ...(signal ? { signal } : {}),
+  };
+}
+
 function isAbort(error: unknown, signal: AbortSignal | undefined): boolean {
   if (signal?.aborted) return true;
   return error instanceof Error && (error.name === 'AbortError' || error.name === 'CancelledError');
@@ -70,11 +85,7 @@ function isAbort(error: unknown, signal: AbortSignal | undefined): boolean {
  */
 export async function createEmbeddedController(options: EmbeddedControllerOptions): Promise<ControllerModel> {
   const threads = options.threads ?? defaultThreads();
-  const path = await resolveModelPath(options.model, {
-    cacheDir: options.cacheDir,
-    ...(options.offline === undefined ? {} : { offline: options.offline }),
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-  });
+  const path = await resolveModelPath(options.model, resolveOptions(options));
   const maxContextTokens = options.maxContextTokens ?? DEFAULT_MAX_CONTEXT_TOKENS;
   // The header says how long a context the model was trained for, without loading gigabytes of weights.
   let contextTokens = Math.min(await trainedContextTokens(path), maxContextTokens);
@@ -170,5 +181,48 @@ export async function createEmbeddedController(options: EmbeddedControllerOption
       return contextTokens;
     },
     chat,
+  };
+}
+
+/**
+ * The embedded controller for a model reference that is not downloaded yet: nothing happens until the first
+ * call, which downloads the model (concurrent first calls share one download) and then runs it. So commands
+ * that never ask the LLM (`--help`, `models`, `doctor`, a given plan with `--select top --no-answer`) never
+ * download gigabytes. A caller that gives up (its signal) stops waiting; the download stops only when no
+ * caller waits any more, and the next call resumes it.
+ */
+export function createDeferredEmbeddedController(
+  options: EmbeddedControllerOptions & { id: string },
+): ControllerModel {
+  let inner: Promise<ControllerModel> | undefined;
+  let ready: ControllerModel | undefined;
+
+  async function controller(signal: AbortSignal | undefined): Promise<ControllerModel> {
+    if (inner) return inner;
+    const path = await resolveModelPath(options.model, resolveOptions(options, signal));
+    inner ??= createEmbeddedController({ ...options, model: path }).then(
+      (created) => {
+        ready = created;
+        return created;
+      },
+      (error: unknown) => {
+        inner = undefined;
+        throw error;
+      },
+    );
+    return inner;
+  }
+
+  return {
+    get id() {
+      return ready?.id ?? options.id;
+    },
+    get contextTokens() {
+      return ready?.contextTokens ?? options.maxContextTokens ?? DEFAULT_MAX_CONTEXT_TOKENS;
+    },
+    async chat(request) {
+      if (request.signal?.aborted) throw new CancelledError('The LLM call');
+      return (await controller(request.signal)).chat(request);
+    },
   };
 }

@@ -91,7 +91,10 @@ describe('model files and references', () => {
     });
     assert.ok(path.startsWith(cacheDir));
     assert.deepEqual(readdirSync(cacheDir), ['hf_someone_tiny-model.Q4_K_M.gguf']);
-    assert.match(progress[0]!, /Downloading hf:someone\/tiny-model-GGUF:Q4_K_M into .* \(once\)/);
+    assert.match(
+      progress[0]!,
+      /^Downloading hf:someone\/tiny-model-GGUF:Q4_K_M \(\d+ kB\) from .* into .*, once/,
+    );
     assert.ok(
       progress.some((line) => /100% \(/.test(line)),
       progress.join('\n'),
@@ -113,17 +116,17 @@ describe('model files and references', () => {
         error instanceof ConfigError &&
         /JARVIS_LLM_BASE_URL/.test(error.message) &&
         /JARVIS_LOCAL_MODEL to a GGUF file/.test(error.message) &&
-        /go online once/.test(error.message),
+        /let Jarvis download hf:someone\/other-model-GGUF:Q4_K_M into .* once/.test(error.message),
     );
     assert.equal(hub.requests.length, requestsBefore, 'offline, the Hub was asked');
   });
 
-  test('a reference the Hub does not have is a ConfigError that says the download failed', async () => {
+  test('a reference the Hub does not have is a ConfigError that says so', async () => {
     await assert.rejects(
       resolveModelPath('hf:someone/missing/file.gguf', { cacheDir: join(dir, 'missing') }),
       (error: unknown) =>
         error instanceof ConfigError &&
-        /downloading hf:someone\/missing\/file.gguf failed/.test(error.message),
+        /the Hub has no hf:someone\/missing\/file.gguf \(HTTP 404\)/.test(error.message),
     );
   });
 
@@ -136,8 +139,11 @@ describe('model files and references', () => {
 describe('choosing the embedded controller from the config', () => {
   const config = (layer: Record<string, unknown>) => configSchema.parse(layer);
 
-  test('without an endpoint or a local model, and nothing cached, there is no controller', async () => {
-    const none = config({ inference: { cacheDir: join(dir, 'nothing-cached') } });
+  test('without an endpoint or a local model, nothing cached and no automatic download, there is no controller', async () => {
+    const none = config({
+      llm: { autoDownload: false },
+      inference: { cacheDir: join(dir, 'nothing-cached') },
+    });
     assert.equal(await createEmbeddedControllerFromConfig(none), undefined);
     assert.equal(await createController(none), undefined);
     assert.match(LLM_NOT_CONFIGURED, /JARVIS_LLM_BASE_URL/);
@@ -193,7 +199,7 @@ describe('choosing the embedded controller from the config', () => {
   test('doctor can tell what would run without loading or downloading anything', async () => {
     const requestsBefore = hub.requests.length;
     const none = await inspectEmbeddedModel(
-      config({ inference: { cacheDir: join(dir, 'inspect-empty') } }),
+      config({ llm: { autoDownload: false }, inference: { cacheDir: join(dir, 'inspect-empty') } }),
       {},
     );
     assert.equal(none.ready, false);

@@ -1,7 +1,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ConfigError, errorMessage } from '../../core/errors.js';
+import { ConfigError } from '../../core/errors.js';
+import { checkCachedModelFile, DownloadUnavailableError, downloadModel } from './download.js';
 
 /**
  * The model used when `llm.localModel` is not set: Qwen3-4B-Instruct-2507 (Apache-2.0), Q4_K_M, about
@@ -25,13 +26,17 @@ export function isModelReference(model: string): boolean {
   return /^(hf:|huggingface:|https?:\/\/)/i.test(model);
 }
 
+/** About how big the default model is, for messages that must not ask the network (doctor, errors). */
+export const DEFAULT_LOCAL_MODEL_SIZE = 'about 2.5 GB';
+
 /** The one message for "no controller": the three ways forward. */
 export function noLocalModelMessage(model: string, cacheDir: string, reason: string): string {
+  const size = model === DEFAULT_LOCAL_MODEL ? ` (${DEFAULT_LOCAL_MODEL_SIZE})` : '';
   return (
     `No controller LLM: ${reason}. Either (1) point Jarvis at an OpenAI-compatible endpoint with ` +
     'JARVIS_LLM_BASE_URL (plus JARVIS_LLM_API_KEY and JARVIS_LLM_MODEL), or (2) set JARVIS_LOCAL_MODEL to a ' +
-    `GGUF file on disk, or (3) go online once without JARVIS_OFFLINE so that ${model} is downloaded into ` +
-    `${cacheDir}.`
+    `GGUF file on disk, or (3) let Jarvis download ${model}${size} into ${cacheDir} once: with the Hub ` +
+    'reachable and without JARVIS_OFFLINE=1 (or --offline).'
   );
 }
 
@@ -41,17 +46,17 @@ export interface ResolveModelOptions {
   /** Resolve relative file paths from here; the working directory by default. */
   cwd?: string;
   onProgress?: (message: string) => void;
+  /** Stops waiting for a download (which continues while another caller waits, and resumes next time). */
   signal?: AbortSignal;
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(2)} GB`;
-  return `${(bytes / 1e6).toFixed(1)} MB`;
+  /** The Hub or a mirror (`inference.hubUrl`, HF_ENDPOINT); https://huggingface.co by default. */
+  hubUrl?: string;
+  token?: string;
 }
 
 /**
  * The GGUF file for a model: a path as it is, a reference found in the cache, or (online) a reference
- * downloaded once into the cache, reporting progress. Throws a ConfigError that names the ways forward.
+ * downloaded once into the cache, announced with its size, reporting progress, and checked against the size
+ * and sha256 the Hub gives. Throws a ConfigError that names the ways forward.
  */
 export async function resolveModelPath(model: string, options: ResolveModelOptions): Promise<string> {
   if (!isModelReference(model)) {
@@ -62,48 +67,30 @@ export async function resolveModelPath(model: string, options: ResolveModelOptio
         `such as ${DEFAULT_LOCAL_MODEL} to download one.`,
     );
   }
-  const { resolveModelFile } = await import('node-llama-cpp');
-  try {
-    return await resolveModelFile(model, { directory: options.cacheDir, download: false, cli: false });
-  } catch (error) {
-    if (options.offline) {
-      throw new ConfigError(
-        noLocalModelMessage(
-          model,
-          options.cacheDir,
-          `${model} is not in the model cache and Jarvis is offline`,
-        ),
-      );
-    }
-    if (!/download is disabled/i.test(errorMessage(error))) throw error;
+  const cached = await findCachedModel(model, options.cacheDir);
+  if (cached) return checkCachedModelFile(cached, options.signal);
+  if (options.offline) {
+    throw new ConfigError(
+      noLocalModelMessage(
+        model,
+        options.cacheDir,
+        `${model} is not in the model cache and Jarvis is offline`,
+      ),
+    );
   }
-  options.onProgress?.(`Downloading ${model} into ${options.cacheDir} (once)`);
-  // On a terminal node-llama-cpp draws its own progress bar; elsewhere (server, logs) a line now and then.
-  const terminal = process.stderr.isTTY === true;
-  let lastReport = 0;
-  let lastPercent = -1;
   try {
-    return await resolveModelFile(model, {
-      directory: options.cacheDir,
-      download: 'auto',
-      cli: terminal,
+    return await downloadModel(model, {
+      cacheDir: options.cacheDir,
+      ...(options.hubUrl ? { hubUrl: options.hubUrl } : {}),
+      ...(options.token ? { token: options.token } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
-      onProgress: ({ totalSize, downloadedSize }) => {
-        if (terminal || !options.onProgress) return;
-        const percent = totalSize > 0 ? Math.floor((downloadedSize / totalSize) * 100) : 0;
-        const now = Date.now();
-        if (percent === lastPercent || (now - lastReport < 2000 && percent < 100)) return;
-        lastReport = now;
-        lastPercent = percent;
-        options.onProgress(
-          `Downloading ${model}: ${percent}% (${formatBytes(downloadedSize)} of ${formatBytes(totalSize)})`,
-        );
-      },
     });
   } catch (error) {
-    throw new ConfigError(
-      noLocalModelMessage(model, options.cacheDir, `downloading ${model} failed (${errorMessage(error)})`),
-    );
+    if (error instanceof DownloadUnavailableError) {
+      throw new ConfigError(noLocalModelMessage(model, options.cacheDir, error.message), { model });
+    }
+    throw error;
   }
 }
 
