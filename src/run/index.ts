@@ -58,12 +58,16 @@ export function runOutputDir(config: JarvisConfig, runId: string): string {
 }
 
 export async function createJarvis(config: JarvisConfig, overrides: JarvisOverrides = {}): Promise<Jarvis> {
+  const onNotice = overrides.onNotice ?? ((message: string) => process.stderr.write(`jarvis: ${message}\n`));
+  // A first LLM call may download the default model: its progress lines are notices, which the CLI's live
+  // view prints above its table and the server writes to stderr.
   const configured =
-    overrides.controller === null ? undefined : (overrides.controller ?? (await createController(config)));
+    overrides.controller === null
+      ? undefined
+      : (overrides.controller ?? (await createController(config, { onProgress: onNotice })));
   // One metered controller for stages and backends alike: each call counts on the run that made it.
   const controller = configured ? meteredController(configured) : undefined;
   const backends = overrides.backends ?? createBackends({ config, controller });
-  const onNotice = overrides.onNotice ?? ((message: string) => process.stderr.write(`jarvis: ${message}\n`));
   const sources = overrides.sources ?? createModelSources(config, { onNotice });
   const catalog = createCatalog({ backends, sources, mode: config.inference.mode, onNotice });
 

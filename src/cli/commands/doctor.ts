@@ -47,21 +47,30 @@ export async function doctorCommand(flags: CommonFlags & { json: boolean }, io: 
   checks.push({ name: 'Node.js', ok: true, detail: process.version });
   checks.push({ name: 'Config file', ok: true, detail: file ?? 'none (defaults and environment)' });
 
+  // Which controller the pipeline will use, and why: the same decision the pipeline makes, without loading or
+  // downloading anything.
   if (config.llm.baseURL) {
-    checks.push({ name: 'LLM', ok: true, detail: `model ${config.llm.model} at ${config.llm.baseURL}` });
+    const source = flags.baseUrl
+      ? 'the --base-url flag'
+      : io.env.JARVIS_LLM_BASE_URL
+        ? 'JARVIS_LLM_BASE_URL'
+        : io.env.OPENAI_BASE_URL
+          ? 'OPENAI_BASE_URL'
+          : `llm.baseURL in ${file ?? 'the config file'}`;
+    const ignored = config.llm.localModel ? '; llm.localModel is not used: an endpoint wins' : '';
+    checks.push({
+      name: 'Controller',
+      ok: true,
+      detail: `endpoint: model ${config.llm.model} at ${config.llm.baseURL} (from ${source})${ignored}`,
+    });
     checks.push(await probeLlm(config.llm.baseURL, config.llm.apiKey, io.signal));
   } else {
-    // No endpoint: the controller runs embedded when a GGUF model is configured or cached.
     try {
       const embedded = await inspectEmbeddedModel(config, io.env);
-      checks.push({
-        name: 'LLM (embedded)',
-        ok: embedded.ready,
-        warning: !embedded.ready,
-        detail: embedded.ready ? `${embedded.detail}; ${embedded.threads} threads` : embedded.detail,
-      });
+      // No controller means no planning: the main job cannot run, which is a failure, not a warning.
+      checks.push({ name: 'Controller', ok: embedded.ready, detail: embedded.detail });
     } catch (error) {
-      checks.push({ name: 'LLM (embedded)', ok: false, detail: errorMessage(error) });
+      checks.push({ name: 'Controller', ok: false, detail: errorMessage(error) });
     }
   }
   checks.push({
