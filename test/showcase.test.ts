@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { createLocalBackend } from '../src/backends/local/index.js';
 import { wordErrorRate } from '../src/backends/local/support/word-error-rate.js';
@@ -24,6 +25,7 @@ import {
 } from './support/openai-server.js';
 
 const IMAGES = join(FIXTURES, 'images');
+const REPOSITORY = fileURLToPath(new URL('..', import.meta.url));
 const SENTENCE = 'Please read this document aloud and tell me the weather in Paris tomorrow.';
 
 const recognizer = (await createLocalBackend().listModels('automatic-speech-recognition')).find(
@@ -136,18 +138,21 @@ describe('showcase requests planned by the controller LLM', () => {
   after(() => llm.close());
   const env = () => ({ JARVIS_LLM_BASE_URL: llm.baseURL, JARVIS_LLM_API_KEY: 'sk-showcase-0000' });
 
-  test('"how many zebras are in a.jpg, b.jpg, c.jpg?" plans three detections and answers from their counts', async () => {
+  test("the README's quick start, run from the repository root, plans three detections of examples/ and answers with the zebra count", async () => {
+    const readme = await readFile(join(REPOSITORY, 'README.md'), 'utf8');
+    const quickStart = /jarvis run "(How many zebras are in examples\/[^"]+)"/.exec(readme)?.[1];
+    assert.ok(quickStart, 'the README names the quick start request');
     llm.rule((request) =>
-      /task planning/i.test(systemPrompt(request)) && lastUserMessage(request).includes('how many zebras')
-        ? // HuggingGPT's own demo quirk: <GENERATED-0>-style slips are repaired elsewhere; here, prose around JSON.
-          'I will detect objects in each image.\n[{"id":0,"task":"object-detection","dep":[-1],"args":{"image":"a.jpg"}},' +
-          '{"id":1,"task":"object-detection","dep":[-1],"args":{"image":"b.jpg"}},' +
-          '{"id":2,"task":"object-detection","dep":[-1],"args":{"image":"c.jpg"}}]'
+      /task planning/i.test(systemPrompt(request)) && lastUserMessage(request).includes('How many zebras')
+        ? // Prose around the JSON, as models often write: the reader keeps the list.
+          'I will detect objects in each image.\n[{"id":0,"task":"object-detection","dep":[-1],"args":{"image":"examples/a.jpg"}},' +
+          '{"id":1,"task":"object-detection","dep":[-1],"args":{"image":"examples/b.jpg"}},' +
+          '{"id":2,"task":"object-detection","dep":[-1],"args":{"image":"examples/c.jpg"}}]'
         : undefined,
     );
     llm.rule((request) => {
       const message = lastUserMessage(request);
-      if (!/response generation/i.test(systemPrompt(request)) || !message.includes('how many zebras'))
+      if (!/response generation/i.test(systemPrompt(request)) || !message.includes('How many zebras'))
         return undefined;
       // The loopback LLM answers like a model would: by adding up the zebra counts of the results it was shown.
       const results = JSON.parse(message.split('Task results (JSON):\n')[1] ?? '[]') as { text?: string }[];
@@ -157,18 +162,22 @@ describe('showcase requests planned by the controller LLM', () => {
       );
       return `There are ${zebras} zebras in the three pictures.`;
     });
-    const { code, stdout, stderr } = await jarvis(
-      ['run', '--json', 'Given a.jpg, b.jpg, c.jpg, how many zebras are there?'],
-      env(),
-    );
+    const { code, stdout, stderr } = await runJarvis(['run', '--json', quickStart], {
+      cwd: REPOSITORY,
+      env: cleanEnvironment(home, {
+        JARVIS_DATA_DIR: join(home, 'data'),
+        JARVIS_INFERENCE_MODE: 'local',
+        ...env(),
+      }),
+    });
     assert.equal(code, 0, stderr);
     const result = JSON.parse(stdout) as RunResult;
     assert.deepEqual(
       result.plan.map((task) => [task.task, task.args.image]),
       [
-        ['object-detection', 'a.jpg'],
-        ['object-detection', 'b.jpg'],
-        ['object-detection', 'c.jpg'],
+        ['object-detection', 'examples/a.jpg'],
+        ['object-detection', 'examples/b.jpg'],
+        ['object-detection', 'examples/c.jpg'],
       ],
     );
     const counted = result.tasks.reduce(
