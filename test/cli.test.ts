@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -26,6 +28,15 @@ function jarvis(
     env: cleanEnv({ JARVIS_DATA_DIR: join(work, 'data'), ...options.env }),
     ...(options.input === undefined ? {} : { input: options.input }),
   });
+}
+
+/** A loopback port that nothing listens on: bound once, then closed. */
+async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((ready) => probe.listen(0, '127.0.0.1', ready));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((closed) => probe.close(closed));
+  return port;
 }
 
 let work: string;
@@ -127,19 +138,24 @@ describe('jarvis run --plan without any LLM', () => {
     assert.doesNotMatch(stderr, /\n\s+at /);
   });
 
-  test('an unreachable LLM is one clear line naming the endpoint', async () => {
-    const { code, stderr } = await jarvis(['run', 'hello there'], {
-      env: {
-        JARVIS_LLM_BASE_URL: 'http://127.0.0.1:9/v1',
-        JARVIS_LLM_API_KEY: 'sk-unreachable-1234',
-        JARVIS_LLM_MAX_RETRIES: '0',
-      },
-    });
-    assert.equal(code, 1);
-    assert.match(stderr, /127\.0\.0\.1:9/);
-    assert.match(stderr, /cannot connect/);
-    assert.doesNotMatch(stderr, /sk-unreachable-1234/);
-    assert.equal(stderr.trim().split('\n').length, 1, stderr);
+  test('an unreachable LLM is one clear line naming the endpoint, at once (refused, unknown host)', async () => {
+    const port = await closedPort();
+    for (const baseURL of [`http://127.0.0.1:${port}/v1`, 'http://jarvis-nonexistent.invalid/v1']) {
+      const started = Date.now();
+      // The default retries stay on: they are for 429, 5xx and timeouts, not for an address that is wrong.
+      const { code, stderr } = await jarvis(['run', 'hello there'], {
+        env: { JARVIS_LLM_BASE_URL: baseURL, JARVIS_LLM_API_KEY: 'sk-unreachable-1234' },
+      });
+      const elapsedMs = Date.now() - started;
+      assert.equal(code, 1, stderr);
+      assert.ok(stderr.includes(baseURL), stderr);
+      assert.match(stderr, /cannot connect \((ECONNREFUSED|ENOTFOUND|EAI_AGAIN)\)/);
+      assert.doesNotMatch(stderr, /attempts/);
+      assert.doesNotMatch(stderr, /sk-unreachable-1234/);
+      assert.equal(stderr.trim().split('\n').length, 1, stderr);
+      // Process start included; the retries this replaces took 16 s and more.
+      assert.ok(elapsedMs < 5000, `${baseURL}: ${elapsedMs} ms`);
+    }
   });
 });
 
@@ -383,8 +399,24 @@ describe('jarvis models and doctor', () => {
     assert.equal(code, 1);
     assert.match(stderr, /cannot download Xenova\/detr-resnet-50: Jarvis is offline/);
     const unknown = await jarvis(['pull', 'someone/some-model']);
-    assert.equal(unknown.code, 1);
+    assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /Give --task/);
+  });
+
+  test('doctor exits 1 when there is no controller and no way to get one', async () => {
+    // Offline, nothing configured and nothing cached: the default model cannot be downloaded either.
+    const { code, stdout } = await jarvis(['doctor', '--offline']);
+    assert.equal(code, 1, stdout);
+    assert.match(stdout, /✗ Controller/);
+  });
+
+  test('doctor exits 1 when no expert can run, saying what to set', async () => {
+    const { code, stdout } = await jarvis(['doctor', '--mode', 'huggingface', '--offline'], {
+      env: llmEnv(),
+    });
+    assert.equal(code, 1, stdout);
+    assert.match(stdout, /LLM endpoint: .*answers/);
+    assert.match(stdout, /Experts: no expert model can run in mode huggingface: set HF_TOKEN/);
   });
 
   test('a command line that cannot be done as asked exits 2 with the reason', async () => {
@@ -397,6 +429,65 @@ describe('jarvis models and doctor', () => {
     const chatPlan = await jarvis(['chat', '--plan', 'plan.json']);
     assert.equal(chatPlan.code, 2);
     assert.match(chatPlan.stderr, /--plan is for jarvis run/);
+  });
+
+  test('a --plan file that is missing, not JSON or names an unknown task exits 2 in one line', async () => {
+    const missing = await jarvis(['run', '--plan', 'no-such-plan.json', ...NO_LLM_FLAGS]);
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.match(missing.stderr, /^jarvis: --plan no-such-plan\.json: no such file/);
+    assert.equal(missing.stdout, '');
+    writeFileSync(join(work, 'not-json.json'), '[{ nope');
+    const notJson = await jarvis(['run', '--plan', 'not-json.json', ...NO_LLM_FLAGS]);
+    assert.equal(notJson.code, 2, notJson.stderr);
+    assert.match(notJson.stderr, /--plan not-json\.json: not valid JSON/);
+    writeFileSync(
+      join(work, 'teleport-plan.json'),
+      JSON.stringify([{ id: 0, task: 'object-detecton', dep: [-1], args: { image: 'a.jpg' } }]),
+    );
+    const unknownTask = await jarvis(['run', '--plan', 'teleport-plan.json', ...NO_LLM_FLAGS]);
+    assert.equal(unknownTask.code, 2, unknownTask.stderr);
+    assert.match(unknownTask.stderr, /--plan teleport-plan\.json: .*object-detecton/);
+    assert.match(unknownTask.stderr, /object-detection/);
+    for (const result of [missing, notJson, unknownTask]) {
+      assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+    }
+  });
+
+  test('an unknown config key exits 1 naming the key meant', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'jarvis-config-key-'));
+    writeFileSync(join(folder, 'jarvis.config.json'), JSON.stringify({ selct: { strategy: 'top' } }));
+    const top = await jarvis(['models'], { cwd: folder });
+    assert.equal(top.code, 1, top.stderr);
+    assert.equal(
+      top.stderr,
+      'jarvis: unknown config key "selct" in jarvis.config.json — did you mean "select"?\n',
+    );
+    writeFileSync(join(folder, 'jarvis.config.json'), JSON.stringify({ execute: { concurency: 2 } }));
+    writeFileSync(
+      join(folder, 'plan.json'),
+      JSON.stringify([{ id: 0, task: 'token-classification', dep: [-1], args: { text: NER_SENTENCE } }]),
+    );
+    const nested = await jarvis(['run', '--plan', 'plan.json', ...NO_LLM_FLAGS], { cwd: folder });
+    assert.equal(nested.code, 1, nested.stderr);
+    assert.match(
+      nested.stderr,
+      /unknown config key "execute\.concurency" .*did you mean "execute\.concurrency"\?/,
+    );
+  });
+
+  test('help and version exit 0; an unknown command exits 2', async () => {
+    const help = await jarvis(['--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /Usage: jarvis/);
+    for (const command of ['run', 'plan', 'chat', 'models', 'pull', 'doctor', 'serve']) {
+      assert.match(help.stdout, new RegExp(`\\n\\s+${command}\\b`), command);
+    }
+    const version = await jarvis(['--version']);
+    assert.equal(version.code, 0);
+    assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+    const unknown = await jarvis(['teleport']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown command 'teleport'/);
   });
 
   test('bad flags exit 2 with usage help', async () => {

@@ -18,6 +18,14 @@ export async function main(argv: string[], io?: Partial<CliIo>): Promise<number>
     signal: interrupt.signal,
     ...io,
   };
+  // `jarvis models | head` closes the pipe early: the reader has what it wanted, so end quietly instead of
+  // crashing with an EPIPE stack trace.
+  if (context.stdout === process.stdout && process.stdout.listenerCount('error') === 0) {
+    process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw error;
+    });
+  }
   if (parsed.command === 'exit') {
     (parsed.code === 0 ? context.stdout : context.stderr).write(parsed.output);
     return parsed.code;

@@ -4,6 +4,7 @@ import { errorMessage, redact } from '../../core/errors.js';
 import { inspectEmbeddedModel } from '../../llm/embedded/from-config.js';
 import { createJarvis } from '../../run/index.js';
 import { type CliIo, configFor } from '../context.js';
+import { EXIT_CANNOT_RUN, EXIT_OK } from '../exit-codes.js';
 import type { CommonFlags } from '../parse.js';
 
 interface Check {
@@ -136,6 +137,19 @@ export async function doctorCommand(flags: CommonFlags & { json: boolean }, io: 
         }`,
       });
     }
+    // The main job hands tasks to expert models: with none runnable it cannot run, whatever else is fine.
+    // The controller's own text tasks (backend llm) do not count: they need no expert.
+    if (!cards.some((card) => card.available && card.backend !== 'llm')) {
+      checks.push({
+        name: 'Experts',
+        ok: false,
+        detail: `no expert model can run in mode ${config.inference.mode}${
+          config.inference.mode === 'huggingface'
+            ? ': set HF_TOKEN for Inference Providers, or use --mode hybrid for the local experts'
+            : ': see the backends above, or jarvis models'
+        }`,
+      });
+    }
   } finally {
     await jarvis.close();
   }
@@ -152,5 +166,6 @@ function report(checks: Check[], json: boolean, io: CliIo): number {
       io.stdout.write(`${mark} ${pc.bold(check.name)}: ${check.detail}\n`);
     }
   }
-  return checks.some((check) => !check.ok && !check.warning) ? 1 : 0;
+  // A failed check means the main job cannot run as configured (exit 1); warnings name optional pieces.
+  return checks.some((check) => !check.ok && !check.warning) ? EXIT_CANNOT_RUN : EXIT_OK;
 }

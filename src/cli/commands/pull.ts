@@ -5,7 +5,7 @@ import {
 } from '../../backends/transformers/index.js';
 import { ConfigError } from '../../core/errors.js';
 import { normalizeTaskName } from '../../core/tasks.js';
-import { type CliIo, jarvisFor } from '../context.js';
+import { type CliIo, jarvisFor, UsageError } from '../context.js';
 import type { CommonFlags } from '../parse.js';
 
 /**
@@ -20,8 +20,9 @@ export async function pullCommand(
   const task = flags.task
     ? normalizeTaskName(flags.task)
     : CURATED_MODELS.find((curated) => curated.id === model)?.task;
+  // Naming no task, or an unknown one, is a command line to fix (exit 2).
   if (!task) {
-    throw new ConfigError(
+    throw new UsageError(
       flags.task
         ? `Unknown task "${flags.task}".`
         : `Which task is ${model} for? Give --task (e.g. --task image-classification).`,

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { CancelledError, ConfigError, InputError } from '../../core/errors.js';
+import { CancelledError, errorMessage, PlanError } from '../../core/errors.js';
 import type { RunResult } from '../../core/events.js';
 import type { TaskGraph } from '../../core/graph.js';
 import { planFromFile } from '../../plan/index.js';
@@ -18,21 +18,31 @@ export function exitCodeFor(result: RunResult): number {
   return problems ? EXIT_PARTIAL : EXIT_OK;
 }
 
+/**
+ * The task graph of `--plan FILE`. The file is part of the command line: one that is missing, not JSON or not a
+ * valid plan (an unknown task, a bad reference) is a usage error (exit 2), said in one line before anything runs.
+ */
 export async function readPlanFile(path: string, cwd: string): Promise<TaskGraph> {
   const full = resolve(cwd, path);
   let text: string;
   try {
     text = await readFile(full, 'utf8');
-  } catch {
-    throw new InputError(`Cannot read plan file ${full}`);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : errorMessage(error);
+    throw new UsageError(`--plan ${path}: ${reason} (${full})`);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(`Plan file ${full} is not valid JSON: ${(error as Error).message}`);
+    throw new UsageError(`--plan ${path}: not valid JSON: ${errorMessage(error)}`);
   }
-  return planFromFile(json);
+  try {
+    return planFromFile(json);
+  } catch (error) {
+    if (error instanceof PlanError) throw new UsageError(`--plan ${path}: ${errorMessage(error)}`);
+    throw error;
+  }
 }
 
 /** Runs one request with the live view (or JSON), for `jarvis run` and each turn of `jarvis chat`. */
