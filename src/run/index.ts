@@ -40,7 +40,10 @@ export interface Jarvis {
 export interface JarvisOverrides {
   /** Use this controller instead of the configured one; `null` for none. */
   controller?: ControllerModel | null;
+  /** Use these backends instead of the built-in ones. */
   backends?: InferenceBackend[];
+  /** Backends offered beside the built-in ones (or beside `backends`): a library user's own experts. */
+  extraBackends?: InferenceBackend[];
   /** Model sources besides the backends (default: the catalog file and the Hub, as configured). */
   sources?: ModelSource[];
   /** Hears one-time notices such as "offline: using the Hub catalog cached 2 days ago". */
@@ -67,7 +70,16 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
       : (overrides.controller ?? (await createController(config, { onProgress: onNotice })));
   // One metered controller for stages and backends alike: each call counts on the run that made it.
   const controller = configured ? meteredController(configured) : undefined;
-  const backends = overrides.backends ?? createBackends({ config, controller });
+  const backends = [
+    ...(overrides.backends ?? createBackends({ config, controller })),
+    ...(overrides.extraBackends ?? []),
+  ];
+  // The catalog keys models by `backend:model`: a second backend with the same id would hide the first one's.
+  const ids = backends.map((backend) => backend.id);
+  const duplicate = ids.find((id, index) => ids.indexOf(id) !== index);
+  if (duplicate !== undefined) {
+    throw new ConfigError(`Two backends have the id "${duplicate}"; give each backend its own id.`);
+  }
   const sources = overrides.sources ?? createModelSources(config, { onNotice });
   const catalog = createCatalog({ backends, sources, mode: config.inference.mode, onNotice });
 
