@@ -3,12 +3,12 @@ import { createWriteStream } from 'node:fs';
 import { realpath, rename, rm, stat } from 'node:fs/promises';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
+import { createRequire } from 'node:module';
 import type { LookupFunction } from 'node:net';
 import { basename, extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import ipaddr from 'ipaddr.js';
 import { CancelledError, InputError, type InputFile, redact } from '../core/index.js';
 import type { ArtifactDirectory } from './artifacts.js';
 import { detectMimeType, extensionForMimeType, mimeTypeFromExtension, sniffMimeType } from './mime-types.js';
@@ -97,11 +97,21 @@ export async function resolveLocalFile(value: string, policy: InputPolicy): Prom
   return real;
 }
 
+/**
+ * ipaddr.js, required on first use: it is CommonJS, so `require` loads it synchronously where it is needed,
+ * and runs without URL inputs do not load it at all.
+ */
+let ipaddrModule: typeof import('ipaddr.js') | undefined;
+function ipaddr(): typeof import('ipaddr.js') {
+  ipaddrModule ??= createRequire(import.meta.url)('ipaddr.js') as typeof import('ipaddr.js');
+  return ipaddrModule;
+}
+
 /** True for globally routable unicast addresses; false for everything a server-side fetch must not reach. */
 export function isPublicAddress(address: string): boolean {
-  if (!ipaddr.isValid(address)) return false;
+  if (!ipaddr().isValid(address)) return false;
   // `process` turns IPv4-mapped IPv6 (::ffff:127.0.0.1) into the IPv4 address it hides.
-  const parsed = ipaddr.process(address);
+  const parsed = ipaddr().process(address);
   return parsed.range() === 'unicast';
 }
 
@@ -224,7 +234,7 @@ export async function fetchUrlInput(raw: string, kind: FileKind, options: FetchO
       }
       const trusted = policy.allowPrivateUrls || hostAllowed(url, policy);
       const literal = url.hostname.replace(/^\[|\]$/g, '');
-      if (!trusted && ipaddr.isValid(literal) && !isPublicAddress(literal))
+      if (!trusted && ipaddr().isValid(literal) && !isPublicAddress(literal))
         throw privateAddressError(url, literal);
 
       let refusal: InputError | undefined;
