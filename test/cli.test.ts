@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -484,7 +484,10 @@ describe('jarvis models and doctor', () => {
     }
     const version = await jarvis(['--version']);
     assert.equal(version.code, 0);
-    assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+    const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    assert.equal(version.stdout, `${manifest.version}\n`);
     const unknown = await jarvis(['teleport']);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /unknown command 'teleport'/);

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { ConfigLayer } from '../config/schema.js';
 
@@ -91,13 +92,19 @@ function withRunOptions(command: Command): Command {
     );
 }
 
+/** The version in package.json (from src/cli and dist/cli alike), so that `--version` cannot drift from it. */
+function packageVersion(): string {
+  const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+  return version;
+}
+
 /** Turns argv into a command descriptor. Pure: prints nothing, exits nothing. */
 export function parseArgs(argv: string[]): ParsedCommand {
   let parsed: ParsedCommand | undefined;
   let output = '';
   const program = new Command('jarvis')
     .description('Jarvis: an LLM plans tasks, picks expert models, runs them and answers.')
-    .version('0.1.0')
+    .version(packageVersion())
     .exitOverride()
     .showHelpAfterError('(run jarvis --help for usage)')
     .configureOutput({
