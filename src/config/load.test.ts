@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ConfigError } from '../core/errors.js';
-import { loadConfig } from './load.js';
+import { loadConfig, parseConfig } from './load.js';
+import { configSchema } from './schema.js';
 
 const folder = () => mkdtempSync(join(tmpdir(), 'jarvis-config-'));
 const noHome = (cwd: string) => ({ XDG_CONFIG_HOME: join(cwd, 'no-such-home') });
@@ -97,6 +98,21 @@ describe('configuration layers', () => {
         JSON.stringify(content),
       );
     }
+  });
+
+  test("settings given by a program get the same message: it is the schema's own", () => {
+    const parsed = configSchema.safeParse({ execute: { concurency: 2 } });
+    assert.equal(parsed.success, false);
+    assert.deepEqual(
+      parsed.error?.issues.map((issue) => issue.message),
+      ['unknown config key "execute.concurency" — did you mean "execute.concurrency"?'],
+    );
+    assert.throws(
+      () => parseConfig({ selct: {} }),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error.message === 'unknown config key "selct" — did you mean "select"?',
+    );
   });
 
   test('a config file outside the working directory is named by its full path', () => {
