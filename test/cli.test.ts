@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { RunResult } from '../src/core/events.js';
 import { cleanEnvironment, NO_LLM_FLAGS, runJarvis, startJarvis } from './support/cli.js';
+import { closedPort } from './support/closed-port.js';
 import {
   lastUserMessage,
   type OpenAITestServer,
@@ -28,15 +27,6 @@ function jarvis(
     env: cleanEnv({ JARVIS_DATA_DIR: join(work, 'data'), ...options.env }),
     ...(options.input === undefined ? {} : { input: options.input }),
   });
-}
-
-/** A loopback port that nothing listens on: bound once, then closed. */
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((ready) => probe.listen(0, '127.0.0.1', ready));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((closed) => probe.close(closed));
-  return port;
 }
 
 let work: string;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { closedPort } from '../../test/support/closed-port.js';
 import { type OpenAITestServer, startOpenAITestServer } from '../../test/support/openai-server.js';
 import { CancelledError, LlmError, TimeoutError } from '../core/errors.js';
 import { createOpenAICompatibleController, type OpenAICompatibleSettings } from './openai-compatible.js';
@@ -19,15 +20,6 @@ const settings = (overrides: Partial<OpenAICompatibleSettings> = {}): OpenAIComp
   ...overrides,
 });
 const user = (content: string) => [{ role: 'user' as const, content }];
-
-/** A loopback port that nothing listens on: bound once, then closed. */
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((ready) => probe.listen(0, '127.0.0.1', ready));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((closed) => probe.close(closed));
-  return port;
-}
 
 before(async () => {
   server = await startOpenAITestServer();

@@ -147,9 +147,9 @@ describe('without the Debian packages', () => {
     assert.equal(card('pocketsphinx-en-us')?.available, false);
     assert.match(
       card('pocketsphinx-en-us')?.reason ?? '',
-      /sudo apt-get install pocketsphinx pocketsphinx-en-us$/,
+      /sudo apt-get install pocketsphinx pocketsphinx-en-us \(macOS: brew install cmu-pocketsphinx\)$/,
     );
     assert.equal(error.code, 'model-unavailable');
-    assert.match(error.message, /pocketsphinx-en-us is unavailable: needs the Debian packages pocketsphinx/);
+    assert.match(error.message, /pocketsphinx-en-us is unavailable: needs pocketsphinx and its US English model/);
   });
 });
