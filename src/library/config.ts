@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
-import { mergeLayers } from '../config/load.js';
-import { type ConfigLayer, configSchema, type JarvisConfig } from '../config/schema.js';
-import { ConfigError } from '../core/errors.js';
+import { mergeLayers, parseConfig } from '../config/load.js';
+import type { ConfigLayer, JarvisConfig } from '../config/schema.js';
 
 /** Settings as a program writes them: every field optional, the defaults fill in the rest. */
 export type JarvisConfigInput = ConfigLayer;
@@ -24,12 +23,7 @@ export function resolveConfig(
   config: JarvisConfigInput = {},
   options: ResolveConfigOptions = {},
 ): JarvisConfig {
-  const parsed = configSchema.safeParse(mergeLayers(config));
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
-  }
-  const resolved = parsed.data;
+  const resolved = parseConfig(mergeLayers(config), 'the settings given to createJarvis');
   resolved.dataDir = resolve(options.cwd ?? process.cwd(), resolved.dataDir);
   return resolved;
 }
