@@ -150,6 +150,9 @@ describe('without the Debian packages', () => {
       /sudo apt-get install pocketsphinx pocketsphinx-en-us \(macOS: brew install cmu-pocketsphinx\)$/,
     );
     assert.equal(error.code, 'model-unavailable');
-    assert.match(error.message, /pocketsphinx-en-us is unavailable: needs pocketsphinx and its US English model/);
+    assert.match(
+      error.message,
+      /pocketsphinx-en-us is unavailable: needs pocketsphinx and its US English model/,
+    );
   });
 });
