@@ -11,6 +11,7 @@ import {
 } from '../core/index.js';
 import type { ArtifactDirectory } from './artifacts.js';
 import { type FileKind, type InputPolicy, resolveInputFile } from './inputs.js';
+import { checkInputFile } from './media-checks.js';
 
 /** `<GENERATED>-k` anywhere inside a text argument ("Describe <GENERATED>-0 in French"). */
 const GENERATED_ANYWHERE = /<GENERATED>-(\d+)/g;
@@ -127,6 +128,7 @@ export async function resolveArguments(
           directory: context.directory,
           signal: context.signal,
         });
+    await checkInputFile(file, name);
     args[name] = file.path;
     inputs[name] = file;
   }

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { pngDeclaring } from '../../test/support/hostile-media.js';
 import {
   createTestBackend,
   type TestBackend,
@@ -219,6 +220,47 @@ describe('executePlan', () => {
       ['cancelled', 'cancelled'],
     );
     assert.equal(backend.calls.length, 0);
+  });
+
+  test('an image whose header declares more than 40 megapixels fails its task with the size and the limit, and the run goes on', async () => {
+    const backend = createTestBackend({
+      id: 'test',
+      latencyMs: 5,
+      tasks: ['image-classification', 'object-detection', 'text-generation'],
+    });
+    const cwd = join(scratch, `run-${++runCounter}`);
+    await mkdir(cwd, { recursive: true });
+    // 16000×16000 in well under a kilobyte: a decoder that trusted it would allocate 256 MB and more.
+    await writeFile(join(cwd, 'huge.png'), pngDeclaring(16_000, 16_000));
+    await writeFile(join(cwd, 'fine.png'), pngDeclaring(6_000, 4_000));
+    const plan = [
+      task(0, [], { image: 'huge.png' }, 'image-classification'),
+      task(1, [], { image: 'fine.png' }, 'object-detection'),
+      task(2, [], { text: 'input 2' }),
+    ];
+    const started = performance.now();
+    const results = await run(plan, [backend], {
+      inputs: {
+        cwd,
+        allowedFiles: [],
+        allowedDirs: [],
+        allowPrivateUrls: false,
+        maxDownloadBytes: 1_000_000,
+        urlTimeoutMs: 5_000,
+      },
+      outputDir: join(cwd, 'out'),
+    });
+    assert.ok(performance.now() - started < 5_000, 'the header alone decided');
+    assert.deepEqual(
+      results.map((result) => result.status),
+      ['failed', 'succeeded', 'succeeded'],
+    );
+    assert.equal(results[0]!.error!.code, 'input');
+    assert.match(
+      results[0]!.error!.message,
+      /huge\.png: the image is 16000×16000 \(256\.0 megapixels\), over the limit of 40 megapixels/,
+    );
+    assert.equal(backend.calls.length, 2, 'the oversized image never reached the backend');
   });
 
   test('a failing task skips its dependants transitively and everything else still runs', async () => {

@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { imageSizeProblem } from '../core/media-limits.js';
 
 import { newId, type StoredUpload } from '../store/index.js';
 import type { AppEnv } from './app.js';
@@ -19,6 +20,21 @@ const tooLarge = (limit: number) =>
     'invalid_request_error',
     'upload_too_large',
   );
+
+/**
+ * Refuses an image whose header declares more than `MAX_IMAGE_PIXELS`: memory follows pixels, not bytes
+ * (a 746 KB PNG of 16000×16000 passes the byte limit and takes over 1 GB to decode). sharp's metadata reads
+ * only the header. An image sharp cannot read is accepted as before: a remote expert may still take it,
+ * and every local decoder checks again.
+ */
+async function refuseOversizedImage(bytes: Uint8Array, name: string): Promise<void> {
+  const { default: sharp } = await import('sharp');
+  const meta = await sharp(bytes)
+    .metadata()
+    .catch(() => undefined);
+  const problem = meta && imageSizeProblem(meta.width ?? 0, meta.height ?? 0);
+  if (problem) throw new HttpError(413, `"${name}": ${problem}.`, 'invalid_request_error', 'image_too_large');
+}
 
 /**
  * Saves uploaded bytes as `<uploads>/<id>.<ext>`. The type comes from the content (a script renamed to
@@ -42,6 +58,7 @@ export async function saveUpload(
       'unsupported_file_type',
     );
   }
+  if (kind === 'image') await refuseOversizedImage(bytes, name);
   await mkdir(context.uploadsDir, { recursive: true });
   const id = newId('u');
   const path = join(context.uploadsDir, `${id}.${extensionFor(mimeType)}`);

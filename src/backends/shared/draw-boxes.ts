@@ -1,3 +1,4 @@
+import { MAX_IMAGE_PIXELS } from '../../core/media-limits.js';
 import type { ArtifactSink, TaskOutput } from '../../core/output.js';
 import { writePng } from './artifacts.js';
 
@@ -19,7 +20,8 @@ const escapeXml = (text: string): string =>
 export async function drawBoxes(imagePath: string, detections: readonly LabelledBox[]): Promise<Uint8Array> {
   // Loaded on first use: sharp's native binding costs start-up time that runs without images should not pay.
   const { default: sharp } = await import('sharp');
-  const image = sharp(imagePath).rotate();
+  // The limit makes sharp refuse, rather than decode, an image over it that reached this far.
+  const image = sharp(imagePath, { limitInputPixels: MAX_IMAGE_PIXELS }).rotate();
   const { width = 1, height = 1 } = await image.metadata();
   const labels = [...new Set(detections.map((detection) => detection.label))];
   const stroke = Math.max(2, Math.round(Math.min(width, height) / 200));

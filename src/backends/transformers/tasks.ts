@@ -1,4 +1,5 @@
 import type { InferenceRequest } from '../../core/backend.js';
+import { MAX_IMAGE_PIXELS } from '../../core/media-limits.js';
 import type { InputFile, TaskOutput } from '../../core/output.js';
 import type { TaskName } from '../../core/tasks.js';
 import { writePng } from '../shared/artifacts.js';
@@ -103,7 +104,7 @@ const RUNNERS: Partial<Record<TaskName, Runner>> = {
       };
     });
     const { default: sharp } = await import('sharp');
-    const png = await sharp(image.path)
+    const png = await sharp(image.path, { limitInputPixels: MAX_IMAGE_PIXELS })
       .rotate()
       .resize(width, height, { fit: 'fill' })
       .composite([{ input: overlay, raw: { width, height, channels: 4 } }])

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { InferenceRequest } from '../../../core/backend.js';
+import { MAX_IMAGE_PIXELS } from '../../../core/media-limits.js';
 import type { TaskOutput } from '../../../core/output.js';
 import { writePng } from '../../shared/artifacts.js';
 import type { LocalExpert } from '../expert.js';
@@ -111,7 +112,7 @@ export const humanSegmentation: LocalExpert = {
       isPerson ? 'person mask' : 'foreground mask',
     );
     // sharp removes alpha at the end of a pipeline, so the RGB copy is made first, then the mask joined.
-    const rgb = await sharp(input.path)
+    const rgb = await sharp(input.path, { limitInputPixels: MAX_IMAGE_PIXELS })
       .rotate()
       .resize(size.width, size.height, { fit: 'fill' })
       .removeAlpha()

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import sharp from 'sharp';
 import { fixture, inferenceRequest, temporarySink } from '../../../../test/support/expert-requests.js';
+import { pngDeclaring } from '../../../../test/support/hostile-media.js';
 import { createLocalBackend } from '../index.js';
 
 // One backend for the whole file: the models load once and later tests run warm.
@@ -257,5 +260,36 @@ describe('straight lines (opencv-hough-lines)', () => {
         (grey[41 * 320 + 160] ?? 0) > 200 ||
         (grey[39 * 320 + 160] ?? 0) > 200,
     );
+  });
+});
+
+describe('images over the pixel limit', () => {
+  test('every local image expert refuses a 16000×16000 PNG from its header, naming the size and the limit', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'jarvis-huge-image-'));
+    try {
+      const path = join(dir, 'huge.png');
+      await writeFile(path, pngDeclaring(16_000, 16_000));
+      const experts = [
+        ['object-detection', 'human-centernet'],
+        ['openpose-control', 'human-movenet'],
+        ['canny-control', 'opencv-canny'],
+        ['mlsd-control', 'opencv-hough-lines'],
+        ['image-to-text', 'tesseract-ocr'],
+      ] as const;
+      for (const [task, expert] of experts) {
+        const started = performance.now();
+        await assert.rejects(
+          backend.infer(inferenceRequest(task, expert, { image: { path, mimeType: 'image/png' } })),
+          {
+            code: 'input',
+            message: /the image is 16000×16000 \(256\.0 megapixels\), over the limit of 40 megapixels/,
+          },
+          expert,
+        );
+        assert.ok(performance.now() - started < 3_000, `${expert} decided from the header`);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,6 @@
 import type { InferenceRequest } from '../../../core/backend.js';
-import { InferenceError } from '../../../core/errors.js';
+import { InferenceError, InputError } from '../../../core/errors.js';
+import { imageSizeProblem, MAX_IMAGE_PIXELS } from '../../../core/media-limits.js';
 import type { InputFile } from '../../../core/output.js';
 import { requireImage, throwIfAborted } from './inputs.js';
 import { loadSharp, type Sharp } from './modules.js';
@@ -20,9 +21,15 @@ export interface DecodedImage {
  */
 export async function decodeImage(path: string, maxSide = 1280): Promise<DecodedImage> {
   const sharp = await loadSharp();
+  let meta: Awaited<ReturnType<Sharp['metadata']>>;
   try {
-    const upright = sharp(path, { failOn: 'error' }).rotate();
-    const meta = await sharp(path).metadata();
+    meta = await sharp(path).metadata();
+  } catch (error) {
+    throw new InferenceError(`Cannot read the image ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  refuseOversized(path, meta);
+  try {
+    const upright = sharp(path, { failOn: 'error', limitInputPixels: MAX_IMAGE_PIXELS }).rotate();
     const swapped = (meta.orientation ?? 1) >= 5;
     const originalWidth = (swapped ? meta.height : meta.width) ?? 0;
     const originalHeight = (swapped ? meta.width : meta.height) ?? 0;
@@ -45,6 +52,25 @@ export async function decodeImage(path: string, maxSide = 1280): Promise<Decoded
 }
 
 /**
+ * Refuses an image whose header declares more than `MAX_IMAGE_PIXELS`: sharp's metadata reads only the
+ * header, and decoding a 746 KB PNG of 16000×16000 takes over 1 GB before any resizing can help.
+ */
+function refuseOversized(path: string, meta: { width?: number; height?: number }): void {
+  const problem = imageSizeProblem(meta.width ?? 0, meta.height ?? 0);
+  if (problem) throw new InputError(`Cannot read the image ${path}: ${problem}`, { path });
+}
+
+/** `refuseOversized` for callers that decode the file themselves. */
+export async function checkImageSize(path: string): Promise<void> {
+  const sharp = await loadSharp();
+  // A header sharp cannot read is left to the decoder, whose error says what is wrong with the file.
+  const meta = await sharp(path)
+    .metadata()
+    .catch(() => ({}));
+  refuseOversized(path, meta);
+}
+
+/**
  * The request's image, decoded as `decodeImage` does; stops there if the task was cancelled while the
  * image was read, before the model or OpenCV is loaded.
  */
@@ -60,8 +86,9 @@ export async function decodeRequestImage(
 
 /** The image upright as PNG-ready sharp pipeline, for drawing on. */
 export async function uprightImage(path: string): Promise<Sharp> {
+  await checkImageSize(path);
   const sharp = await loadSharp();
-  return sharp(path).rotate();
+  return sharp(path, { limitInputPixels: MAX_IMAGE_PIXELS }).rotate();
 }
 
 /** Escapes text for use inside SVG. */

@@ -2,7 +2,8 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Worker as ThreadWorker } from 'node:worker_threads';
 import type { Worker } from 'tesseract.js';
-import { InferenceError } from '../../../core/errors.js';
+import { InferenceError, InputError } from '../../../core/errors.js';
+import { imageSizeProblem, MAX_IMAGE_PIXELS } from '../../../core/media-limits.js';
 import { lazyModel, serialQueue } from './lazy.js';
 import { loadSharp } from './modules.js';
 
@@ -87,13 +88,15 @@ async function prepare(path: string): Promise<{ png: Buffer; scale: number }> {
   } catch (error) {
     throw new InferenceError(`Cannot read the image ${path}: ${(error as Error).message}`, { cause: error });
   }
+  const problem = imageSizeProblem(meta.width ?? 0, meta.height ?? 0);
+  if (problem) throw new InputError(`Cannot read the image ${path}: ${problem}`, { path });
   const swapped = (meta.orientation ?? 1) >= 5;
   const width = (swapped ? meta.height : meta.width) ?? 0;
   const height = (swapped ? meta.width : meta.height) ?? 0;
   const longest = Math.max(width, height);
   const scale = longest < 1600 ? 2 : longest > 5000 ? 0.5 : 1;
   const size = { width: Math.round(width * scale), height: Math.round(height * scale) };
-  const grey = await sharp(path)
+  const grey = await sharp(path, { limitInputPixels: MAX_IMAGE_PIXELS })
     .rotate()
     .greyscale()
     .resize(size.width, size.height, { fit: 'fill', kernel: 'lanczos3' })
