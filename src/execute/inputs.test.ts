@@ -216,6 +216,11 @@ describe('URL inputs', () => {
           response.writeHead(301, { location: 'http://169.254.169.254/latest/meta-data/' });
           response.end();
           return;
+        case '/bad%E0%A4%A.png':
+        case '/100%.png':
+          response.writeHead(200, { 'content-type': 'image/png' });
+          response.end(png);
+          return;
         case '/loop':
           response.writeHead(302, { location: '/loop' });
           response.end();
@@ -252,6 +257,19 @@ describe('URL inputs', () => {
     const file = await resolveInputFile(`${origin}/cat.png`, 'image', options);
     assert.deepEqual(file, { path: join(outputDir, 'inputs', 'cat.png'), mimeType: 'image/png' });
     assert.deepEqual(await readFile(file.path), png);
+  });
+
+  test('a URL whose file name has a malformed %-escape is downloaded under the name as written', async () => {
+    const { options } = fetchOptions({ allowPrivateUrls: true });
+    for (const [path, name] of [
+      ['/bad%E0%A4%A.png', 'bad'],
+      ['/100%.png', '100'],
+    ]) {
+      const file = await resolveInputFile(`${origin}${path}`, 'image', options);
+      assert.equal(file.mimeType, 'image/png');
+      assert.match(file.path, new RegExp(`inputs/${name}[^/]*\\.png$`));
+      assert.deepEqual(await readFile(file.path), png);
+    }
   });
 
   test('a generic content type is accepted when the bytes are of the right kind', async () => {

@@ -275,6 +275,18 @@ export async function fetchUrlInput(raw: string, kind: FileKind, options: FetchO
   }
 }
 
+/**
+ * The URL's path, %-decoded for use as a file name. A malformed escape (`%E0%A4%A`, a lone `%`) is kept as
+ * written rather than refused: the name only labels the download, and a server may well serve that path.
+ */
+function fileNameOf(url: URL): string {
+  try {
+    return decodeURIComponent(url.pathname);
+  } catch {
+    return url.pathname;
+  }
+}
+
 async function saveResponse(
   response: IncomingMessage,
   url: URL,
@@ -300,7 +312,7 @@ async function saveResponse(
     );
   }
 
-  const name = basename(decodeURIComponent(url.pathname)) || 'download';
+  const name = basename(fileNameOf(url)) || 'download';
   const nameExtension = extname(name).slice(1);
   const extension =
     (nameExtension && mimeTypeFromExtension(name)?.startsWith(`${kind}/`) ? nameExtension : undefined) ??
