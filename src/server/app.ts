@@ -22,11 +22,23 @@ const JSON_LIMIT = 1024 * 1024;
 const NO_UI_PAGE = `<!doctype html><meta charset="utf-8"><title>Jarvis</title>
 <p>The Jarvis API is running, but the web UI has not been built. Run <code>npm run build:web</code>.</p>`;
 
+/** The host a `Host` header names, without its port, in lower case (host names are case-insensitive). */
 function hostOf(headerValue: string | undefined): string {
   if (!headerValue) return '';
-  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(headerValue);
+  const value = headerValue.trim().toLowerCase();
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(value);
   if (bracketed) return bracketed[1]!;
-  return headerValue.replace(/:\d+$/, '');
+  return value.replace(/:\d+$/, '');
+}
+
+/** False when the path has a `%` escape that is not UTF-8 (`/%E0%A4%A`): routes would fail decoding it. */
+function hasValidEscapes(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The HTTP app, testable in-process with `app.request()`. */
@@ -42,10 +54,19 @@ export function createApp(context: ServerContext): Hono<AppEnv> {
   );
 
   app.use('*', async (c, next) => {
+    // Checked once here so that no route meets a path it cannot decode: that is the client's mistake (400).
+    if (!hasValidEscapes(new URL(c.req.url).pathname)) {
+      throw new HttpError(
+        400,
+        'The URL path has a malformed percent-escape.',
+        'invalid_request_error',
+        'malformed_url',
+      );
+    }
     // Without a key, the only protection of a loopback server is that only this machine reaches it; a Host
     // header naming another site means a page used DNS rebinding to get here.
     const host = hostOf(c.req.header('host'));
-    if (!apiKey && host && !isLoopbackHost(host) && host !== config.server.host) {
+    if (!apiKey && host && !isLoopbackHost(host) && host !== config.server.host.toLowerCase()) {
       throw new HttpError(403, `Host "${host}" is not served here.`, 'permission_error', 'forbidden_host');
     }
     // Another site's page may not drive this server from a visitor's browser unless CORS allows that origin.

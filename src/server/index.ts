@@ -14,9 +14,11 @@ import type { ServerContext } from './context.js';
 import { createRunManager } from './run-manager.js';
 import { assertSafeBinding, createUrlSigner } from './security.js';
 import { createSettingsController } from './settings.js';
+import { type SweepResult, sweepAtStart } from './sweep.js';
 
 export { type AppEnv, createApp } from './app.js';
 export { isLoopbackHost } from './security.js';
+export type { SweepResult } from './sweep.js';
 
 export interface ServerOptions {
   config: JarvisConfig;
@@ -40,6 +42,8 @@ export interface ServerOptions {
 export interface JarvisServerApp {
   app: Hono<AppEnv>;
   context: ServerContext;
+  /** What the previous process left behind and this start removed. */
+  swept: SweepResult;
   /** Cancels running runs, waits until they are saved, closes pipelines built here and the database. */
   close(): Promise<void>;
 }
@@ -49,6 +53,8 @@ export interface RunningServer {
   url: string;
   app: Hono<AppEnv>;
   store: Store;
+  /** What the previous process left behind and this start removed. */
+  swept: SweepResult;
   close(): Promise<void>;
 }
 
@@ -67,8 +73,9 @@ export async function createServerApp(options: ServerOptions): Promise<JarvisSer
   const { config } = options;
   const store = await openStore(databasePath(config));
   try {
-    // Runs the previous process left unfinished can never finish now; say so instead of "running" forever.
-    await store.markInterruptedRuns();
+    // Runs the previous process left unfinished can never finish now: say so instead of "running" forever,
+    // and remove their workspaces and partial files before any new run starts.
+    const swept = await sweepAtStart(config, store);
     const settings = await createSettingsController({
       config,
       store,
@@ -94,6 +101,7 @@ export async function createServerApp(options: ServerOptions): Promise<JarvisSer
     return {
       app: createApp(context),
       context,
+      swept,
       async close() {
         await runs.close();
         await settings.close();
@@ -155,6 +163,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     url: `http://${shownHost}:${address.port}`,
     app: server.app,
     store: server.context.store,
+    swept: server.swept,
     async close() {
       // Runs first: their final events and rows are written before connections and the database go.
       await server.context.runs.close();

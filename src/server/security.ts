@@ -4,7 +4,11 @@ import { ConfigError } from '../core/errors.js';
 
 /** True for addresses only this machine can reach: 127.0.0.0/8, ::1 and "localhost". */
 export function isLoopbackHost(host: string): boolean {
-  const bare = host.replace(/^\[|\]$/g, '');
+  // Host names are case-insensitive (RFC 4343) and may end in the root's dot: `LOCALHOST.` is this machine too.
+  const bare = host
+    .replace(/^\[|\]$/g, '')
+    .toLowerCase()
+    .replace(/\.$/, '');
   if (bare === 'localhost') return true;
   if (!ipaddr.isValid(bare)) return false;
   const address = ipaddr.process(bare);

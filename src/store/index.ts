@@ -77,6 +77,8 @@ export interface Store {
   setSetting(key: string, value: unknown): Promise<void>;
   /** Marks runs left "running" by a process that stopped as "interrupted"; returns how many. */
   markInterruptedRuns(): Promise<number>;
+  /** Runs whose status is "running": at start, those a stopped process left behind. */
+  listRunningRunIds(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -500,6 +502,10 @@ export async function openStore(path: string): Promise<Store> {
       return run("UPDATE runs SET status = 'interrupted', ended_at = ? WHERE status = 'running'", [
         Date.now(),
       ]);
+    },
+
+    async listRunningRunIds() {
+      return (await rows("SELECT id FROM runs WHERE status = 'running'")).map((row) => String(row.id));
     },
 
     async close() {

@@ -1,0 +1,121 @@
+// What a start cleans up after a process that died, and requests that used to be answered wrongly: a
+// malformed %-escape (500 instead of 400) and a loopback Host header in capitals (refused).
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { createServerApp, type JarvisServerApp } from '../../src/server/index.js';
+import { sweepTemporaryDirs } from '../../src/server/sweep.js';
+import { openStore } from '../../src/store/index.js';
+import { type Setup, setup } from './support.js';
+
+let env: Setup;
+
+before(async () => {
+  env = await setup();
+});
+
+after(() => env?.llm.close());
+
+async function open(dataDir = env.dataDir): Promise<JarvisServerApp> {
+  const config = env.config({ dataDir });
+  return createServerApp({ config, jarvis: await env.jarvis(config) });
+}
+
+describe('a start after a crash', () => {
+  test('removes the workspaces and partial files the dead process left, keeps artifacts, marks its runs interrupted', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'jarvis-leftovers-'));
+    // What a process killed mid-run leaves: a "running" run with one artifact written and a download cut short,
+    // and workspaces (links to uploads) of runs that never got to remove them.
+    const store = await openStore(join(dataDir, 'jarvis.db'));
+    await store.createRun({ id: 'r-killed', request: 'Find the people' });
+    const runDir = join(dataDir, 'runs', 'r-killed');
+    mkdirSync(join(runDir, 'inputs'), { recursive: true });
+    writeFileSync(join(runDir, 'task-0.png'), 'finished output');
+    writeFileSync(join(runDir, 'inputs', 'photo.jpg'), 'half a download');
+    await store.addArtifact({
+      runId: 'r-killed',
+      taskId: 0,
+      artifact: { kind: 'image', path: join(runDir, 'task-0.png'), mimeType: 'image/png' },
+    });
+    await store.close();
+    for (const name of ['w_one', 'w_two']) {
+      mkdirSync(join(dataDir, 'workspaces', name, 'uploads'), { recursive: true });
+    }
+
+    const server = await open(dataDir);
+    try {
+      assert.deepEqual(server.swept, {
+        workspaces: 2,
+        partialFiles: 1,
+        temporaryDirs: server.swept.temporaryDirs,
+      });
+      assert.deepEqual(readdirSync(join(dataDir, 'workspaces')), []);
+      assert.ok(existsSync(join(runDir, 'task-0.png')), 'the artifact was removed');
+      assert.ok(!existsSync(join(runDir, 'inputs', 'photo.jpg')), 'the partial download is still there');
+      assert.equal((await server.context.store.getRun('r-killed'))?.status, 'interrupted');
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('removes expert scratch folders older than an hour, and only those', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'jarvis-scratch-'));
+    const now = Date.now();
+    for (const name of ['jarvis-local-old', 'jarvis-local-new', 'someone-elses-old']) {
+      mkdirSync(join(root, name));
+    }
+    const twoHoursAgo = new Date(now - 2 * 60 * 60 * 1000);
+    utimesSync(join(root, 'jarvis-local-old'), twoHoursAgo, twoHoursAgo);
+    utimesSync(join(root, 'someone-elses-old'), twoHoursAgo, twoHoursAgo);
+    assert.equal(await sweepTemporaryDirs(now, root), 1);
+    assert.deepEqual(readdirSync(root).sort(), ['jarvis-local-new', 'someone-elses-old']);
+  });
+});
+
+describe('requests', () => {
+  let server: JarvisServerApp;
+  before(async () => {
+    server = await open();
+  });
+  after(() => server?.close());
+
+  const get = (path: string, host = '127.0.0.1:7860') =>
+    server.app.request(`http://127.0.0.1:7860${path}`, { headers: { host } });
+
+  test('a malformed percent-escape in the path is a 400 with a JSON error, on every route', async () => {
+    for (const path of ['/%E0%A4%A', '/assets/%E0%A4%A', '/v1/runs/%E0%A4%A', '/v1/uploads/%ZZ/content']) {
+      const response = await get(path);
+      assert.equal(response.status, 400, path);
+      const body = (await response.json()) as { error: { code: string; message: string } };
+      assert.equal(body.error.code, 'malformed_url', path);
+    }
+  });
+
+  test('a keyless loopback server answers every spelling of loopback in Host, in any case', async () => {
+    for (const host of [
+      'LOCALHOST',
+      'Localhost:7860',
+      'localhost.',
+      '127.0.0.1',
+      '127.0.0.1:7860',
+      '[::1]',
+      '[::1]:7860',
+    ]) {
+      assert.equal((await get('/v1/health', host)).status, 200, host);
+    }
+  });
+
+  test('a keyless loopback server still refuses other hosts (DNS rebinding), in any case', async () => {
+    for (const host of [
+      'attacker.example',
+      'ATTACKER.EXAMPLE:7860',
+      'localhost.attacker.example',
+      '10.0.0.1',
+    ]) {
+      const response = await get('/v1/conversations', host);
+      assert.equal(response.status, 403, host);
+    }
+  });
+});
