@@ -56,6 +56,9 @@ const median = (values: number[]): number => {
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 };
+/** "median (min-max) ms": the spread says how far one noisy sample can be trusted. */
+const summary = (values: number[], unit: string): string =>
+  `${median(values).toFixed(0)} (${Math.min(...values).toFixed(0)}-${Math.max(...values).toFixed(0)}) ms ${unit}`;
 
 function cpuOf(args: string[]): number {
   const child = spawnSync(process.execPath, ['--import', pathToFileURL(cpuReport).href, BIN, ...args], {
@@ -97,13 +100,19 @@ for (const [name, args] of [
   ['one-task --plan run', RUN],
 ] as const) {
   const samples = Array.from({ length: repeat }, () => cpuOf([...args]));
-  rows.push([name, `${median(samples).toFixed(0)} ms CPU`, '']);
+  rows.push([name, summary(samples, 'CPU'), '']);
 }
 const samples = Array.from({ length: repeat }, () => importTime(pipeline));
 rows.push([
   `imports of that run (${pipeline.length} ES modules)`,
-  `${median(samples.map(([, cpu]) => cpu)).toFixed(0)} ms CPU`,
-  `${median(samples.map(([wall]) => wall)).toFixed(0)} ms wall`,
+  summary(
+    samples.map(([, cpu]) => cpu),
+    'CPU',
+  ),
+  summary(
+    samples.map(([wall]) => wall),
+    'wall',
+  ),
 ]);
-console.log(formatTable(['', `median of ${repeat}`, ''], rows));
+console.log(formatTable(['', `median (min-max) of ${repeat}`, ''], rows));
 console.log(`load average ${loadavg()[0]?.toFixed(2)} on this machine`);
