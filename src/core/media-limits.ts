@@ -13,18 +13,24 @@
  */
 export const MAX_IMAGE_PIXELS = 40_000_000;
 
-/** Lowest and highest sample rate of a recording: telephone audio is 8 kHz, studio audio up to 384 kHz. */
+/** Lowest and highest sample rate of a recording: telephone audio is 8 kHz, studio masters 192 kHz. */
 export const MIN_AUDIO_SAMPLE_RATE = 1_000;
-export const MAX_AUDIO_SAMPLE_RATE = 384_000;
+export const MAX_AUDIO_SAMPLE_RATE = 192_000;
 
 /** Channels of a recording: 7.1.4 surround is 12; more is not something a person recorded. */
 export const MAX_AUDIO_CHANNELS = 32;
 
 /**
- * Length of a recording: 10 minutes. Speech recognition runs at about real time on a laptop CPU, and a task
- * has 2 minutes by default; 10 minutes at 16 kHz is 38 MB of samples.
+ * Length of a recording: 5 minutes. HuggingGPT's audio tasks take clips of seconds; speech recognition
+ * runs at about real time on a laptop CPU and a task has 2 minutes by default.
  */
-export const MAX_AUDIO_SECONDS = 600;
+export const MAX_AUDIO_SECONDS = 300;
+
+/**
+ * Samples per channel of a recording: 5 minutes at 48 kHz. Resampling costs in proportion to the samples
+ * read (~0.4 µs each), so this bounds it to a few seconds; a 192 kHz recording may last 75 seconds.
+ */
+export const MAX_AUDIO_SAMPLES = MAX_AUDIO_SECONDS * 48_000;
 
 /** "16000×16000 (256.0 megapixels)". */
 function describePixels(width: number, height: number): string {
@@ -45,22 +51,26 @@ export function imageSizeProblem(width: number, height: number): string | undefi
 export interface AudioHeader {
   sampleRate: number;
   channels: number;
-  /** Seconds, when the header (or the decoded length) tells. */
-  seconds?: number;
+  /** Samples per channel, when the header (or the decoded length) tells. */
+  frames?: number;
 }
 
 /** Why a recording with this header is refused, or undefined when it may be decoded. */
 export function audioHeaderProblem(header: AudioHeader): string | undefined {
-  const { sampleRate, channels, seconds } = header;
+  const { sampleRate, channels, frames } = header;
   if (
     !Number.isInteger(sampleRate) ||
     sampleRate < MIN_AUDIO_SAMPLE_RATE ||
     sampleRate > MAX_AUDIO_SAMPLE_RATE
   )
-    return `the audio declares a sample rate of ${sampleRate} Hz, outside ${MIN_AUDIO_SAMPLE_RATE}-${MAX_AUDIO_SAMPLE_RATE} Hz`;
+    return `the audio declares a sample rate of ${sampleRate} Hz, outside the supported ${MIN_AUDIO_SAMPLE_RATE}-${MAX_AUDIO_SAMPLE_RATE} Hz`;
   if (!Number.isInteger(channels) || channels < 1 || channels > MAX_AUDIO_CHANNELS)
-    return `the audio declares ${channels} channels, outside 1-${MAX_AUDIO_CHANNELS}`;
-  if (seconds !== undefined && seconds > MAX_AUDIO_SECONDS)
+    return `the audio declares ${channels} channels, outside the supported 1-${MAX_AUDIO_CHANNELS}`;
+  if (frames === undefined) return undefined;
+  const seconds = frames / sampleRate;
+  if (seconds > MAX_AUDIO_SECONDS)
     return `the audio is ${Math.round(seconds)} seconds long, over the limit of ${MAX_AUDIO_SECONDS} seconds (${MAX_AUDIO_SECONDS / 60} minutes)`;
+  if (frames > MAX_AUDIO_SAMPLES)
+    return `the audio has ${frames} samples per channel (${Math.round(seconds)} seconds at ${sampleRate} Hz), over the limit of ${MAX_AUDIO_SAMPLES} (${MAX_AUDIO_SECONDS / 60} minutes at 48 kHz)`;
   return undefined;
 }

@@ -1,4 +1,5 @@
 import type { InferenceRequest } from '../../core/backend.js';
+import { InputError } from '../../core/errors.js';
 import { MAX_IMAGE_PIXELS } from '../../core/media-limits.js';
 import type { InputFile, TaskOutput } from '../../core/output.js';
 import type { TaskName } from '../../core/tasks.js';
@@ -143,8 +144,10 @@ const RUNNERS: Partial<Record<TaskName, Runner>> = {
     const rate = pipe.processor?.feature_extractor?.config?.sampling_rate ?? 16_000;
     let samples: Float32Array;
     try {
-      samples = await readAudio(file(request, 'audio').path, rate);
+      samples = await readAudio(file(request, 'audio').path, rate, request.signal);
     } catch (error) {
+      // A recording refused for its header is the input's fault and says so already.
+      if (error instanceof InputError) throw error;
       fail(request, `cannot read the audio: ${(error as Error).message}`);
     }
     const output = (await pipe(samples)) as { text: string };

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import { TINY_MODELS, writeImageClassifier, writeTinyModels } from '../../../scripts/make-tiny-onnx.js';
 import { fixture, inferenceRequest } from '../../../test/support/expert-requests.js';
 import { type HfTestServer, startHfServer } from '../../../test/support/hf-server.js';
+import { wavDeclaring } from '../../../test/support/hostile-media.js';
 import { createCatalog, createCatalogFileSource } from '../../catalog/index.js';
 import { type InferenceBackend, modelKey } from '../../core/backend.js';
 import { ModelUnavailableError } from '../../core/errors.js';
@@ -228,6 +229,21 @@ describe('transformers backend running tiny ONNX models for real', () => {
     // Random weights: the words are nonsense, but they come from the model's alphabet.
     assert.ok((output.text ?? '').length > 0);
     assert.match(output.text ?? '', /^[etaon ]+$/);
+  });
+
+  test('a WAV declaring a 4 GHz sample rate fails the speech task at once as bad input, through the same decoder as the local backend', async () => {
+    const path = join(root, 'lying.wav');
+    writeFileSync(path, wavDeclaring({ sampleRate: 0xffffffff, dataBytes: 2_000 }));
+    const started = performance.now();
+    await assert.rejects(
+      backend.infer(
+        inferenceRequest('automatic-speech-recognition', TINY_MODELS.speechRecognizer, {
+          audio: { path, mimeType: 'audio/wav' },
+        }),
+      ),
+      { code: 'input', message: /sample rate of 4294967295 Hz, outside the supported 1000-192000 Hz/ },
+    );
+    assert.ok(performance.now() - started < 2_000);
   });
 
   test('with room for one loaded model, switching models frees the previous one and reloads it when needed', async () => {

@@ -3,6 +3,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { temporarySink } from '../../../../test/support/expert-requests.js';
+import { wavDeclaring } from '../../../../test/support/hostile-media.js';
+import { audioHeaderProblem, MAX_AUDIO_SAMPLES } from '../../../core/media-limits.js';
 import { decodeAudio, sniffAudio } from './audio.js';
 import { encodeWav, type MonoAudio, parseWav, resample } from './wav.js';
 import { wordErrorRate } from './word-error-rate.js';
@@ -92,6 +94,112 @@ describe('audio conversion for the recognizer', () => {
       code: 'inference',
       message: /Cannot read the audio .*notes\.wav/,
     });
+  });
+});
+
+/** Writes bytes into a scratch folder and decodes them as the recognizer would, timing the refusal. */
+async function decodeBytes(name: string, bytes: Uint8Array): Promise<{ error: unknown; ms: number }> {
+  const path = join(temporarySink().dir, name);
+  await writeFile(path, bytes);
+  const started = performance.now();
+  try {
+    await decodeAudio(path, 16_000);
+    return { error: undefined, ms: performance.now() - started };
+  } catch (error) {
+    return { error, ms: performance.now() - started };
+  }
+}
+
+/** `count` silent MPEG-2.5 Layer III frames, mono, 8 kHz, 8 kbit/s: 72 bytes for each 72 ms. */
+function silentMp3(count: number): Uint8Array {
+  const frame = Buffer.concat([Buffer.from([0xff, 0xe3, 0x18, 0xc0]), Buffer.alloc(68)]);
+  return Buffer.concat(Array.from({ length: count }, () => frame));
+}
+
+describe('recordings whose headers lie', () => {
+  test('a 2 KB WAV declaring a sample rate of 0xFFFFFFFF Hz is refused at once, naming the rate and the range', async () => {
+    const { error, ms } = await decodeBytes(
+      'fast.wav',
+      wavDeclaring({ sampleRate: 0xffffffff, dataBytes: 2_000 }),
+    );
+    assert.ok(ms < 500, `refused in ${Math.round(ms)} ms`);
+    assert.ok(error instanceof Error);
+    assert.equal((error as { code?: string }).code, 'input');
+    assert.match(error.message, /sample rate of 4294967295 Hz, outside the supported 1000-192000 Hz/);
+  });
+
+  test('a WAV declaring 0 Hz, no channels, 1000 channels or odd sample sizes is refused with what is wrong', async () => {
+    const cases: [Parameters<typeof wavDeclaring>[0], RegExp][] = [
+      [{ sampleRate: 0 }, /sample rate of 0 Hz/],
+      [{ channels: 0 }, /no channels/],
+      [{ channels: 1000, dataBytes: 4_000 }, /1000 channels, outside the supported 1-32/],
+      [{ bits: 0 }, /unsupported WAV encoding \(format 1, 0 bits\)/],
+      [{ bits: 12 }, /unsupported WAV encoding \(format 1, 12 bits\)/],
+      [{ format: 3, bits: 16 }, /unsupported WAV encoding \(format 3, 16 bits\)/],
+    ];
+    for (const [declaration, expected] of cases) {
+      const { error } = await decodeBytes('odd.wav', wavDeclaring(declaration));
+      assert.match((error as Error | undefined)?.message ?? 'decoded', expected, JSON.stringify(declaration));
+    }
+  });
+
+  test('a WAV whose data chunk declares 4 GB but holds 3.2 KB is read as the 3.2 KB it holds', async () => {
+    const bytes = wavDeclaring({ declaredDataBytes: 0xfffffff0, dataBytes: 3_200 });
+    const audio = parseWav(bytes);
+    assert.equal(audio.samples.length, 1_600);
+  });
+
+  test('a WAV cut off inside its format chunk is refused instead of read past its end', () => {
+    assert.throws(() => parseWav(wavDeclaring().subarray(0, 30)), /truncated fmt chunk/);
+  });
+
+  test('a recording over 5 minutes is refused before it is mixed down or resampled', async () => {
+    // 301 s of 8-bit mono at 1 kHz: 301 KB on disk.
+    const long = wavDeclaring({ sampleRate: 1_000, bits: 8, dataBytes: 301_000 });
+    const { error } = await decodeBytes('long.wav', long);
+    assert.match(
+      (error as Error).message,
+      /the audio is 301 seconds long, over the limit of 300 seconds \(5 minutes\)/,
+    );
+    const fine = await decodeBytes(
+      'fine.wav',
+      wavDeclaring({ sampleRate: 1_000, bits: 8, dataBytes: 299_000 }),
+    );
+    assert.equal(fine.error, undefined);
+  });
+
+  test('an MP3 over 5 minutes is refused while it is decoded, not after', async () => {
+    // 4200 frames of 72 ms: 302 s in 302 KB, at a bit rate where a few MB would last hours.
+    const { error } = await decodeBytes('long.mp3', silentMp3(4_200));
+    assert.match((error as Error).message, /over the limit of 300 seconds/);
+    const short = await decodeBytes('short.mp3', silentMp3(100));
+    assert.equal(short.error, undefined);
+  });
+
+  test('high sample rates are allowed fewer seconds: the resampler works per sample', () => {
+    assert.equal(
+      audioHeaderProblem({ sampleRate: 48_000, channels: 2, frames: MAX_AUDIO_SAMPLES }),
+      undefined,
+    );
+    assert.match(
+      audioHeaderProblem({ sampleRate: 192_000, channels: 1, frames: 192_000 * 76 }) ?? '',
+      /samples per channel \(76 seconds at 192000 Hz\), over the limit of 14400000 \(5 minutes at 48 kHz\)/,
+    );
+  });
+
+  test('an empty file says the audio file is empty', async () => {
+    for (const name of ['empty.wav', 'empty.mp3', 'empty.flac']) {
+      const { error } = await decodeBytes(name, new Uint8Array(0));
+      assert.equal((error as { code?: string }).code, 'input');
+      assert.match((error as Error).message, /: the audio file is empty$/);
+    }
+  });
+
+  test('the resampler itself refuses a rate no decoder would pass', () => {
+    assert.throws(
+      () => resample({ samples: new Float32Array(10), sampleRate: 0xffffffff }, 16_000),
+      /outside the supported/,
+    );
   });
 });
 

@@ -1,7 +1,8 @@
 import { open, readFile } from 'node:fs/promises';
-import { InferenceError } from '../../../core/errors.js';
+import { InferenceError, InputError } from '../../../core/errors.js';
+import { audioHeaderProblem, MAX_AUDIO_SECONDS } from '../../../core/media-limits.js';
 import { findExecutable, runCommand } from './system.js';
-import { type MonoAudio, parseWav, resample } from './wav.js';
+import { AudioRefusedError, type MonoAudio, parseWav, resample } from './wav.js';
 
 export type AudioContainer = 'wav' | 'mp3' | 'ogg-vorbis' | 'ogg-opus' | 'flac' | 'other';
 
@@ -36,14 +37,59 @@ function mixDown(channels: Float32Array[], length: number): Float32Array {
   return mono;
 }
 
+interface DecodedChunk {
+  channelData: Float32Array[];
+  samplesDecoded: number;
+  sampleRate: number;
+}
+
+/** Compressed input fed to a decoder at a time: small enough that no chunk decodes to much past the limit. */
+const CHUNK_BYTES = 16 * 1024;
+
+/**
+ * Collects a streaming decoder's output chunk by chunk, checking the rate, channels and length so far
+ * against the limits after each: a compressed file's header says little about its length (a 2 MB MP3 at
+ * 8 kbit/s is half an hour), so the check is on what the decoder produced, before it produces more.
+ */
+class BoundedAudio {
+  private readonly parts: Float32Array[] = [];
+  private frames = 0;
+  private sampleRate = 0;
+
+  add(chunk: DecodedChunk): void {
+    if (chunk.samplesDecoded === 0) return;
+    const problem = audioHeaderProblem({
+      sampleRate: chunk.sampleRate,
+      channels: chunk.channelData.length,
+      frames: this.frames + chunk.samplesDecoded,
+    });
+    if (problem) throw new AudioRefusedError(problem);
+    this.sampleRate = chunk.sampleRate;
+    this.parts.push(mixDown(chunk.channelData, chunk.samplesDecoded));
+    this.frames += chunk.samplesDecoded;
+  }
+
+  result(what: string): MonoAudio {
+    if (this.frames === 0) throw new Error(`no ${what} found`);
+    const samples = new Float32Array(this.frames);
+    let at = 0;
+    for (const part of this.parts) {
+      samples.set(part, at);
+      at += part.length;
+    }
+    return { samples, sampleRate: this.sampleRate };
+  }
+}
+
 async function decodeMp3(bytes: Uint8Array): Promise<MonoAudio> {
   const { MPEGDecoder } = await import('mpg123-decoder');
   const decoder = new MPEGDecoder();
   await decoder.ready;
   try {
-    const decoded = decoder.decode(bytes);
-    if (decoded.samplesDecoded === 0) throw new Error('no MPEG audio frames found');
-    return { samples: mixDown(decoded.channelData, decoded.samplesDecoded), sampleRate: decoded.sampleRate };
+    const audio = new BoundedAudio();
+    for (let at = 0; at < bytes.length; at += CHUNK_BYTES)
+      audio.add(decoder.decode(bytes.subarray(at, at + CHUNK_BYTES)));
+    return audio.result('MPEG audio frames');
   } finally {
     decoder.free();
   }
@@ -54,9 +100,11 @@ async function decodeVorbis(bytes: Uint8Array): Promise<MonoAudio> {
   const decoder = new OggVorbisDecoder();
   await decoder.ready;
   try {
-    const decoded = await decoder.decodeFile(bytes);
-    if (decoded.samplesDecoded === 0) throw new Error('no Vorbis audio found');
-    return { samples: mixDown(decoded.channelData, decoded.samplesDecoded), sampleRate: decoded.sampleRate };
+    const audio = new BoundedAudio();
+    for (let at = 0; at < bytes.length; at += CHUNK_BYTES)
+      audio.add(await decoder.decode(bytes.subarray(at, at + CHUNK_BYTES)));
+    audio.add(await decoder.flush());
+    return audio.result('Vorbis audio');
   } finally {
     decoder.free();
   }
@@ -79,6 +127,9 @@ async function decodeWithFfmpeg(path: string, sampleRate: number, signal?: Abort
       '1',
       '-ar',
       String(sampleRate),
+      // A little past the limit, so that a longer recording is told apart from one of exactly the limit.
+      '-t',
+      String(MAX_AUDIO_SECONDS + 1),
       '-f',
       'wav',
       '-',
@@ -99,7 +150,9 @@ export async function decodeAudio(
   signal?: AbortSignal,
 ): Promise<MonoAudio> {
   try {
-    const container = sniffAudio(await readHead(path));
+    const head = await readHead(path);
+    if (head.length === 0) throw new AudioRefusedError('the audio file is empty');
+    const container = sniffAudio(head);
     let audio: MonoAudio;
     switch (container) {
       case 'wav':
@@ -116,6 +169,8 @@ export async function decodeAudio(
     }
     return resample(audio, sampleRate);
   } catch (error) {
-    throw new InferenceError(`Cannot read the audio ${path}: ${(error as Error).message}`, { cause: error });
+    const message = `Cannot read the audio ${path}: ${(error as Error).message}`;
+    if (error instanceof AudioRefusedError) throw new InputError(message, { path });
+    throw new InferenceError(message, { cause: error });
   }
 }

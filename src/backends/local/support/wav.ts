@@ -1,11 +1,24 @@
+import { audioHeaderProblem } from '../../../core/media-limits.js';
+
+/**
+ * A recording refused for what its header (or its decoded length) declares, or for being empty: the file's
+ * fault, not the decoder's, so it is reported as bad input rather than a failed model.
+ */
+export class AudioRefusedError extends Error {}
+
 /** Audio as the recognizer and the synthesizers see it: mono float samples in -1..1 at one rate. */
 export interface MonoAudio {
   samples: Float32Array;
   sampleRate: number;
 }
 
-/** Parses RIFF/WAVE: PCM 8/16/24/32-bit integer and 32/64-bit float, any channel count (mixed to mono). */
+/**
+ * Parses RIFF/WAVE: PCM 8/16/24/32-bit integer and 32/64-bit float, up to `MAX_AUDIO_CHANNELS` channels
+ * (mixed to mono). Every header value is checked before anything is allocated: the header is written by
+ * whoever made the file, and a 2 KB file declaring 4 GHz or 0 bits would otherwise cost gigabytes later.
+ */
 export function parseWav(bytes: Uint8Array): MonoAudio {
+  if (bytes.length === 0) throw new AudioRefusedError('the audio file is empty');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const tag = (offset: number) => String.fromCharCode(...bytes.subarray(offset, offset + 4));
   if (bytes.length < 12 || tag(0) !== 'RIFF' || tag(8) !== 'WAVE')
@@ -18,9 +31,10 @@ export function parseWav(bytes: Uint8Array): MonoAudio {
     const size = view.getUint32(offset + 4, true);
     const body = offset + 8;
     if (id === 'fmt ') {
+      if (size < 16 || body + 16 > bytes.length) throw new Error('WAV file with a truncated fmt chunk');
       let code = view.getUint16(body, true);
       // WAVE_FORMAT_EXTENSIBLE keeps the real format code in the first two bytes of its sub-format GUID.
-      if (code === 0xfffe && size >= 26) code = view.getUint16(body + 24, true);
+      if (code === 0xfffe && size >= 26 && body + 26 <= bytes.length) code = view.getUint16(body + 24, true);
       format = {
         code,
         channels: view.getUint16(body + 2, true),
@@ -28,7 +42,8 @@ export function parseWav(bytes: Uint8Array): MonoAudio {
         bits: view.getUint16(body + 14, true),
       };
     } else if (id === 'data') {
-      // Streamed WAVs may carry a bogus data size (0 or 0xFFFFFFFF): take what is there.
+      // The declared size never decides how much is read: streamed WAVs carry a bogus one (0 or
+      // 0xFFFFFFFF), truncated files one larger than what is there. Only the bytes present are decoded.
       data = { offset: body, length: Math.min(size === 0 ? bytes.length : size, bytes.length - body) };
       break;
     }
@@ -37,12 +52,18 @@ export function parseWav(bytes: Uint8Array): MonoAudio {
   if (!format) throw new Error('WAV file without a fmt chunk');
   if (!data) throw new Error('WAV file without a data chunk');
   const { code, channels, sampleRate, bits } = format;
-  const bytesPerSample = bits / 8;
   const isFloat = code === 3;
   if (!(code === 1 || isFloat) || ![8, 16, 24, 32, 64].includes(bits) || (isFloat && bits < 32)) {
     throw new Error(`unsupported WAV encoding (format ${code}, ${bits} bits); convert it to PCM first`);
   }
   if (channels < 1) throw new Error('WAV file with no channels');
+  const bytesPerSample = bits / 8;
+  const problem = audioHeaderProblem({
+    sampleRate,
+    channels,
+    frames: Math.floor(data.length / (bytesPerSample * channels)),
+  });
+  if (problem) throw new AudioRefusedError(problem);
   const frames = Math.floor(data.length / (bytesPerSample * channels));
   const samples = new Float32Array(frames);
   const read = (at: number): number => {
@@ -103,6 +124,12 @@ export function encodeWav(audio: MonoAudio): Uint8Array {
  */
 export function resample(audio: MonoAudio, targetRate: number): MonoAudio {
   if (audio.sampleRate === targetRate) return audio;
+  // The filter's width grows with the ratio of the rates: a rate from a hostile header (4 GHz) would make
+  // its table gigabytes long. The decoders check first; this keeps the function safe on its own.
+  for (const rate of [audio.sampleRate, targetRate]) {
+    const problem = audioHeaderProblem({ sampleRate: rate, channels: 1 });
+    if (problem) throw new AudioRefusedError(problem);
+  }
   const ratio = audio.sampleRate / targetRate;
   const cutoff = Math.min(1, 1 / ratio) * 0.95;
   const halfWidth = Math.ceil(16 / cutoff);
