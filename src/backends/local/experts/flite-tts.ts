@@ -4,7 +4,7 @@ import type { InferenceRequest } from '../../../core/backend.js';
 import type { TaskOutput } from '../../../core/output.js';
 import type { LocalExpert } from '../expert.js';
 import { requireText, throwIfAborted } from '../support/inputs.js';
-import { speakableText } from '../support/speech-text.js';
+import { MAX_SPEECH_CHARS, speakableText } from '../support/speech-text.js';
 import { findExecutable, runCommand, withTemporaryFolder } from '../support/system.js';
 import { parseWav } from '../support/wav.js';
 
@@ -35,7 +35,9 @@ export async function speechOutput(
     extension: 'wav',
     label: 'synthesized speech',
   });
-  const note = truncated ? ' (the text was cut to its first 10,000 characters)' : '';
+  const note = truncated
+    ? ` (the text was cut to its first ${MAX_SPEECH_CHARS.toLocaleString('en-US')} characters)`
+    : '';
   return {
     text: `Synthesized ${seconds} s of speech${note}.`,
     data: { seconds, sampleRate: audio.sampleRate, engine, voice: FLITE_VOICE, truncated },

@@ -54,6 +54,46 @@ describe('named-entity recognition (compromise-ner)', () => {
   });
 });
 
+describe('long texts', () => {
+  const sentence =
+    'Barack Obama met Angela Merkel in Berlin on 3 May 2015 and paid $300 to Apple Inc. for 20% of it. ';
+  const book = (size: number) => sentence.repeat(Math.ceil(size / sentence.length)).slice(0, size);
+
+  test('NER on a 1 MB text answers in seconds, reading the first 20,000 characters and saying so', async () => {
+    const text = book(1_000_000);
+    const started = performance.now();
+    const output = await backend.infer(inferenceRequest('token-classification', 'compromise-ner', { text }));
+    const ms = performance.now() - started;
+    assert.ok(ms < 10_000, `took ${Math.round(ms)} ms`);
+    assert.match(output.text ?? '', /\(read the first 19,9\d\d of 1,000,000 characters\)$/);
+    const data = output.data as EntityData & { charactersRead: number; charactersGiven: number };
+    assert.equal(data.charactersGiven, 1_000_000);
+    assert.ok(data.charactersRead <= 20_000 && data.charactersRead > 19_000);
+    assert.ok(data.entities.every((entity) => entity.end <= data.charactersRead));
+  });
+
+  test('NER reads a long text in chunks without losing names or offsets at the chunk ends', async () => {
+    const text = book(12_000);
+    const output = await backend.infer(inferenceRequest('token-classification', 'compromise-ner', { text }));
+    const { entities } = output.data as EntityData;
+    for (const entity of entities) assert.equal(text.slice(entity.start, entity.end), entity.text);
+    const people = entities.filter((entity) => entity.type === 'PERSON');
+    // Every sentence names both people; a name cut in two at a chunk end would be missing or misspelt.
+    assert.equal(people.length, 2 * Math.ceil(12_000 / sentence.length));
+    assert.ok(people.every((entity) => entity.text === 'Barack Obama' || entity.text === 'Angela Merkel'));
+    assert.doesNotMatch(output.text ?? '', /read the first/);
+  });
+
+  test('sentiment of a 1 MB text reads the first 100,000 characters and says so', async () => {
+    const started = performance.now();
+    const output = await backend.infer(
+      inferenceRequest('text-classification', 'wink-sentiment', { text: book(1_000_000) }),
+    );
+    assert.ok(performance.now() - started < 5_000);
+    assert.match(output.text ?? '', /\(read the first 99,9\d\d of 1,000,000 characters\)$/);
+  });
+});
+
 describe('sentiment (wink-sentiment)', () => {
   const classify = async (text: string) => {
     const output = await backend.infer(inferenceRequest('text-classification', 'wink-sentiment', { text }));

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fixture, inferenceRequest, temporarySink } from '../../../../test/support/expert-requests.js';
 import { createLocalBackend } from '../index.js';
+import { MAX_SPEECH_CHARS, speakableText } from '../support/speech-text.js';
 import { findExecutable, runCommand } from '../support/system.js';
 import { parseWav } from '../support/wav.js';
 import { wordErrorRate } from '../support/word-error-rate.js';
@@ -154,5 +155,21 @@ describe('without the Debian packages', () => {
       error.message,
       /pocketsphinx-en-us is unavailable: needs pocketsphinx and its US English model/,
     );
+  });
+});
+
+describe('long texts to speak', () => {
+  test('a 1 MB text is cut to its first 2,000 characters at a sentence end, so its speech stays under 5 minutes', () => {
+    const sentence = 'The quick brown fox jumps over the lazy dog near the river bank. ';
+    const text = sentence.repeat(Math.ceil(1_000_000 / sentence.length));
+    const started = performance.now();
+    const spoken = speakableText(text);
+    assert.ok(performance.now() - started < 500, 'only the start is cleaned');
+    assert.equal(spoken.truncated, true);
+    assert.ok(spoken.text.length <= MAX_SPEECH_CHARS && spoken.text.length > MAX_SPEECH_CHARS / 2);
+    assert.ok(spoken.text.endsWith('bank.'), spoken.text.slice(-20));
+    // flite reads ~16 characters a second: 2,000 characters are ~2 minutes, inside the 300 s audio limit.
+    assert.ok(MAX_SPEECH_CHARS / 16 < 300);
+    assert.deepEqual(speakableText('Hello there.'), { text: 'Hello there.', truncated: false });
   });
 });

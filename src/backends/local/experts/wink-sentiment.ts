@@ -3,6 +3,7 @@ import type { InferenceRequest } from '../../../core/backend.js';
 import type { TaskOutput } from '../../../core/output.js';
 import type { LocalExpert } from '../expert.js';
 import { requireText, throwIfAborted } from '../support/inputs.js';
+import { leadingText, MAX_SENTIMENT_CHARS, truncationNote } from '../support/text-limits.js';
 import { winkModel } from '../support/wink.js';
 
 export type SentimentLabel = 'POSITIVE' | 'NEGATIVE' | 'NEUTRAL';
@@ -54,14 +55,20 @@ export const winkSentiment: LocalExpert = {
     'Sentiment of English text, offline, with wink-nlp and its English lite model: POSITIVE, NEGATIVE or NEUTRAL with ' +
     'a strength score, for the whole text and per sentence. Lexicon-based with negation handling ("not good" is ' +
     'negative) and emoji/emoticons; misses sarcasm and domain-specific wording. Sentiment only: it does not do ' +
-    'topic or other label sets.',
+    'topic or other label sets. Reads the first 100,000 characters of a longer text.',
   sizeBytes: 3_500_000,
   tags: ['sentiment', 'english', 'wink-nlp'],
   async run(request: InferenceRequest): Promise<TaskOutput> {
-    const text = requireText(request);
+    const read = leadingText(requireText(request), MAX_SENTIMENT_CHARS);
     throwIfAborted(request.signal);
-    const result = await analyzeSentiment(text, request.onProgress);
+    const result = await analyzeSentiment(read.text, request.onProgress);
     const detail = result.label === 'NEUTRAL' ? '' : ` (strength ${result.score.toFixed(2)})`;
-    return { text: `${result.label}${detail}`, data: result };
+    return {
+      text: `${result.label}${detail}${truncationNote(read)}`,
+      data: {
+        ...result,
+        ...(read.truncated ? { charactersRead: read.read, charactersGiven: read.total } : {}),
+      },
+    };
   },
 };
