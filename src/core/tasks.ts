@@ -1,4 +1,5 @@
 import { PIPELINE_DATA } from '@huggingface/tasks';
+import { MAX_TASK_NAME_CHARS } from './plan-limits.js';
 
 /** The kinds of resource that flow between tasks; also the argument names a plan may use. */
 export const RESOURCE_KINDS = ['text', 'image', 'audio', 'video'] as const;
@@ -127,6 +128,8 @@ export function taskSignature(task: TaskName): TaskSignature {
  * to the vocabulary, or returns undefined.
  */
 export function normalizeTaskName(raw: string): TaskName | undefined {
+  // No task name is longer; a long one is not worth cleaning up.
+  if (raw.length > MAX_TASK_NAME_CHARS) return undefined;
   const cleaned = raw
     .trim()
     .toLowerCase()
@@ -134,26 +137,32 @@ export function normalizeTaskName(raw: string): TaskName | undefined {
     .replace(/-+/g, '-');
   if (isTaskName(cleaned)) return cleaned;
   const squashed = cleaned.replace(/-/g, '');
-  return TASK_NAMES.find((task) => task.replace(/-/g, '') === squashed) ?? TASK_ALIASES[squashed];
+  return SQUASHED_NAMES.get(squashed) ?? TASK_ALIASES.get(squashed);
 }
 
-const TASK_ALIASES: Record<string, TaskName> = {
-  ner: 'token-classification',
-  namedentityrecognition: 'token-classification',
-  sentimentanalysis: 'text-classification',
-  sentiment: 'text-classification',
-  tts: 'text-to-speech',
-  asr: 'automatic-speech-recognition',
-  speechrecognition: 'automatic-speech-recognition',
-  speechtotext: 'automatic-speech-recognition',
-  imagecaptioning: 'image-to-text',
-  captioning: 'image-to-text',
-  ocr: 'image-to-text',
-  vqa: 'visual-question-answering',
-  poseestimation: 'openpose-control',
-  pose: 'openpose-control',
-  chat: 'conversational',
-};
+/** Task names without hyphens ("objectdetection"), built once: the did-you-mean asks for many spellings. */
+const SQUASHED_NAMES = new Map<string, TaskName>(TASK_NAMES.map((task) => [task.replace(/-/g, ''), task]));
+
+/** A Map, not an object literal: "constructor" or "__proto__" must not find Object's own properties. */
+const TASK_ALIASES = new Map<string, TaskName>(
+  Object.entries({
+    ner: 'token-classification',
+    namedentityrecognition: 'token-classification',
+    sentimentanalysis: 'text-classification',
+    sentiment: 'text-classification',
+    tts: 'text-to-speech',
+    asr: 'automatic-speech-recognition',
+    speechrecognition: 'automatic-speech-recognition',
+    speechtotext: 'automatic-speech-recognition',
+    imagecaptioning: 'image-to-text',
+    captioning: 'image-to-text',
+    ocr: 'image-to-text',
+    vqa: 'visual-question-answering',
+    poseestimation: 'openpose-control',
+    pose: 'openpose-control',
+    chat: 'conversational',
+  } satisfies Record<string, TaskName>),
+);
 
 /** Tasks the controller LLM performs itself, as HuggingGPT does. */
 export const LLM_TEXT_TASKS: readonly TaskName[] = [

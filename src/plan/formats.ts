@@ -1,5 +1,7 @@
 import { PlanError } from '../core/errors.js';
 import { generatedRef, type TaskGraph } from '../core/graph.js';
+import { nestedDeeperThan } from '../core/lenient-json.js';
+import { MAX_NESTING_DEPTH, MAX_TASKS } from '../core/plan-limits.js';
 import { normalizeTaskName, type TaskName } from '../core/tasks.js';
 import { parsePlanText } from './parse.js';
 import { type ValidateOptions, validatePlan } from './validate.js';
@@ -7,6 +9,7 @@ import { type ValidateOptions, validatePlan } from './validate.js';
 /**
  * TaskBench tools (multimedia and Hugging Face domains) that are one of our tasks under another name.
  * Only tools with a clear counterpart are listed; downloaders, searches and video editing have none.
+ * Looked up with Object.hasOwn: a tool called "constructor" must not find Object's.
  */
 const TASKBENCH_TOOLS: Record<string, TaskName> = {
   'image editing': 'image-to-image',
@@ -39,9 +42,14 @@ const FORMATS_HINT =
  * A string is parsed as an LLM reply would be. Throws PlanError naming every problem.
  */
 export function planFromFile(json: unknown, options: ValidateOptions = {}): TaskGraph {
+  // The conversions below walk the value (JSON.stringify recurses): bound its depth first.
+  if (nestedDeeperThan(json, MAX_NESTING_DEPTH)) {
+    const problem = `The plan nests lists and objects more than ${MAX_NESTING_DEPTH} deep.`;
+    throw new PlanError(problem, [problem]);
+  }
   if (typeof json === 'string') return validated(parsePlanText(json).tasks, options, 'The plan');
   if (isRecord(json) && 'task_nodes' in json) {
-    return validated(taskBenchToTasks(json), options, 'The TaskBench plan');
+    return validated(taskBenchToTasks(json, options), options, 'The TaskBench plan');
   }
   const list = Array.isArray(json)
     ? json
@@ -66,7 +74,7 @@ function validated(tasks: unknown[], options: ValidateOptions, what: string): Ta
 }
 
 /** TaskBench nodes as HuggingGPT-shaped raw tasks with bare-list arguments; validatePlan infers the kinds. */
-function taskBenchToTasks(json: Record<string, unknown>): unknown[] {
+function taskBenchToTasks(json: Record<string, unknown>, options: ValidateOptions): unknown[] {
   const rawNodes = json.task_nodes;
   // One upstream row has {"step_1": {...}} instead of a list; its values in order are the nodes.
   const nodes = Array.isArray(rawNodes) ? rawNodes : isRecord(rawNodes) ? Object.values(rawNodes) : undefined;
@@ -74,6 +82,12 @@ function taskBenchToTasks(json: Record<string, unknown>): unknown[] {
     throw new PlanError(`"task_nodes" must be a list of {"task", "arguments"} objects. ${FORMATS_HINT}`, [
       FORMATS_HINT,
     ]);
+  }
+  // Matching references to nodes is quadratic in their number: more nodes than a plan may have tasks is refused.
+  const maxTasks = options.maxTasks ?? MAX_TASKS;
+  if (nodes.length > maxTasks) {
+    const problem = `The TaskBench plan has ${nodes.length} nodes; use at most ${maxTasks}.`;
+    throw new PlanError(problem, [problem]);
   }
   const records = nodes as Record<string, unknown>[];
   const toolNames = records.map((node) => String(node.task));
@@ -85,7 +99,9 @@ function taskBenchToTasks(json: Record<string, unknown>): unknown[] {
   };
   const tasks = records.map((node, index) => {
     const tool = String(node.task);
-    const task = normalizeTaskName(tool) ?? TASKBENCH_TOOLS[tool.trim().toLowerCase()] ?? tool;
+    const toolKey = tool.trim().toLowerCase();
+    const task =
+      normalizeTaskName(tool) ?? (Object.hasOwn(TASKBENCH_TOOLS, toolKey) ? TASKBENCH_TOOLS[toolKey] : tool);
     const raw = node.arguments ?? node.args;
     const args = isRecord(raw)
       ? Object.fromEntries(

@@ -49,15 +49,18 @@ interface Attempt {
   problems: string[];
 }
 
+/**
+ * Reads and checks one reply. Whatever the reply holds, the outcome is problems, never an exception: a
+ * reply is the LLM's (or a prompt injection's) text, and a run whose plan cannot be read answers by chat.
+ */
 function evaluate(text: string, availableTasks: readonly TaskName[] | undefined): Attempt {
-  let tasks: unknown[];
   try {
-    tasks = parsePlanText(text).tasks;
+    const { tasks } = parsePlanText(text);
+    return validatePlan(tasks, availableTasks ? { availableTasks } : {});
   } catch (error) {
     if (error instanceof PlanError) return { plan: [], problems: error.problems };
-    return { plan: [], problems: [errorMessage(error)] };
+    return { plan: [], problems: [`The plan could not be read: ${errorMessage(error)}`] };
   }
-  return validatePlan(tasks, availableTasks ? { availableTasks } : {});
 }
 
 /**

@@ -1,12 +1,13 @@
 import { PlanError } from '../core/errors.js';
 import {
   fencedBlocks,
-  MAX_SEGMENTS,
+  JsonReadLimitError,
+  nestedDeeperThan,
   nextOpening,
-  parseLenient,
-  segmentEnd,
+  SegmentReader,
   withoutThinking,
 } from '../core/lenient-json.js';
+import { MAX_NESTING_DEPTH } from '../core/plan-limits.js';
 import { normalizeReferenceText } from './references.js';
 
 export interface ParsedPlanText {
@@ -17,27 +18,42 @@ export interface ParsedPlanText {
 /** Keys under which LLMs wrap the task list in an object (`{"tasks": [...]}` is the structured-output form). */
 const LIST_KEYS = ['tasks', 'task_list', 'tasklist', 'plan', 'task_plan', 'steps', 'task_nodes', 'nodes'];
 
+const ANSWER_HINT =
+  'Answer with only a JSON list like [{"task": ..., "id": 0, "dep": [-1], "args": {...}}], or [] when no task is needed.';
+
 /**
  * Extracts the task list from an LLM reply, however it was wrapped: ```json fences, prose around the JSON,
  * one object instead of a list, several objects one after another, `{"tasks": [...]}`, trailing commas,
- * single quotes, Python constants, truncated output. Throws a PlanError when the reply holds no task list;
- * an empty list (`[]`, "just chat") is a valid answer and returns no tasks.
+ * single quotes, Python constants, truncated output. Throws a PlanError when the reply holds no task list,
+ * or is too long, too deep or too full of brackets to read (see plan-limits); an empty list (`[]`, "just
+ * chat") is a valid answer and returns no tasks.
  */
 export function parsePlanText(reply: string): ParsedPlanText {
-  const text = withoutThinking(reply);
-  for (const body of fencedBlocks(text)) {
-    const found = tasksInText(body);
+  let text = reply;
+  try {
+    const reader = new SegmentReader(reply);
+    text = withoutThinking(reply);
+    for (const body of fencedBlocks(text)) {
+      const found = tasksInText(body, reader);
+      if (found) return { tasks: found };
+    }
+    const found = tasksInText(text, reader);
     if (found) return { tasks: found };
+  } catch (error) {
+    if (error instanceof JsonReadLimitError) {
+      throw new PlanError(`The reply could not be read: ${error.message}`, [
+        `${error.message} ${ANSWER_HINT}`,
+      ]);
+    }
+    throw error;
   }
-  const found = tasksInText(text);
-  if (found) return { tasks: found };
   const excerpt = text.trim().slice(0, 120);
   throw new PlanError(
     'The reply contains no task list',
     [
       text.trim() === ''
         ? 'The reply was empty. Answer with a JSON list of tasks, or [] when no task is needed.'
-        : 'The reply has no JSON list of tasks. Answer with only a JSON list like [{"task": ..., "id": 0, "dep": [-1], "args": {...}}], or [] when no task is needed.',
+        : `The reply has no JSON list of tasks. ${ANSWER_HINT}`,
     ],
     excerpt,
   );
@@ -46,15 +62,17 @@ export function parsePlanText(reply: string): ParsedPlanText {
 /** What one JSON value found in the text contributes. */
 type Found = { kind: 'list'; tasks: unknown[] } | { kind: 'single'; task: unknown } | { kind: 'empty' };
 
-function tasksInText(text: string): unknown[] | undefined {
+function tasksInText(text: string, reader: SegmentReader): unknown[] | undefined {
   const singles: unknown[] = [];
   let sawEmpty = false;
   let start = nextOpening(text, 0);
-  let tried = 0;
-  while (start !== -1 && tried < MAX_SEGMENTS) {
-    tried++;
-    const end = segmentEnd(text, start);
-    const found = interpret(parseLenient(text.slice(start, end)));
+  while (start !== -1 && reader.more) {
+    const { end, value } = reader.read(text, start);
+    // jsonrepair can read brackets the scan took for text: a value deeper than a plan is refused, not walked.
+    if (nestedDeeperThan(value, MAX_NESTING_DEPTH)) {
+      throw new JsonReadLimitError(`The reply nests lists and objects more than ${MAX_NESTING_DEPTH} deep.`);
+    }
+    const found = interpret(value);
     if (!found) {
       // The bracket may belong to prose ("[sic]", "{see below}"): look for JSON inside or after it.
       start = nextOpening(text, start + 1);

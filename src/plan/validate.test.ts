@@ -217,7 +217,7 @@ describe('validatePlan problems', () => {
     });
     assert.deepEqual(result.plan, []);
     assert.deepEqual(result.problems, [
-      'The plan has 10 tasks after splitting lists of inputs; use at most 8 tasks.',
+      'The plan has 10 or more tasks after splitting lists of inputs into one task each; use at most 8 tasks.',
     ]);
   });
 });

@@ -1,6 +1,15 @@
 import { z } from 'zod';
 import { generatedRef, type PlannedTask, type TaskArgs, type TaskGraph } from '../core/graph.js';
+import { nestedDeeperThan } from '../core/lenient-json.js';
 import {
+  MAX_ARGUMENTS_PER_TASK,
+  MAX_ITEMS_PER_ARGUMENT,
+  MAX_NESTING_DEPTH,
+  MAX_TASK_NAME_CHARS,
+  MAX_TASKS,
+} from '../core/plan-limits.js';
+import {
+  isTaskName,
   normalizeTaskName,
   RESOURCE_KINDS,
   type ResourceKind,
@@ -19,7 +28,10 @@ import {
 export interface ValidateOptions {
   /** Tasks that can run here (e.g. those with a model); others are rejected. Default: the whole vocabulary. */
   availableTasks?: readonly TaskName[];
-  /** Most tasks a plan may have after unfolding lists; a bigger plan is a problem, not a run. Default 64. */
+  /**
+   * Most tasks a plan may have, as listed and after unfolding lists; a bigger plan is a problem, not a run.
+   * Default MAX_TASKS (64).
+   */
   maxTasks?: number;
 }
 
@@ -46,7 +58,7 @@ const rawTaskSchema = z
   })
   .loose();
 
-/** Argument names LLMs use for our four kinds. */
+/** Argument names LLMs use for our four kinds (looked up with Object.hasOwn: "constructor" is no alias). */
 const KEY_ALIASES: Record<string, ResourceKind> = {
   img: 'image',
   picture: 'image',
@@ -113,8 +125,15 @@ interface Draft {
  */
 export function validatePlan(tasks: unknown[], options: ValidateOptions = {}): ValidatedPlan {
   const problems: string[] = [];
-  const maxTasks = options.maxTasks ?? 64;
-  const available = options.availableTasks ? new Set<TaskName>(options.availableTasks) : undefined;
+  const maxTasks = options.maxTasks ?? MAX_TASKS;
+  // Every later step is bounded by the number of tasks (the cycle search, unfolding, ordering), so a list
+  // longer than any plan may be is refused before any of them.
+  if (tasks.length > maxTasks) {
+    return { plan: [], problems: [`The plan has ${tasks.length} tasks; use at most ${maxTasks}.`] };
+  }
+  const available = options.availableTasks
+    ? new Set<TaskName>(options.availableTasks.filter((task) => isTaskName(task)))
+    : undefined;
   const drafts: Draft[] = [];
 
   tasks.forEach((raw, position) => {
@@ -139,10 +158,11 @@ export function validatePlan(tasks: unknown[], options: ValidateOptions = {}): V
   const valid = unfold(
     drafts.filter((draft) => !draft.invalid),
     drafts.length,
+    maxTasks,
   );
-  if (valid.length > maxTasks) {
+  if (typeof valid === 'number') {
     problems.push(
-      `The plan has ${valid.length} tasks after splitting lists of inputs; use at most ${maxTasks} tasks.`,
+      `The plan has ${valid} or more tasks after splitting lists of inputs into one task each; use at most ${maxTasks} tasks.`,
     );
     return { plan: [], problems };
   }
@@ -203,8 +223,20 @@ function readDraft(
     invalid: false,
   };
   const label = describeId(givenId, position);
+  if (nestedDeeperThan(raw, MAX_NESTING_DEPTH)) {
+    // Walking it (zod, the argument readers) would cost, and no task has more than a few levels.
+    problems.push(`${label} nests lists and objects more than ${MAX_NESTING_DEPTH} deep.`);
+    draft.invalid = true;
+    return draft;
+  }
   if (name === undefined || name.trim() === '') {
     problems.push(`${label} has no "task" name.`);
+    draft.invalid = true;
+  } else if (name.length > MAX_TASK_NAME_CHARS) {
+    // No did-you-mean: its cost grows with the name, and a name this long names no task anyway.
+    problems.push(
+      `${label}: its task name is ${name.length} characters long ("${name.slice(0, 30)}..."); task names have at most ${MAX_TASK_NAME_CHARS}.`,
+    );
     draft.invalid = true;
   } else {
     const task = normalizeTaskName(name);
@@ -233,6 +265,12 @@ function readArguments(draft: Draft, rawArgs: unknown, problems: string[]): void
     draft.rawArgs.push(...listArguments([rawArgs]));
     return;
   }
+  const count = Array.isArray(rawArgs) ? rawArgs.length : isRecord(rawArgs) ? Object.keys(rawArgs).length : 0;
+  if (count > MAX_ARGUMENTS_PER_TASK) {
+    problems.push(`${label} has ${count} arguments; a task has at most ${MAX_ARGUMENTS_PER_TASK}.`);
+    draft.invalid = true;
+    return;
+  }
   if (Array.isArray(rawArgs)) {
     draft.rawArgs.push(...listArguments(rawArgs));
     return;
@@ -250,13 +288,24 @@ function readArguments(draft: Draft, rawArgs: unknown, problems: string[]): void
       .replace(/[\s-]+/g, '_');
     const kind: ResourceKind | 'infer' | undefined = isResourceKind(key)
       ? key
-      : (KEY_ALIASES[key] ?? (GENERIC_KEYS.has(key) ? 'infer' : undefined));
+      : Object.hasOwn(KEY_ALIASES, key)
+        ? KEY_ALIASES[key]
+        : GENERIC_KEYS.has(key)
+          ? 'infer'
+          : undefined;
     if (kind === undefined) {
       problems.push(`${label}: argument "${rawKey}" is not one of ${RESOURCE_KINDS.join(', ')}.`);
       draft.invalid = true;
       continue;
     }
     const strings = Array.isArray(rawValue) ? rawValue : [rawValue];
+    if (strings.length > MAX_ITEMS_PER_ARGUMENT) {
+      problems.push(
+        `${label}: argument "${rawKey}" lists ${strings.length} values; an argument lists at most ${MAX_ITEMS_PER_ARGUMENT}.`,
+      );
+      draft.invalid = true;
+      continue;
+    }
     if (strings.some((item) => typeof item === 'object' && item !== null)) {
       problems.push(`${label}: argument "${rawKey}" must be a string.`);
       draft.invalid = true;
@@ -268,6 +317,14 @@ function readArguments(draft: Draft, rawArgs: unknown, problems: string[]): void
       .flatMap((item) =>
         splitResourceList(item, kind === 'infer' ? (inferKindFromValue(item) ?? 'text') : kind),
       );
+    // Each value becomes a task when the plan is unfolded: a long "a.jpg, b.jpg, ..." is refused here.
+    if (values.length > MAX_ITEMS_PER_ARGUMENT) {
+      problems.push(
+        `${label}: argument "${rawKey}" lists ${values.length} values; an argument lists at most ${MAX_ITEMS_PER_ARGUMENT}.`,
+      );
+      draft.invalid = true;
+      continue;
+    }
     if (values.length > 0) draft.rawArgs.push({ key: rawKey, bare: false, kind, values });
   }
 }
@@ -432,11 +489,22 @@ function producedKindFor(producer: TaskName, consumer: TaskName | undefined): Re
   return inputs.includes('text') ? 'text' : output;
 }
 
-/** The uids an item uses, whole or embedded in a text, in order of appearance. */
+const embeddedRefs = new WeakMap<Item, number[]>();
+
+/**
+ * The distinct uids an item uses, whole or embedded in a text, in order of appearance. Cached per item (items
+ * are never changed, only replaced): the checks ask for them many times, and a text may name a task
+ * thousands of times.
+ */
 function itemRefs(item: Item): number[] {
   if ('ref' in item) return [item.ref];
   if ('literal' in item) return [];
-  return item.embedded.flatMap((piece) => (typeof piece === 'string' ? [] : [piece.ref]));
+  let uids = embeddedRefs.get(item);
+  if (!uids) {
+    uids = [...new Set(item.embedded.flatMap((piece) => (typeof piece === 'string' ? [] : [piece.ref])))];
+    embeddedRefs.set(item, uids);
+  }
+  return uids;
 }
 
 function referencedUids(draft: Draft): number[] {
@@ -568,9 +636,11 @@ function excludeDependantsOfInvalid(drafts: Draft[], byUid: Map<number, Draft>):
 /**
  * HuggingGPT's `unfold`: a task whose argument lists several inputs ("<GENERATED>-0,<GENERATED>-1",
  * ["a.jpg", "b.jpg"]) becomes one task per input; tasks that used its output now use every copy's output
- * and are unfolded in turn.
+ * and are unfolded in turn. Copies multiply along chains (a text naming two unfolded tasks becomes one
+ * text per pair), so the count is checked at every step: past `maxTasks` it stops and returns how many
+ * tasks it had reached, long before the copies could fill memory.
  */
-function unfold(drafts: Draft[], firstFreeUid: number): Draft[] {
+function unfold(drafts: Draft[], firstFreeUid: number, maxTasks: number): Draft[] | number {
   let nextUid = firstFreeUid;
   let list = drafts.map((draft) => ({ ...draft, args: new Map(draft.args) }));
   for (let guard = 0; guard < 1000; guard++) {
@@ -584,9 +654,16 @@ function unfold(drafts: Draft[], firstFreeUid: number): Draft[] {
       return { ...draft, uid: nextUid++, args };
     });
     list = [...list.slice(0, at), ...copies, ...list.slice(at + 1)];
+    if (list.length > maxTasks) return list.length;
     for (const other of list) {
       for (const [otherKind, otherItems] of other.args) {
         if (!otherItems.some((item) => itemRefs(item).includes(draft.uid))) continue;
+        // Each item of an argument becomes a task of its own when that task unfolds in turn.
+        const grown = otherItems.reduce(
+          (sum, item) => sum + (itemRefs(item).includes(draft.uid) ? copies.length : 1),
+          0,
+        );
+        if (list.length - 1 + grown > maxTasks) return list.length - 1 + grown;
         other.args.set(
           otherKind,
           otherItems.flatMap((item): Item[] => {
@@ -657,7 +734,11 @@ function orderArgs(args: TaskArgs): TaskArgs {
 
 /** The vocabulary entry nearest to what the LLM wrote, for "did you mean" in problems. */
 export function closestTask(name: string, available?: ReadonlySet<TaskName>): TaskName | undefined {
-  const candidates = available && available.size > 0 ? [...available] : TASK_NAMES;
+  // The search below is cubic in the number of words: only names as short as task names get a suggestion,
+  // and only vocabulary entries are candidates.
+  if (name.length > MAX_TASK_NAME_CHARS) return undefined;
+  const allowed = available ? [...available].filter((task) => isTaskName(task)) : [];
+  const candidates = allowed.length > 0 ? allowed : TASK_NAMES;
   const cleaned = name
     .trim()
     .toLowerCase()
