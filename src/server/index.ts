@@ -14,7 +14,7 @@ import type { ServerContext } from './context.js';
 import { createRunManager } from './run-manager.js';
 import { assertSafeBinding, createUrlSigner } from './security.js';
 import { createSettingsController } from './settings.js';
-import { type SweepResult, sweepAtStart } from './sweep.js';
+import { type SweepResult, sweepAtStart, sweepWorkspaces } from './sweep.js';
 
 export { type AppEnv, createApp } from './app.js';
 export { isLoopbackHost } from './security.js';
@@ -104,6 +104,8 @@ export async function createServerApp(options: ServerOptions): Promise<JarvisSer
       swept,
       async close() {
         await runs.close();
+        // Runs remove their workspaces as they end, but not before their end has been awaited; none runs now.
+        await sweepWorkspaces(config).catch(() => {});
         await settings.close();
         await store.close();
       },

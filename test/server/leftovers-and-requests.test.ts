@@ -8,7 +8,9 @@ import { after, before, describe, test } from 'node:test';
 import { createServerApp, type JarvisServerApp } from '../../src/server/index.js';
 import { sweepTemporaryDirs } from '../../src/server/sweep.js';
 import { openStore } from '../../src/store/index.js';
-import { type Setup, setup } from './support.js';
+import { NER_SENTENCE, planWhen, type Setup, setup } from './support.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let env: Setup;
 
@@ -71,6 +73,48 @@ describe('a start after a crash', () => {
     utimesSync(join(root, 'someone-elses-old'), twoHoursAgo, twoHoursAgo);
     assert.equal(await sweepTemporaryDirs(now, root), 1);
     assert.deepEqual(readdirSync(root).sort(), ['jarvis-local-new', 'someone-elses-old']);
+  });
+});
+
+describe('after each run', () => {
+  test("the run's workspace is removed whether it succeeded, failed or was cancelled", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'jarvis-after-run-'));
+    planWhen(env.llm, 'Take your time', () => ({ content: '[]', delayMs: 5_000 }));
+    const server = await open(dataDir);
+    const workspaces = () =>
+      existsSync(join(dataDir, 'workspaces')) ? readdirSync(join(dataDir, 'workspaces')) : [];
+    const start = async (body: unknown) => {
+      const response = await server.app.request('/v1/runs', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      assert.equal(response.status, 202);
+      return ((await response.json()) as { id: string }).id;
+    };
+    /** The run's final status, once it has ended. */
+    const ended = async (id: string) => {
+      await server.context.runs.get(id)?.done;
+      return (await server.context.store.getRun(id))?.status;
+    };
+    try {
+      const ner = { id: 0, task: 'token-classification', dep: [-1], args: { text: NER_SENTENCE } };
+      const succeeded = await start({ request: 'names', plan: [ner], select: 'top', answer: false });
+      const missing = { id: 0, task: 'object-detection', dep: [-1], args: { image: 'uploads/none.png' } };
+      const failed = await start({ request: 'a file', plan: [missing], select: 'top', answer: false });
+      const slow = await start({ request: 'Take your time' });
+      assert.ok(workspaces().length > 0, 'the runs have no workspaces to remove');
+      await server.app.request(`/v1/runs/${slow}/cancel`, { method: 'POST' });
+      assert.deepEqual(
+        [await ended(succeeded), await ended(failed), await ended(slow)],
+        ['succeeded', 'failed', 'cancelled'],
+      );
+      // Removal follows each run's end; give it a moment.
+      for (let waited = 0; workspaces().length > 0 && waited < 5_000; waited += 50) await sleep(50);
+      assert.deepEqual(workspaces(), []);
+    } finally {
+      await server.close();
+    }
   });
 });
 
