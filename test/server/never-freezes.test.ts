@@ -37,7 +37,7 @@ interface PlannedTask {
 }
 
 /** Answers of the attack requests, kept for the report (a refusal is a fine answer; a 5xx is not). */
-type Attack = (url: string) => Promise<number[]>;
+type Attack = (url: string) => Promise<(number | string)[]>;
 
 async function postRun(url: string, plan: PlannedTask[], files: string[] = []): Promise<Response> {
   return fetch(`${url}/v1/runs`, {
@@ -47,22 +47,28 @@ async function postRun(url: string, plan: PlannedTask[], files: string[] = []): 
   });
 }
 
-/** Waits until the run has ended (or the watch is over), asking every 100 ms. */
-async function runEnded(url: string, response: Response, until: number): Promise<void> {
-  if (response.status !== 202) return;
-  const { id } = (await response.json()) as { id: string };
-  while (Date.now() < until) {
-    const run = (await (await fetch(`${url}/v1/runs/${id}`)).json()) as { status: string };
-    if (run.status !== 'running') return;
-    await sleep(100);
-  }
+/** Waits until the run has ended (or the watch is over) and answers its status: its event stream ends with it. */
+async function runEnded(url: string, id: string, until: number): Promise<string> {
+  // One stream the server pushes to, rather than polling that would add its own work to the server's.
+  const events = await fetch(`${url}/v1/runs/${id}/events`, {
+    signal: AbortSignal.timeout(Math.max(1, until - Date.now())),
+  });
+  await events.text().catch(() => {});
+  const run = (await (await fetch(`${url}/v1/runs/${id}`)).json()) as {
+    status: string;
+    errors: { message: string }[];
+  };
+  // A run that failed says why: the report shows whether the limit or something else stopped it.
+  const why = run.errors[0]?.message;
+  return why ? `${run.status} (${why.slice(0, 120)})` : run.status;
 }
 
-/** Starts the run, waits for its end; answers the status of the request. */
-async function runPlan(url: string, plan: PlannedTask[], files: string[] = []): Promise<number[]> {
+/** Starts the run and waits for its end; answers the request's status and the run's. */
+async function runPlan(url: string, plan: PlannedTask[], files: string[] = []): Promise<(number | string)[]> {
   const response = await postRun(url, plan, files);
-  await runEnded(url, response, Date.now() + WATCH_MS);
-  return [response.status];
+  if (response.status !== 202) return [response.status];
+  const { id } = (await response.json()) as { id: string };
+  return [response.status, await runEnded(url, id, Date.now() + WATCH_MS)];
 }
 
 async function upload(url: string, bytes: Uint8Array, name: string): Promise<Response> {
@@ -156,6 +162,7 @@ const fileList = (prefix: string, count: number) =>
 // Built once, before any clock runs: building them must not count as the server's time.
 const BOMB = unfoldBomb();
 const LONG_TEXT = longText();
+const SHORTER_TEXT = longText(99_000);
 const ABSURD_WAV = absurdWav();
 const HUGE_PNG = hugePng();
 
@@ -172,12 +179,10 @@ const ATTACKS: { name: string; todo?: string; attack: Attack }[] = [
   },
   {
     name: 'a 3 KB plan whose references unfold like Fibonacci (35 summaries)',
-    todo: 'waiting for the plan limits: tasks counted while unfolding (src/plan/validate.ts)',
     attack: (url) => runPlan(url, BOMB),
   },
   {
     name: 'a task name of 500 one-letter words',
-    todo: 'waiting for the plan limits: did-you-mean only on short task names',
     attack: (url) =>
       runPlan(url, [
         { id: 0, task: Array.from({ length: 500 }, () => 'a').join(' '), dep: [-1], args: { text: 'x' } },
@@ -193,13 +198,20 @@ const ATTACKS: { name: string; todo?: string; attack: Attack }[] = [
   },
   {
     name: 'named-entity recognition on a 198 KB text',
-    todo: 'waiting for the text length limit per expert',
     attack: (url) =>
       runPlan(url, [{ id: 0, task: 'token-classification', dep: [-1], args: { text: LONG_TEXT } }]),
   },
   {
+    // Under the plan's 100,000-character argument limit, so it reaches the recogniser, which reads the first
+    // 20,000 characters (was 21.8 s for 198 KB, now ~0.6 s of work) but on the event loop, all chunks in one
+    // go: about 1.6 s without an answer on the 2-core machine.
+    name: 'named-entity recognition on a 99 KB text (just under the argument limit)',
+    todo: 'waiting for NER off the event loop (yielding between chunks, or the worker pool of issue 8)',
+    attack: (url) =>
+      runPlan(url, [{ id: 0, task: 'token-classification', dep: [-1], args: { text: SHORTER_TEXT } }]),
+  },
+  {
     name: 'speech recognition on a WAV declaring a sample rate of 0xFFFFFFFF',
-    todo: 'waiting for the audio header limits (sample rate, channels, duration)',
     attack: (url) => uploadThenRun(url, ABSURD_WAV, 'absurd.wav', 'automatic-speech-recognition', 'audio'),
   },
   {
@@ -221,7 +233,7 @@ describe('the server never freezes: GET /v1/health answers within 100 ms while i
     test(name, { timeout: 120_000, ...(todo ? { todo } : {}) }, async () => {
       const server = await startChildServer({ dataDir: join(home, `data-${index}`), home });
       let waits: HealthWaits;
-      let statuses: number[] = [];
+      let statuses: (number | string)[] = [];
       try {
         // One ordinary run first: what a server loads on its first run (the pipeline, the NER model's code)
         // is compiled on the event loop once per process, and is not what the attack is about.
@@ -248,7 +260,9 @@ describe('the server never freezes: GET /v1/health answers within 100 ms while i
         );
         assert.ok(statuses.length > 0, `no answer to the attack within ${WATCH_MS} ms`);
         assert.ok(
-          statuses.every((status) => status < 500),
+          statuses.every(
+            (status) => !String(status).startsWith('running') && (typeof status === 'string' || status < 500),
+          ),
           `the attack got ${statuses.join(', ')}`,
         );
       } finally {
