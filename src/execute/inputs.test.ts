@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -87,15 +88,84 @@ describe('local input files', () => {
   test('the media type comes from the content, and file URLs obey the same confinement', async () => {
     const directory = createArtifactDirectory(join(scratch, 'out-local'));
     const options = { policy: policy(), directory, signal: new AbortController().signal };
+    // The expert reads a private copy in the run folder; the record keeps the file the user named.
     assert.deepEqual(await resolveInputFile('photos/renamed.jpg', 'image', options), {
-      path: join(work, 'photos', 'renamed.jpg'),
+      path: join(scratch, 'out-local', 'inputs', 'renamed.jpg'),
       mimeType: 'image/png',
+      source: join(work, 'photos', 'renamed.jpg'),
     });
+    // A name already taken in the run folder (an earlier run's file, or a planted link) is passed over.
+    await symlink(join(elsewhere, 'secret.txt'), join(scratch, 'out-local', 'inputs', 'cat.png'));
     const fileUrl = new URL(`file://${join(work, 'photos', 'cat.png')}`).href;
-    assert.equal((await resolveInputFile(fileUrl, 'image', options)).path, join(work, 'photos', 'cat.png'));
+    const viaUrl = await resolveInputFile(fileUrl, 'image', options);
+    assert.equal((viaUrl as { source?: string }).source, join(work, 'photos', 'cat.png'));
+    assert.equal(viaUrl.path, join(scratch, 'out-local', 'inputs', 'cat-2.png'));
+    assert.deepEqual(await readFile(viaUrl.path), png);
+    assert.equal(await readFile(join(elsewhere, 'secret.txt'), 'utf8'), 'do not read');
     await assert.rejects(resolveInputFile('file:///etc/passwd', 'image', options), /refused/);
     await assert.rejects(resolveInputFile('ftp://example.com/a.png', 'image', options), /uses ftp:/);
     await assert.rejects(resolveInputFile('data:image/png;base64,AAAA', 'image', options), /uses data:/);
+  });
+});
+
+describe('a file swapped for a symlink while it is checked', () => {
+  test('never lets an expert read outside the allowed places, whether the file or its folder is swapped', async () => {
+    const race = join(scratch, 'race');
+    const outside = join(scratch, 'race-outside');
+    await mkdir(join(race, 'real-folder'), { recursive: true });
+    await mkdir(outside, { recursive: true });
+    const secret = tinyPng(255, 0, 0);
+    await writeFile(join(outside, 'photo.png'), secret);
+    await writeFile(join(race, 'photo.png'), png);
+    await writeFile(join(race, 'real-folder', 'photo.png'), png);
+    await symlink(join(race, 'real-folder'), join(race, 'folder'));
+    // Another process swaps, as fast as it can: race/photo.png between a file and a symlink to the secret,
+    // and race/folder between the real folder and a symlink to the folder holding the secret.
+    const swapper = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const fs = require('node:fs'); const [race, outside] = process.argv.slice(1);
+         const swap = (link, target) => { fs.rmSync(link + '.new', { force: true }); fs.symlinkSync(target, link + '.new'); fs.renameSync(link + '.new', link); };
+         const good = fs.readFileSync(race + '/real-folder/photo.png');
+         for (;;) {
+           swap(race + '/photo.png', outside + '/photo.png');
+           swap(race + '/folder', outside);
+           fs.writeFileSync(race + '/photo.png.file', good); fs.renameSync(race + '/photo.png.file', race + '/photo.png');
+           swap(race + '/folder', race + '/real-folder');
+         }`,
+        race,
+        outside,
+      ],
+      { stdio: 'ignore' },
+    );
+    try {
+      const directory = createArtifactDirectory(join(scratch, 'out-race'));
+      const options = { policy: policy({ cwd: race }), directory, signal: new AbortController().signal };
+      let read = 0;
+      let refused = 0;
+      for (let attempt = 0; attempt < 150; attempt++) {
+        for (const name of ['photo.png', 'folder/photo.png']) {
+          try {
+            const file = await resolveInputFile(name, 'image', options);
+            // What an expert would read, some time after the check.
+            await new Promise((resolve) => setImmediate(resolve));
+            const bytes = await readFile(file.path);
+            assert.ok(!bytes.equals(secret), `attempt ${attempt}: ${name} read the file outside`);
+            assert.deepEqual(bytes, png);
+            read++;
+          } catch (error) {
+            if (error instanceof assert.AssertionError) throw error;
+            assert.match((error as Error).message, /refused|not found|changed while it was read/);
+            refused++;
+          }
+        }
+      }
+      assert.ok(read > 0, 'some attempts saw the real file');
+      assert.ok(refused > 0, 'some attempts saw the swap');
+    } finally {
+      swapper.kill();
+    }
   });
 });
 

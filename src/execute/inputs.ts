@@ -1,6 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { createWriteStream } from 'node:fs';
-import { realpath, rename, rm, stat } from 'node:fs/promises';
+import { constants, createWriteStream } from 'node:fs';
+import { type FileHandle, open, realpath, rename, rm, stat } from 'node:fs/promises';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { createRequire } from 'node:module';
@@ -56,14 +56,9 @@ function urlScheme(value: string): string | undefined {
   return match ? match[1]!.toLowerCase() : undefined;
 }
 
-/**
- * The real path of a local input file, if the policy allows reading it. The lexical path is checked before
- * anything touches the disk, and the real path after, so neither `../` nor a symlink can reach outside the
- * allowed places.
- */
-export async function resolveLocalFile(value: string, policy: InputPolicy): Promise<string> {
+/** The real folders and files a policy allows, for checking a real path against. */
+async function realConfinement(policy: InputPolicy) {
   const cwd = resolve(policy.cwd);
-  const path = resolve(cwd, value);
   const lexicalRoots = [cwd, ...policy.allowedDirs.map((dir) => resolve(cwd, dir))];
   const lexicalFiles = policy.allowedFiles.map((file) => resolve(cwd, file));
   const realRoots = (await Promise.all(lexicalRoots.map(realOrUndefined))).filter(
@@ -72,6 +67,25 @@ export async function resolveLocalFile(value: string, policy: InputPolicy): Prom
   const realFiles = (await Promise.all(lexicalFiles.map(realOrUndefined))).filter(
     (file) => file !== undefined,
   );
+  return {
+    cwd,
+    lexicalRoots,
+    lexicalFiles,
+    realRoots,
+    realFiles,
+    allowsReal: (real: string) => realRoots.some((root) => isInside(real, root)) || realFiles.includes(real),
+  };
+}
+
+/**
+ * The real path of a local input file, if the policy allows reading it. The lexical path is checked before
+ * anything touches the disk, and the real path after, so neither `../` nor a symlink can reach outside the
+ * allowed places. The answer holds only at the moment it is given: `openLocalInput` is what makes it hold
+ * for the bytes an expert reads.
+ */
+export async function resolveLocalFile(value: string, policy: InputPolicy): Promise<string> {
+  const { cwd, lexicalRoots, lexicalFiles, realRoots, realFiles, allowsReal } = await realConfinement(policy);
+  const path = resolve(cwd, value);
 
   const refuse = () =>
     new InputError(`refused: "${value}" is outside the working directory and the allowed folders`, {
@@ -91,10 +105,87 @@ export async function resolveLocalFile(value: string, policy: InputPolicy): Prom
       throw new InputError(`input file "${value}" cannot be read (permission denied)`, { path });
     throw new InputError(`input file "${value}" was not found (looked for ${path})`, { path });
   }
-  if (!realRoots.some((root) => isInside(real, root)) && !realFiles.includes(real)) throw refuse();
+  if (!allowsReal(real)) throw refuse();
   const info = await stat(real);
   if (!info.isFile()) throw new InputError(`input "${value}" is not a file`, { path });
   return real;
+}
+
+/** A local input as an expert receives it: a private copy, and the file it was copied from. */
+export interface LocalInput extends InputFile {
+  /** The checked real path the user named; `path` is the copy in the run folder. */
+  source: string;
+}
+
+/**
+ * Opens a checked local input once and copies it, from the open descriptor, into the run folder, where
+ * only this run writes. An expert that opened the user's path later would open whatever is there by then:
+ * swapping the file for a symlink between the check and the expert's open let 31 of 180 tasks read outside
+ * the working directory. Here the last component is opened without following symlinks, and the descriptor
+ * itself is checked: on Linux its real path (`/proc/self/fd/N`) must still be inside the allowed places;
+ * elsewhere its device and inode must be those of the real path, which must still be allowed.
+ */
+export async function openLocalInput(
+  value: string,
+  policy: InputPolicy,
+  directory: ArtifactDirectory,
+): Promise<LocalInput> {
+  const real = await resolveLocalFile(value, policy);
+  const refuse = () =>
+    new InputError(
+      `refused: "${value}" changed while it was read (it now leads outside the allowed places)`,
+      {
+        path: value,
+      },
+    );
+  let handle: FileHandle;
+  try {
+    handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    // ELOOP: the last component became a symlink since the check.
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP') throw refuse();
+    throw new InputError(`input file "${value}" cannot be read: ${(error as Error).message}`, { path: real });
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw refuse();
+    const { allowsReal } = await realConfinement(policy);
+    if (process.platform === 'linux') {
+      const opened = await realOrUndefined(`/proc/self/fd/${handle.fd}`);
+      if (opened === undefined || !allowsReal(opened)) throw refuse();
+    } else {
+      const now = await realOrUndefined(real);
+      const named = now === undefined ? undefined : await stat(now).catch(() => undefined);
+      if (!now || !allowsReal(now) || named?.dev !== info.dev || named?.ino !== info.ino) throw refuse();
+    }
+    const extension = extname(real).slice(1) || 'bin';
+    const stem =
+      extension === 'bin' && !real.endsWith('.bin') ? basename(real) : basename(real, `.${extension}`);
+    // `wx`: never written through a file or link already there (an earlier run's, or one planted); a
+    // name that is taken is passed over for the next.
+    let copy = directory.reservePath(stem, extension, 'inputs');
+    let target: FileHandle | undefined;
+    for (let attempt = 0; target === undefined; attempt++) {
+      try {
+        target = await open(copy, 'wx', 0o600);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 100) throw error;
+        copy = directory.reservePath(stem, extension, 'inputs');
+      }
+    }
+    try {
+      // Streamed from the descriptor, not reopened by name: the bytes are those of the file checked.
+      await pipeline(handle.createReadStream({ start: 0, autoClose: false }), target.createWriteStream());
+    } catch (error) {
+      await rm(copy, { force: true }).catch(() => {});
+      throw error;
+    } finally {
+      await target.close().catch(() => {});
+    }
+    return { path: copy, mimeType: await detectMimeType(copy), source: real };
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
@@ -355,7 +446,7 @@ export async function resolveInputFile(
   value: string,
   kind: FileKind,
   options: FetchOptions,
-): Promise<InputFile> {
+): Promise<InputFile | LocalInput> {
   const trimmed = value.trim();
   if (trimmed.length === 0) throw new InputError(`the ${kind} argument is empty`);
   const scheme = urlScheme(trimmed);
@@ -373,6 +464,5 @@ export async function resolveInputFile(
       `refused: "${redact(trimmed)}" uses ${scheme}:, only files and http(s) URLs are inputs`,
     );
   }
-  const real = await resolveLocalFile(path, options.policy);
-  return { path: real, mimeType: await detectMimeType(real) };
+  return openLocalInput(path, options.policy, options.directory);
 }

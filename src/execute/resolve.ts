@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import {
   GENERATED_PATTERN,
   InputError,
@@ -10,7 +11,7 @@ import {
   type TaskResult,
 } from '../core/index.js';
 import type { ArtifactDirectory } from './artifacts.js';
-import { type FileKind, type InputPolicy, resolveInputFile } from './inputs.js';
+import { type FileKind, type InputPolicy, type LocalInput, resolveInputFile } from './inputs.js';
 import { checkInputFile } from './media-checks.js';
 
 /** `<GENERATED>-k` anywhere inside a text argument ("Describe <GENERATED>-0 in French"). */
@@ -44,6 +45,8 @@ export interface ResolvedArguments {
   /** The arguments as the expert receives them (generated references replaced, files as real paths). */
   args: Record<string, string>;
   inputs: ResolvedInputs;
+  /** Private copies made of local files for this task; the caller removes them when the task has ended. */
+  copies: string[];
 }
 
 function describeOutput(output: TaskOutput): string {
@@ -104,33 +107,43 @@ export async function resolveArguments(
 ): Promise<ResolvedArguments> {
   const args: Record<string, string> = {};
   const inputs: ResolvedInputs = {};
-  for (const [name, raw] of Object.entries(task.args)) {
-    if (raw === undefined || raw === null) continue;
-    const value = String(raw);
-    if (!isResourceKind(name)) {
-      // Not something an expert consumes; kept so the record shows what the plan said.
-      args[name] = value;
-      continue;
+  const copies: string[] = [];
+  try {
+    for (const [name, raw] of Object.entries(task.args)) {
+      if (raw === undefined || raw === null) continue;
+      const value = String(raw);
+      if (!isResourceKind(name)) {
+        // Not something an expert consumes; kept so the record shows what the plan said.
+        args[name] = value;
+        continue;
+      }
+      if (name === 'text') {
+        const text = value.replace(GENERATED_ANYWHERE, (_match, id: string) =>
+          generatedText(task.id, Number(id), context),
+        );
+        args.text = text;
+        inputs.text = text;
+        continue;
+      }
+      const reference = GENERATED_PATTERN.exec(value.trim());
+      const file = reference
+        ? generatedFile(task.id, Number(reference[1]), name, context)
+        : await resolveInputFile(value, name, {
+            policy: context.policy,
+            directory: context.directory,
+            signal: context.signal,
+          });
+      const source = (file as Partial<LocalInput>).source;
+      if (source !== undefined) copies.push(file.path);
+      await checkInputFile(file, name);
+      // The record names the file the user gave; the expert reads the private copy made of it.
+      args[name] = source ?? file.path;
+      inputs[name] = { path: file.path, mimeType: file.mimeType };
     }
-    if (name === 'text') {
-      const text = value.replace(GENERATED_ANYWHERE, (_match, id: string) =>
-        generatedText(task.id, Number(id), context),
-      );
-      args.text = text;
-      inputs.text = text;
-      continue;
-    }
-    const reference = GENERATED_PATTERN.exec(value.trim());
-    const file = reference
-      ? generatedFile(task.id, Number(reference[1]), name, context)
-      : await resolveInputFile(value, name, {
-          policy: context.policy,
-          directory: context.directory,
-          signal: context.signal,
-        });
-    await checkInputFile(file, name);
-    args[name] = file.path;
-    inputs[name] = file;
+  } catch (error) {
+    // A later argument failed: the copies made for the earlier ones are nobody's to remove otherwise.
+    await Promise.all(copies.map((path) => rm(path, { force: true }).catch(() => {})));
+    throw error;
   }
-  return { args, inputs };
+  return { args, inputs, copies };
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -261,6 +262,39 @@ describe('executePlan', () => {
       /huge\.png: the image is 16000×16000 \(256\.0 megapixels\), over the limit of 40 megapixels/,
     );
     assert.equal(backend.calls.length, 2, 'the oversized image never reached the backend');
+  });
+
+  test("an expert reads a private copy of a local input, removed when its task ends; the record names the user's file", async () => {
+    const backend = createTestBackend({ id: 'test', latencyMs: 5, tasks: ['image-classification'] });
+    const cwd = join(scratch, `run-${++runCounter}`);
+    await mkdir(cwd, { recursive: true });
+    await writeFile(join(cwd, 'cat.png'), pngDeclaring(64, 64));
+    const seen: { path: string; existed: boolean }[] = [];
+    const watching: InferenceBackend = {
+      ...backend,
+      async infer(request) {
+        const path = request.inputs.image!.path;
+        seen.push({ path, existed: existsSync(path) });
+        return backend.infer(request);
+      },
+    };
+    const [result] = await run([task(0, [], { image: 'cat.png' }, 'image-classification')], [watching], {
+      inputs: {
+        cwd,
+        allowedFiles: [],
+        allowedDirs: [],
+        allowPrivateUrls: false,
+        maxDownloadBytes: 1_000_000,
+        urlTimeoutMs: 5_000,
+      },
+      outputDir: join(cwd, 'out'),
+    });
+    assert.equal(result!.status, 'succeeded');
+    assert.equal(result!.args.image, join(await realpath(cwd), 'cat.png'));
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0]!.path, join(cwd, 'out', 'inputs', 'cat.png'));
+    assert.ok(seen[0]!.existed, 'the copy was there while the expert ran');
+    assert.ok(!existsSync(seen[0]!.path), 'and gone after the task ended');
   });
 
   test('a failing task skips its dependants transitively and everything else still runs', async () => {

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import {
   CancelledError,
   dependencies,
@@ -299,6 +300,10 @@ export function executePlan(options: ExecuteOptions): Promise<TaskResult[]> {
     const signal = options.signal ? AbortSignal.any([options.signal, timeout.signal]) : timeout.signal;
     let args = stringArgs(task);
     let settled = false;
+    // Private copies of local input files, made for this task only: removed the moment it ends.
+    const copies: string[] = [];
+    const removeCopies = () =>
+      Promise.all(copies.splice(0).map((path) => rm(path, { force: true }).catch(() => {})));
     emit({
       type: 'task-start',
       taskId: task.id,
@@ -328,6 +333,9 @@ export function executePlan(options: ExecuteOptions): Promise<TaskResult[]> {
           signal,
         });
         args = resolved.args;
+        copies.push(...resolved.copies);
+        // The task may have ended (timed out, cancelled) while its inputs were read.
+        if (settled) await removeCopies();
         signal.throwIfAborted();
         const attempt = (target: InferenceBackend, modelId: string) =>
           target.infer({
@@ -389,6 +397,7 @@ export function executePlan(options: ExecuteOptions): Promise<TaskResult[]> {
     } finally {
       settled = true;
       clearTimeout(timer);
+      await removeCopies();
     }
   }
 
