@@ -58,7 +58,7 @@ export class SegmentReader {
     }
     // Fenced blocks and the whole text are both read: twice the length, times the factor, plus some slack
     // for short replies.
-    this.budget = 2 * MAX_SCAN_FACTOR * reply.length + 10_000;
+    this.budget = 2 * MAX_SCAN_FACTOR * reply.length + 4_000;
   }
 
   /** Whether another segment may be tried (the segment cap; the budget is checked by `read`). */
@@ -127,7 +127,7 @@ export function segmentEnd(text: string, start: number): number {
   let previousSignificant = '';
   while (index < text.length) {
     const char = text[index]!;
-    if (char === '"' || (char === "'" && /^[[{,:]?$/.test(previousSignificant))) {
+    if (char === '"' || (char === "'" && opensValue(previousSignificant))) {
       index = stringEnd(text, index, char);
       previousSignificant = char;
       continue;
@@ -146,10 +146,27 @@ export function segmentEnd(text: string, start: number): number {
       if (at !== -1) stack.length = at;
       if (stack.length === 0) return index + 1;
     }
-    if (!/\s/.test(char)) previousSignificant = char;
+    if (!isSpace(char)) previousSignificant = char;
     index++;
   }
   return text.length;
+}
+
+/** `/\s/` without a regex call for the common ASCII characters: the scanners ask it of every character. */
+function isSpace(char: string): boolean {
+  if (char === ' ' || char === '\n' || char === '\t' || char === '\r') return true;
+  return char > '~' && /\s/.test(char);
+}
+
+/** Whether a quote after this character (the last non-space one) opens a string: the JSON positions of a value. */
+function opensValue(previousSignificant: string): boolean {
+  return (
+    previousSignificant === '' ||
+    previousSignificant === '[' ||
+    previousSignificant === '{' ||
+    previousSignificant === ',' ||
+    previousSignificant === ':'
+  );
 }
 
 /** The index just after the string opened at `start` by `quote`. */
@@ -194,17 +211,18 @@ function requoteSingleQuotedStrings(segment: string): string {
   if (!segment.includes("'")) return segment;
   let out = '';
   let index = 0;
+  // Characters copied unchanged are copied in runs, from `copied` up to the next string.
+  let copied = 0;
   let previousSignificant = '';
   while (index < segment.length) {
     const char = segment[index]!;
     if (char === '"') {
-      const end = stringEnd(segment, index, '"');
-      out += segment.slice(index, end);
-      index = end;
+      index = stringEnd(segment, index, '"');
       previousSignificant = '"';
       continue;
     }
-    if (char === "'" && /^[[{,:]?$/.test(previousSignificant)) {
+    if (char === "'" && opensValue(previousSignificant)) {
+      out += segment.slice(copied, index);
       const end = stringEnd(segment, index, "'");
       const closed = segment[end - 1] === "'" && end - 1 > index;
       const inner = segment
@@ -212,14 +230,14 @@ function requoteSingleQuotedStrings(segment: string): string {
         .replace(/\\(.)/g, (_escape, next: string) => (Object.hasOwn(ESCAPES, next) ? ESCAPES[next]! : next));
       out += JSON.stringify(inner);
       index = end;
+      copied = end;
       previousSignificant = '"';
       continue;
     }
-    out += char;
-    if (!/\s/.test(char)) previousSignificant = char;
+    if (!isSpace(char)) previousSignificant = char;
     index++;
   }
-  return out;
+  return out + segment.slice(copied);
 }
 
 /**

@@ -21,6 +21,12 @@ export const MAX_TASKS = 64;
 /** Named arguments (or bare list items) of one task; a task takes at most one text, image, audio and video. */
 export const MAX_ARGUMENTS_PER_TASK = 16;
 
+/**
+ * Characters of one argument of a plan, as long as a whole reply may be: the planner reads each text several
+ * times (references, lists, kinds). Experts may take less; that is their limit, checked when they run.
+ */
+export const MAX_ARGUMENT_CHARS = MAX_REPLY_CHARS;
+
 /** Values in one argument (a list of files, "<GENERATED>-0,<GENERATED>-1"); each becomes a task. */
 export const MAX_ITEMS_PER_ARGUMENT = 32;
 
@@ -30,9 +36,12 @@ export const MAX_ITEMS_PER_ARGUMENT = 32;
  */
 export const MAX_TASK_NAME_CHARS = 64;
 
+/** Did-you-mean searches per plan (each compares a name with the whole vocabulary); later unknown names get none. */
+export const MAX_SUGGESTIONS = 8;
+
 /**
  * Characters the tolerant JSON reader may look at, as a multiple of the text's length: each bracketed segment
  * it tries costs its length (scan, parse, repair), so a reply full of unclosed brackets cannot make the
  * reader quadratic. Past this, it gives up with a clear error.
  */
-export const MAX_SCAN_FACTOR = 4;
+export const MAX_SCAN_FACTOR = 2;

@@ -5,10 +5,12 @@ import { PlanError } from '../core/errors.js';
 import { firstJsonValue } from '../core/lenient-json.js';
 import type { ControllerModel } from '../core/llm.js';
 import {
+  MAX_ARGUMENT_CHARS,
   MAX_ARGUMENTS_PER_TASK,
   MAX_ITEMS_PER_ARGUMENT,
   MAX_NESTING_DEPTH,
   MAX_REPLY_CHARS,
+  MAX_SUGGESTIONS,
   MAX_TASK_NAME_CHARS,
   MAX_TASKS,
 } from '../core/plan-limits.js';
@@ -103,6 +105,27 @@ describe('plans beyond the limits are refused quickly, with a problem naming the
       within(100, () => closestTask(name)),
       undefined,
     );
+  });
+
+  test('a text argument longer than a reply may be is refused, naming its length', () => {
+    const text = 'word '.repeat(80_000);
+    const { problems } = within(200, () =>
+      validatePlan([{ id: 0, task: 'token-classification', args: { text } }]),
+    );
+    assert.deepEqual(problems, [
+      `Task 0 (token-classification) has an argument of 400000 characters; an argument has at most ${MAX_ARGUMENT_CHARS}.`,
+    ]);
+  });
+
+  test('a plan of 64 unknown task names gets a did-you-mean for the first few only, and quickly', () => {
+    const tasks = Array.from({ length: 64 }, (_, id) => ({
+      id,
+      task: `objet-detectoin-${id}`,
+      args: { image: 'a.jpg' },
+    }));
+    const { problems } = within(300, () => validatePlan(tasks));
+    assert.equal(problems.filter((problem) => problem.includes('the closest is')).length, MAX_SUGGESTIONS);
+    assert.equal(problems.length, 64);
   });
 
   test('an argument nested deeper than a plan can be is refused, not walked', () => {

@@ -2,9 +2,11 @@ import { z } from 'zod';
 import { generatedRef, type PlannedTask, type TaskArgs, type TaskGraph } from '../core/graph.js';
 import { nestedDeeperThan } from '../core/lenient-json.js';
 import {
+  MAX_ARGUMENT_CHARS,
   MAX_ARGUMENTS_PER_TASK,
   MAX_ITEMS_PER_ARGUMENT,
   MAX_NESTING_DEPTH,
+  MAX_SUGGESTIONS,
   MAX_TASK_NAME_CHARS,
   MAX_TASKS,
 } from '../core/plan-limits.js';
@@ -135,9 +137,10 @@ export function validatePlan(tasks: unknown[], options: ValidateOptions = {}): V
     ? new Set<TaskName>(options.availableTasks.filter((task) => isTaskName(task)))
     : undefined;
   const drafts: Draft[] = [];
+  const budget = { suggestions: MAX_SUGGESTIONS };
 
   tasks.forEach((raw, position) => {
-    const draft = readDraft(raw, position, drafts.length, problems, available);
+    const draft = readDraft(raw, position, drafts.length, problems, available, budget);
     if (draft) drafts.push(draft);
   });
 
@@ -202,6 +205,7 @@ function readDraft(
   uid: number,
   problems: string[],
   available: Set<TaskName> | undefined,
+  budget: { suggestions: number },
 ): Draft | undefined {
   const parsed = rawTaskSchema.safeParse(raw);
   if (!isRecord(raw) || !parsed.success) {
@@ -242,12 +246,12 @@ function readDraft(
     const task = normalizeTaskName(name);
     if (!task) {
       problems.push(
-        `${label}: "${name}" is not an available task${suggestion(name, available, '; the closest is')}.`,
+        `${label}: "${name}" is not an available task${suggestion(name, available, '; the closest is', budget)}.`,
       );
       draft.invalid = true;
     } else if (available && !available.has(task)) {
       problems.push(
-        `${label}: "${task}" cannot run here; use an available task instead${suggestion(task, available, ', such as')}.`,
+        `${label}: "${task}" cannot run here; use an available task instead${suggestion(task, available, ', such as', budget)}.`,
       );
       draft.invalid = true;
     } else {
@@ -261,14 +265,26 @@ function readDraft(
 function readArguments(draft: Draft, rawArgs: unknown, problems: string[]): void {
   if (rawArgs === undefined || rawArgs === null) return;
   const label = labelOf(draft);
-  if (typeof rawArgs === 'string') {
-    draft.rawArgs.push(...listArguments([rawArgs]));
+  const list = typeof rawArgs === 'string' ? [rawArgs] : rawArgs;
+  const values = Array.isArray(list) ? list : isRecord(list) ? Object.values(list) : [];
+  if (values.length > MAX_ARGUMENTS_PER_TASK) {
+    problems.push(`${label} has ${values.length} arguments; a task has at most ${MAX_ARGUMENTS_PER_TASK}.`);
+    draft.invalid = true;
     return;
   }
-  const count = Array.isArray(rawArgs) ? rawArgs.length : isRecord(rawArgs) ? Object.keys(rawArgs).length : 0;
-  if (count > MAX_ARGUMENTS_PER_TASK) {
-    problems.push(`${label} has ${count} arguments; a task has at most ${MAX_ARGUMENTS_PER_TASK}.`);
+  // Reading a text scans it several times (references, lists, kinds): a text longer than any reply is refused.
+  const longest = values
+    .flat()
+    .reduce<number>((most, value) => (typeof value === 'string' ? Math.max(most, value.length) : most), 0);
+  if (longest > MAX_ARGUMENT_CHARS) {
+    problems.push(
+      `${label} has an argument of ${longest} characters; an argument has at most ${MAX_ARGUMENT_CHARS}.`,
+    );
     draft.invalid = true;
+    return;
+  }
+  if (typeof rawArgs === 'string') {
+    draft.rawArgs.push(...listArguments([rawArgs]));
     return;
   }
   if (Array.isArray(rawArgs)) {
@@ -745,7 +761,9 @@ export function closestTask(name: string, available?: ReadonlySet<TaskName>): Ta
     .replace(/[\s_]+/g, '-');
   // A known name inside a decorated one ("image-captioning-pro", "run-object-detection") is the best hint.
   const words = cleaned.split('-').filter((word) => word.length > 0);
-  for (let length = words.length - 1; length > 0; length--) {
+  // No task name has more than five words: longer runs of words cannot name one, and skipping them keeps
+  // this linear in the number of words.
+  for (let length = Math.min(words.length - 1, 6); length > 0; length--) {
     for (let start = 0; start + length <= words.length; start++) {
       const inner = normalizeTaskName(words.slice(start, start + length).join('-'));
       if (inner && candidates.includes(inner)) return inner;
@@ -753,12 +771,17 @@ export function closestTask(name: string, available?: ReadonlySet<TaskName>): Ta
   }
   let best: TaskName | undefined;
   let bestScore = Number.POSITIVE_INFINITY;
+  const threshold = Math.max(2, cleaned.length * 0.3);
   for (const candidate of candidates) {
-    const distance = editDistance(cleaned, candidate);
     // Shared words count for more than shared letters: "speech-synthesis" is nearer text-to-speech
     // than names a few letters away. A name sharing no word and few letters gets no suggestion.
     const shared = words.filter((word) => word.length > 2).filter((word) => candidate.includes(word)).length;
-    if (shared === 0 && distance > Math.max(2, cleaned.length * 0.3)) continue;
+    // The distance is at least the difference in length: skip the quadratic comparison when that alone
+    // rules the candidate out.
+    const atLeast = Math.abs(cleaned.length - candidate.length);
+    if ((shared === 0 && atLeast > threshold) || atLeast - shared * 4 >= bestScore) continue;
+    const distance = editDistance(cleaned, candidate);
+    if (shared === 0 && distance > threshold) continue;
     const score = distance - shared * 4;
     if (score < bestScore) {
       bestScore = score;
@@ -768,21 +791,34 @@ export function closestTask(name: string, available?: ReadonlySet<TaskName>): Ta
   return best;
 }
 
-/** " The closest is "x"." or nothing, for problem messages. */
-function suggestion(name: string, available: ReadonlySet<TaskName> | undefined, phrase: string): string {
+/**
+ * " The closest is "x"." or nothing, for problem messages; nothing once the plan's MAX_SUGGESTIONS are
+ * spent, so that a plan of many unknown names costs a bounded number of searches.
+ */
+function suggestion(
+  name: string,
+  available: ReadonlySet<TaskName> | undefined,
+  phrase: string,
+  budget: { suggestions: number },
+): string {
+  if (budget.suggestions <= 0) return '';
+  budget.suggestions--;
   const closest = closestTask(name, available);
   return closest ? `${phrase} "${closest}"` : '';
 }
 
+/** Levenshtein distance on two reused rows: it runs for every vocabulary entry of every suggestion. */
 function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  let previous = new Uint32Array(b.length + 1);
+  let current = new Uint32Array(b.length + 1);
+  for (let j = 0; j <= b.length; j++) previous[j] = j;
   for (let i = 1; i <= a.length; i++) {
-    const current = [i];
+    current[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      const cost = a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1;
       current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
     }
-    previous = current;
+    [previous, current] = [current, previous];
   }
   return previous[b.length]!;
 }

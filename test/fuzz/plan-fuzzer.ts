@@ -37,13 +37,19 @@ export interface FuzzSummary {
   /** Exceptions that escaped the reading path, workers that died, and hangs. */
   uncaught: FuzzFailure[];
   hangs: FuzzFailure[];
+  /** Cases over `slowMs` on every try (the first and SLOW_RETRIES more), with their fastest time. */
   slow: { index: number; family: string; ms: number }[];
+  /** Cases over `slowMs` the first time they ran. */
+  slowOnFirstTry: number;
   slowest: { index: number; family: string; ms: number } | undefined;
   invalidAccepted: FuzzFailure[];
   byFamily: Record<string, number>;
   elapsedMs: number;
   stoppedEarly: boolean;
 }
+
+/** Times a slow case is run again before it counts as slow. */
+const SLOW_RETRIES = 2;
 
 const WORKER_URL = new URL('./plan-worker-entry.mjs', import.meta.url);
 
@@ -60,6 +66,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
     uncaught: [],
     hangs: [],
     slow: [],
+    slowOnFirstTry: 0,
     slowest: undefined,
     invalidAccepted: [],
     byFamily: {},
@@ -101,7 +108,19 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
     let worker: Worker | undefined;
     for (let index = takeIndex(); index !== undefined; index = takeIndex()) {
       worker ??= await startWorker(options.workerHeapMb ?? 512);
-      const outcome = await runOn(worker, { seed: options.seed, index }, deadlineMs);
+      let outcome = await runOn(worker, { seed: options.seed, index }, deadlineMs);
+      // On a shared machine a case can be slow because the CPU was elsewhere (another process, a GC): a
+      // slow case is timed again, and it counts as slow only if it is slow every time.
+      for (
+        let retry = 0;
+        retry < SLOW_RETRIES && outcome.kind === 'report' && outcome.report.ms > slowMs;
+        retry++
+      ) {
+        if (retry === 0) summary.slowOnFirstTry++;
+        const again = await runOn(worker, { seed: options.seed, index }, deadlineMs);
+        if (again.kind !== 'report') outcome = again;
+        else outcome.report.ms = Math.min(outcome.report.ms, again.report.ms);
+      }
       if (outcome.kind === 'report') {
         record(outcome.report);
         continue;
@@ -181,7 +200,7 @@ export function formatSummary(summary: FuzzSummary): string {
     `  accepted ${summary.accepted}, rejected ${summary.rejected}`,
     `  uncaught exceptions: ${summary.uncaught.length}`,
     `  hangs (past the deadline): ${summary.hangs.length}`,
-    `  cases over 100 ms: ${summary.slow.length}${summary.slowest ? `; slowest ${summary.slowest.ms.toFixed(1)} ms (#${summary.slowest.index}, ${summary.slowest.family})` : ''}`,
+    `  cases over 100 ms: ${summary.slow.length} (on all ${SLOW_RETRIES + 1} tries; ${summary.slowOnFirstTry} on the first)${summary.slowest ? `; slowest ${summary.slowest.ms.toFixed(1)} ms (#${summary.slowest.index}, ${summary.slowest.family})` : ''}`,
     `  invalid plans accepted: ${summary.invalidAccepted.length}`,
   ];
   const show = (title: string, failures: FuzzFailure[]) => {
