@@ -76,13 +76,23 @@ const WINK_TYPES: Record<string, EntityType> = {
 /**
  * People, places and organizations from compromise, plus dates, money and the like from wink-nlp. The text
  * is read in chunks of `NER_CHUNK_CHARS` ending at sentence ends: compromise's time grows faster than the
- * text (10 KB in one piece took 1.2 s, 198 KB 21.8 s), in chunks it grows with it. Callers bound the total
- * (`MAX_NER_CHARS` in the expert).
+ * text (10 KB in one piece took 1.2 s, 198 KB 21.8 s), in chunks it grows with it, and no chunk holds the
+ * event loop for long. Callers bound the total (`MAX_NER_CHARS` in the expert).
  */
-export async function findEntities(text: string, onProgress?: (message: string) => void): Promise<Entity[]> {
+export async function findEntities(
+  text: string,
+  onProgress?: (message: string) => void,
+  signal?: AbortSignal,
+): Promise<Entity[]> {
   const { nlp } = await compromise.get(onProgress);
   const all: Entity[] = [];
   for (let start = 0; start < text.length; ) {
+    if (start > 0) {
+      // Each chunk is some 20 ms of synchronous work: between chunks the event loop serves other requests,
+      // and a task that timed out or was cancelled stops here instead of reading on.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (signal) throwIfAborted(signal);
+    }
     const end = start + cutPoint(text.slice(start, start + NER_CHUNK_CHARS + 1), NER_CHUNK_CHARS);
     const chunk = text.slice(start, end);
     for (const entity of await chunkEntities(nlp, chunk, onProgress))
@@ -186,7 +196,7 @@ export const compromiseNer: LocalExpert = {
   async run(request: InferenceRequest): Promise<TaskOutput> {
     const read = leadingText(requireText(request), MAX_NER_CHARS);
     throwIfAborted(request.signal);
-    const entities = await findEntities(read.text, request.onProgress);
+    const entities = await findEntities(read.text, request.onProgress, request.signal);
     return {
       text: `${summarizeEntities(entities)}${truncationNote(read)}`,
       data: {

@@ -55,7 +55,7 @@ export const winkSentiment: LocalExpert = {
     'Sentiment of English text, offline, with wink-nlp and its English lite model: POSITIVE, NEGATIVE or NEUTRAL with ' +
     'a strength score, for the whole text and per sentence. Lexicon-based with negation handling ("not good" is ' +
     'negative) and emoji/emoticons; misses sarcasm and domain-specific wording. Sentiment only: it does not do ' +
-    'topic or other label sets. Reads the first 100,000 characters of a longer text.',
+    'topic or other label sets. Reads the first 20,000 characters of a longer text.',
   sizeBytes: 3_500_000,
   tags: ['sentiment', 'english', 'wink-nlp'],
   async run(request: InferenceRequest): Promise<TaskOutput> {

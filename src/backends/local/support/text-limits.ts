@@ -3,16 +3,26 @@
  * earlier task produced (an OCR result, a transcript, a pasted book), and some libraries are more than
  * linear in it: compromise took 21.8 s on 198 KB and over 15 minutes on 1 MB. Each expert reads at most
  * its limit, from the start, cut at a sentence or line end, and its output says so when it did; each limit
- * keeps one task to about a second of CPU on a laptop (see the local backend's README for the figures).
+ * keeps one task to about a second of CPU on a laptop, none holding the event loop for more than a few tens of milliseconds at a time (see the local backend's README for the figures).
  */
 
-/** Named-entity recognition: ~8 pages, read in chunks of `NER_CHUNK_CHARS` (compromise is superlinear). */
+/**
+ * Named-entity recognition: ~8 pages, read in chunks of `NER_CHUNK_CHARS` (compromise is superlinear), the
+ * event loop served between chunks: about 1 s of CPU in all.
+ */
 export const MAX_NER_CHARS = 20_000;
-/** A chunk compromise reads in ~100 ms; chunks end at a sentence or line end, so no name is cut in two. */
-export const NER_CHUNK_CHARS = 2_000;
+/**
+ * A chunk compromise and wink-nlp read in ~20 ms (under 60 ms on a busy 2-core machine), which is as long
+ * as the event loop is held at a time; 1,000 and 2,000 held it up to 130 ms for no gain in total time.
+ * Chunks end at a sentence or line end where one is in their second half, so names are rarely cut in two.
+ */
+export const NER_CHUNK_CHARS = 500;
 
-/** Sentiment: ~40 pages; wink-nlp is linear (~0.5 s per 100 KB) but its per-sentence list grows with it. */
-export const MAX_SENTIMENT_CHARS = 100_000;
+/**
+ * Sentiment: ~8 pages, read in one call of ~25 ms (wink-nlp is linear, but one call cannot be split
+ * without changing its document score, and 100 KB held the event loop ~0.1-0.2 s).
+ */
+export const MAX_SENTIMENT_CHARS = 20_000;
 
 /**
  * Speech synthesis: flite reads ~16 characters per second, so 2,000 characters are ~2 minutes of speech
