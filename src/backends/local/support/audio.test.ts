@@ -203,6 +203,34 @@ describe('recordings whose headers lie', () => {
   });
 });
 
+describe('long recordings', () => {
+  test('resampling a minute of 48 kHz audio lets the event loop run, and stops when its task is cancelled', async () => {
+    const path = join(temporarySink().dir, 'minute.wav');
+    await writeFile(path, encodeWav(tone(440, 48_000, 60)));
+    let last = performance.now();
+    let worstGap = 0;
+    const timer = setInterval(() => {
+      const now = performance.now();
+      worstGap = Math.max(worstGap, now - last);
+      last = now;
+    }, 5);
+    try {
+      const audio = await decodeAudio(path, 16_000);
+      assert.equal(audio.samples.length, 960_000);
+    } finally {
+      clearInterval(timer);
+    }
+    // Slices of ~10-30 ms; loose for a busy machine, far below the ~1 s the whole conversion takes.
+    assert.ok(worstGap < 300, `the event loop was held ${Math.round(worstGap)} ms`);
+
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 50);
+    const started = performance.now();
+    await assert.rejects(decodeAudio(path, 16_000, controller.signal), { code: 'cancelled' });
+    assert.ok(performance.now() - started < 500, 'it stopped at the next slice');
+  });
+});
+
 describe('word error rate', () => {
   test('counts substitutions, deletions and insertions against the reference words', () => {
     assert.deepEqual(

@@ -1,8 +1,9 @@
 import { open, readFile } from 'node:fs/promises';
 import { InferenceError, InputError } from '../../../core/errors.js';
 import { audioHeaderProblem, MAX_AUDIO_SECONDS } from '../../../core/media-limits.js';
+import { throwIfAborted } from './inputs.js';
 import { findExecutable, runCommand } from './system.js';
-import { AudioRefusedError, type MonoAudio, parseWav, resample } from './wav.js';
+import { AudioRefusedError, type MonoAudio, parseWav, resampleInSlices } from './wav.js';
 
 export type AudioContainer = 'wav' | 'mp3' | 'ogg-vorbis' | 'ogg-opus' | 'flac' | 'other';
 
@@ -81,28 +82,38 @@ class BoundedAudio {
   }
 }
 
-async function decodeMp3(bytes: Uint8Array): Promise<MonoAudio> {
+/** Lets the event loop serve others between decoded chunks, and stops when the task has ended. */
+async function nextTurn(signal?: AbortSignal): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  signal?.throwIfAborted();
+}
+
+async function decodeMp3(bytes: Uint8Array, signal?: AbortSignal): Promise<MonoAudio> {
   const { MPEGDecoder } = await import('mpg123-decoder');
   const decoder = new MPEGDecoder();
   await decoder.ready;
   try {
     const audio = new BoundedAudio();
-    for (let at = 0; at < bytes.length; at += CHUNK_BYTES)
+    for (let at = 0; at < bytes.length; at += CHUNK_BYTES) {
       audio.add(decoder.decode(bytes.subarray(at, at + CHUNK_BYTES)));
+      await nextTurn(signal);
+    }
     return audio.result('MPEG audio frames');
   } finally {
     decoder.free();
   }
 }
 
-async function decodeVorbis(bytes: Uint8Array): Promise<MonoAudio> {
+async function decodeVorbis(bytes: Uint8Array, signal?: AbortSignal): Promise<MonoAudio> {
   const { OggVorbisDecoder } = await import('@wasm-audio-decoders/ogg-vorbis');
   const decoder = new OggVorbisDecoder();
   await decoder.ready;
   try {
     const audio = new BoundedAudio();
-    for (let at = 0; at < bytes.length; at += CHUNK_BYTES)
+    for (let at = 0; at < bytes.length; at += CHUNK_BYTES) {
       audio.add(await decoder.decode(bytes.subarray(at, at + CHUNK_BYTES)));
+      await nextTurn(signal);
+    }
     audio.add(await decoder.flush());
     return audio.result('Vorbis audio');
   } finally {
@@ -159,16 +170,18 @@ export async function decodeAudio(
         audio = parseWav(await readFile(path));
         break;
       case 'mp3':
-        audio = await decodeMp3(await readFile(path));
+        audio = await decodeMp3(await readFile(path), signal);
         break;
       case 'ogg-vorbis':
-        audio = await decodeVorbis(await readFile(path));
+        audio = await decodeVorbis(await readFile(path), signal);
         break;
       default:
         audio = await decodeWithFfmpeg(path, sampleRate, signal);
     }
-    return resample(audio, sampleRate);
+    return await resampleInSlices(audio, sampleRate, signal);
   } catch (error) {
+    // Stopped between slices because the task timed out or was cancelled: that, not a broken file.
+    if (signal?.aborted) throwIfAborted(signal);
     const message = `Cannot read the audio ${path}: ${(error as Error).message}`;
     if (error instanceof AudioRefusedError) throw new InputError(message, { path });
     throw new InferenceError(message, { cause: error });

@@ -123,7 +123,43 @@ export function encodeWav(audio: MonoAudio): Uint8Array {
  * frequency first, so that 44.1 kHz music-rate audio does not alias into the recognizer's 0-8 kHz band.
  */
 export function resample(audio: MonoAudio, targetRate: number): MonoAudio {
-  if (audio.sampleRate === targetRate) return audio;
+  const job = resampler(audio, targetRate);
+  if (!job) return audio;
+  job.run(0, job.output.length);
+  return { samples: job.output, sampleRate: targetRate };
+}
+
+/** Output samples computed between two turns of the event loop: ~10-30 ms of work at 48 kHz input. */
+const SLICE_SAMPLES = 8_000;
+
+/**
+ * `resample`, a slice at a time, with the event loop served between slices: five minutes of 48 kHz audio
+ * is some 5 s of work on a busy 2-core machine, which would otherwise hold every other request that long.
+ * Stops at the next slice when the signal aborts (a task that timed out stops using the CPU).
+ */
+export async function resampleInSlices(
+  audio: MonoAudio,
+  targetRate: number,
+  signal?: AbortSignal,
+): Promise<MonoAudio> {
+  const job = resampler(audio, targetRate);
+  if (!job) return audio;
+  for (let from = 0; from < job.output.length; from += SLICE_SAMPLES) {
+    if (from > 0) {
+      await new Promise((resolve) => setImmediate(resolve));
+      signal?.throwIfAborted();
+    }
+    job.run(from, Math.min(job.output.length, from + SLICE_SAMPLES));
+  }
+  return { samples: job.output, sampleRate: targetRate };
+}
+
+/** The filter and output buffer for one conversion, or undefined when the rates already match. */
+function resampler(
+  audio: MonoAudio,
+  targetRate: number,
+): { output: Float32Array; run: (from: number, to: number) => void } | undefined {
+  if (audio.sampleRate === targetRate) return undefined;
   // The filter's width grows with the ratio of the rates: a rate from a hostile header (4 GHz) would make
   // its table gigabytes long. The decoders check first; this keeps the function safe on its own.
   for (const rate of [audio.sampleRate, targetRate]) {
@@ -149,20 +185,21 @@ export function resample(audio: MonoAudio, targetRate: number): MonoAudio {
     table[index] = sinc * window;
   }
   const input = audio.samples;
-  const length = Math.floor(input.length / ratio);
-  const output = new Float32Array(length);
-  for (let index = 0; index < length; index += 1) {
-    const center = index * ratio;
-    const first = Math.max(0, Math.ceil(center - halfWidth));
-    const last = Math.min(input.length - 1, Math.floor(center + halfWidth));
-    let sum = 0;
-    let weights = 0;
-    for (let source = first; source <= last; source += 1) {
-      const weight = table[Math.round(Math.abs(source - center) * steps)] ?? 0;
-      sum += (input[source] ?? 0) * weight;
-      weights += weight;
+  const output = new Float32Array(Math.floor(input.length / ratio));
+  const run = (from: number, to: number) => {
+    for (let index = from; index < to; index += 1) {
+      const center = index * ratio;
+      const first = Math.max(0, Math.ceil(center - halfWidth));
+      const last = Math.min(input.length - 1, Math.floor(center + halfWidth));
+      let sum = 0;
+      let weights = 0;
+      for (let source = first; source <= last; source += 1) {
+        const weight = table[Math.round(Math.abs(source - center) * steps)] ?? 0;
+        sum += (input[source] ?? 0) * weight;
+        weights += weight;
+      }
+      output[index] = weights === 0 ? 0 : sum / weights;
     }
-    output[index] = weights === 0 ? 0 : sum / weights;
-  }
-  return { samples: output, sampleRate: targetRate };
+  };
+  return { output, run };
 }
