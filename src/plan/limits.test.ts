@@ -87,6 +87,19 @@ describe('plans beyond the limits are refused quickly, with a problem naming the
     assert.match(error.message, /The TaskBench plan has 10000 nodes; use at most 64\./);
   });
 
+  test('a caller allowing 12,000 tasks gets a cycle of 12,000 tasks reported, not a stack overflow', () => {
+    const count = 12_000;
+    const ring = Array.from({ length: count }, (_, id) => ({
+      id,
+      task: 'summarization',
+      args: { text: `<GENERATED>-${(id + 1) % count}` },
+    }));
+    const { plan, problems } = within(5_000, () => validatePlan(ring, { maxTasks: count }));
+    assert.deepEqual(plan, []);
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, /^Tasks 0, 1, 2, .* depend on each other in a cycle/);
+  });
+
   test('a task with more arguments than a task can take is refused', () => {
     const args = Object.fromEntries(Array.from({ length: 5_000 }, (_, index) => [`text${index}`, 'v']));
     const { problems } = within(200, () => validatePlan([{ id: 0, task: 'summarization', args }]));

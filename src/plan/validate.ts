@@ -531,7 +531,11 @@ function referencedUids(draft: Draft): number[] {
   return uids;
 }
 
-/** Strongly connected groups of tasks that reference each other (Tarjan), in list order. */
+/**
+ * Strongly connected groups of tasks that reference each other (Tarjan), in list order. Iterative, with an
+ * explicit stack of (task, next reference to follow): a chain of references as long as the plan cannot
+ * overflow the call stack, whatever `maxTasks` a caller allows.
+ */
 function findCycles(drafts: Draft[]): Draft[][] {
   const byUid = new Map(drafts.map((draft) => [draft.uid, draft]));
   const index = new Map<number, number>();
@@ -540,32 +544,48 @@ function findCycles(drafts: Draft[]): Draft[][] {
   const stack: number[] = [];
   const cycles: Draft[][] = [];
   let counter = 0;
-  const visit = (uid: number): void => {
+  const enter = (uid: number) => {
     index.set(uid, counter);
     low.set(uid, counter);
     counter++;
     stack.push(uid);
     onStack.add(uid);
-    for (const next of referencedUids(byUid.get(uid)!)) {
-      if (!index.has(next)) {
-        visit(next);
-        low.set(uid, Math.min(low.get(uid)!, low.get(next)!));
-      } else if (onStack.has(next)) {
-        low.set(uid, Math.min(low.get(uid)!, index.get(next)!));
-      }
-    }
-    if (low.get(uid) === index.get(uid)) {
-      const group: Draft[] = [];
-      let member: number;
-      do {
-        member = stack.pop()!;
-        onStack.delete(member);
-        group.push(byUid.get(member)!);
-      } while (member !== uid);
-      if (group.length > 1) cycles.push(group.sort((a, b) => a.position - b.position));
-    }
   };
-  for (const draft of drafts) if (!index.has(draft.uid)) visit(draft.uid);
+  for (const root of drafts) {
+    if (index.has(root.uid)) continue;
+    enter(root.uid);
+    const frames: { uid: number; next: number[]; at: number }[] = [
+      { uid: root.uid, next: referencedUids(root), at: 0 },
+    ];
+    while (frames.length > 0) {
+      const frame = frames.at(-1)!;
+      if (frame.at < frame.next.length) {
+        const next = frame.next[frame.at++]!;
+        if (!index.has(next)) {
+          enter(next);
+          frames.push({ uid: next, next: referencedUids(byUid.get(next)!), at: 0 });
+        } else if (onStack.has(next)) {
+          low.set(frame.uid, Math.min(low.get(frame.uid)!, index.get(next)!));
+        }
+        continue;
+      }
+      // All references followed: close the group if this task is its root, then report to the caller's frame.
+      frames.pop();
+      const uid = frame.uid;
+      if (low.get(uid) === index.get(uid)) {
+        const group: Draft[] = [];
+        let member: number;
+        do {
+          member = stack.pop()!;
+          onStack.delete(member);
+          group.push(byUid.get(member)!);
+        } while (member !== uid);
+        if (group.length > 1) cycles.push(group.sort((a, b) => a.position - b.position));
+      }
+      const parent = frames.at(-1);
+      if (parent) low.set(parent.uid, Math.min(low.get(parent.uid)!, low.get(uid)!));
+    }
+  }
   return cycles.sort((a, b) => a[0]!.position - b[0]!.position);
 }
 
@@ -575,17 +595,24 @@ function findCycles(drafts: Draft[]): Draft[][] {
  */
 function cyclePath(group: Draft[]): Draft[] {
   const start = group[0]!;
-  const consumersOf = (producer: Draft) =>
-    group.filter((draft) => referencedUids(draft).includes(producer.uid));
+  const consumers = new Map<number, Draft[]>();
+  for (const draft of group) {
+    for (const uid of referencedUids(draft)) {
+      const list = consumers.get(uid);
+      if (list) list.push(draft);
+      else consumers.set(uid, [draft]);
+    }
+  }
+  const consumersOf = (producer: Draft) => consumers.get(producer.uid) ?? [];
   const parents = new Map<Draft, Draft>();
   const queue: Draft[] = [start];
-  while (queue.length > 0) {
-    const current = queue.shift()!;
+  for (let head = 0; head < queue.length; head++) {
+    const current = queue[head]!;
     for (const consumer of consumersOf(current)) {
       if (consumer === start) {
         const path = [current];
-        while (path[0] !== start) path.unshift(parents.get(path[0]!)!);
-        return [...path, start];
+        while (path.at(-1) !== start) path.push(parents.get(path.at(-1)!)!);
+        return [...path.reverse(), start];
       }
       if (!parents.has(consumer)) {
         parents.set(consumer, current);
