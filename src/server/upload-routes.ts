@@ -74,6 +74,12 @@ export async function saveUpload(
 }
 
 export function registerUploadRoutes(app: Hono<AppEnv>, context: ServerContext): void {
+  // sharp reads image headers for the pixel check here and in every image task. Importing it holds the
+  // event loop ~160 ms (its native binding loads synchronously): paid once as the server starts, not by
+  // whichever request first brings an image while others wait.
+  setImmediate(() => {
+    import('sharp').catch(() => {});
+  });
   const limit = context.config.server.maxUploadBytes;
   app.post(
     '/v1/uploads',
