@@ -100,6 +100,14 @@ describe('plans beyond the limits are refused quickly, with a problem naming the
     assert.match(problems[0]!, /^Tasks 0, 1, 2, .* depend on each other in a cycle/);
   });
 
+  test('a plan given as something other than a list is a problem, not a TypeError', () => {
+    for (const value of [null, {}, 'tasks', 42]) {
+      const { plan, problems } = validatePlan(value as unknown as unknown[]);
+      assert.deepEqual(plan, []);
+      assert.match(problems[0]!, /must be a list of tasks/);
+    }
+  });
+
   test('a task with more arguments than a task can take is refused', () => {
     const args = Object.fromEntries(Array.from({ length: 5_000 }, (_, index) => [`text${index}`, 'v']));
     const { problems } = within(200, () => validatePlan([{ id: 0, task: 'summarization', args }]));

@@ -128,6 +128,13 @@ interface Draft {
 export function validatePlan(tasks: unknown[], options: ValidateOptions = {}): ValidatedPlan {
   const problems: string[] = [];
   const maxTasks = options.maxTasks ?? MAX_TASKS;
+  // Plans given as data (an HTTP body, a library call) arrive untyped.
+  if (!Array.isArray(tasks)) {
+    return {
+      plan: [],
+      problems: ['The plan must be a list of tasks like [{"task": ..., "id": 0, "args": {...}}].'],
+    };
+  }
   // Every later step is bounded by the number of tasks (the cycle search, unfolding, ordering), so a list
   // longer than any plan may be is refused before any of them.
   if (tasks.length > maxTasks) {
