@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 import { errorMessage, JarvisError, redact } from '../core/errors.js';
+import { jsonShapeProblem } from './json-shape.js';
 import { forServer } from './server-messages.js';
 
 /**
@@ -96,9 +97,14 @@ export async function readJson<T extends z.ZodType>(c: Context, schema: T): Prom
       'unsupported_media_type',
     );
   }
+  const text = await c.req.text();
+  // Checked before parsing: JSON.parse runs on the event loop, and nesting or masses of tiny containers make
+  // it slow out of proportion to the body's size.
+  const shapeProblem = jsonShapeProblem(text);
+  if (shapeProblem) throw badRequest(`The body is refused: ${shapeProblem}.`, 'json_too_complex');
   let raw: unknown;
   try {
-    raw = await c.req.json();
+    raw = JSON.parse(text);
   } catch {
     throw badRequest('The body is not valid JSON.', 'invalid_json');
   }
