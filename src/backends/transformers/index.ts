@@ -16,6 +16,7 @@ import {
 } from '../../core/errors.js';
 import type { TaskOutput } from '../../core/output.js';
 import type { TaskName } from '../../core/tasks.js';
+import { checkImageSize } from '../shared/image-size.js';
 import { CURATED_MODELS, type CuratedModel } from './curated.js';
 import { defaultPythonHubCache, dtypeFor, type StoredModel, scanModels } from './model-store.js';
 import { type LoadedPipeline, pipelineTask, runnerFor, TRANSFORMERS_TASKS } from './tasks.js';
@@ -284,6 +285,8 @@ export function createTransformersBackend(options: TransformersBackendOptions): 
       );
     }
     if (request.signal.aborted) throw new CancelledError('The task');
+    // transformers.js decodes images by path with its own sharp call, at full size.
+    if (request.inputs.image) await checkImageSize(request.inputs.image.path);
     let stored = (await storedModels()).find((model) => model.id === request.modelId);
     stored ??= (await storedModels(true)).find((model) => model.id === request.modelId);
     if (stored && stored.tasks.length > 0 && !stored.tasks.includes(request.task)) {

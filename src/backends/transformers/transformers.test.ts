@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { TINY_MODELS, writeImageClassifier, writeTinyModels } from '../../../scripts/make-tiny-onnx.js';
 import { fixture, inferenceRequest } from '../../../test/support/expert-requests.js';
 import { type HfTestServer, startHfServer } from '../../../test/support/hf-server.js';
-import { wavDeclaring } from '../../../test/support/hostile-media.js';
+import { pngDeclaring, wavDeclaring } from '../../../test/support/hostile-media.js';
 import { createCatalog, createCatalogFileSource } from '../../catalog/index.js';
 import { type InferenceBackend, modelKey } from '../../core/backend.js';
 import { ModelUnavailableError } from '../../core/errors.js';
@@ -229,6 +229,22 @@ describe('transformers backend running tiny ONNX models for real', () => {
     // Random weights: the words are nonsense, but they come from the model's alphabet.
     assert.ok((output.text ?? '').length > 0);
     assert.match(output.text ?? '', /^[etaon ]+$/);
+  });
+
+  test('an image declaring 16000×16000 pixels is refused from its header before the pipeline decodes it', async () => {
+    const path = join(root, 'huge.png');
+    writeFileSync(path, pngDeclaring(16_000, 16_000));
+    await assert.rejects(
+      backend.infer(
+        inferenceRequest('image-segmentation', TINY_MODELS.segmenter, {
+          image: { path, mimeType: 'image/png' },
+        }),
+      ),
+      {
+        code: 'input',
+        message: /the image is 16000×16000 \(256\.0 megapixels\), over the limit of 40 megapixels/,
+      },
+    );
   });
 
   test('a WAV declaring a 4 GHz sample rate fails the speech task at once as bad input, through the same decoder as the local backend', async () => {

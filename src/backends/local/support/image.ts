@@ -2,6 +2,7 @@ import type { InferenceRequest } from '../../../core/backend.js';
 import { InferenceError, InputError } from '../../../core/errors.js';
 import { imageSizeProblem, MAX_IMAGE_PIXELS } from '../../../core/media-limits.js';
 import type { InputFile } from '../../../core/output.js';
+import { checkImageSize } from '../../shared/image-size.js';
 import { requireImage, throwIfAborted } from './inputs.js';
 import { loadSharp, type Sharp } from './modules.js';
 
@@ -58,16 +59,6 @@ export async function decodeImage(path: string, maxSide = 1280): Promise<Decoded
 function refuseOversized(path: string, meta: { width?: number; height?: number }): void {
   const problem = imageSizeProblem(meta.width ?? 0, meta.height ?? 0);
   if (problem) throw new InputError(`Cannot read the image ${path}: ${problem}`, { path });
-}
-
-/** `refuseOversized` for callers that decode the file themselves. */
-export async function checkImageSize(path: string): Promise<void> {
-  const sharp = await loadSharp();
-  // A header sharp cannot read is left to the decoder, whose error says what is wrong with the file.
-  const meta = await sharp(path)
-    .metadata()
-    .catch(() => ({}));
-  refuseOversized(path, meta);
 }
 
 /**
