@@ -7,7 +7,7 @@
  * give up. Past a bound it throws a JsonReadLimitError saying which bound, never grinds on.
  */
 import { jsonrepair } from 'jsonrepair';
-import { MAX_NESTING_DEPTH, MAX_REPLY_CHARS, MAX_SCAN_FACTOR } from './plan-limits.js';
+import { MAX_NESTING_DEPTH, MAX_REPLY_CHARS, MAX_SCAN_FACTOR, MAX_SEGMENTS } from './plan-limits.js';
 
 /** The text is too long, too deep or too full of brackets to be read within the reader's bounds. */
 export class JsonReadLimitError extends Error {
@@ -16,19 +16,24 @@ export class JsonReadLimitError extends Error {
 
 /**
  * Reasoning models (DeepSeek-R1, Qwen3) think aloud first, often drafting JSON there: only the answer counts.
- * A loop of indexOf rather than a lazy regex, which rescans to the end for every unclosed "<think>".
+ * One forward pass of indexed searches rather than a lazy regex, which rescans to the end of the text
+ * for every unclosed "<think>".
  */
 export function withoutThinking(reply: string): string {
-  const lower = reply.toLowerCase();
+  const open = /<think>/gi;
+  const close = /<\/think>/gi;
   let out = '';
   let from = 0;
   for (;;) {
-    const open = lower.indexOf('<think>', from);
-    if (open === -1) break;
-    const close = lower.indexOf('</think>', open + 7);
-    if (close === -1) break;
-    out += reply.slice(from, open);
-    from = close + '</think>'.length;
+    open.lastIndex = from;
+    const opened = open.exec(reply);
+    if (!opened) break;
+    close.lastIndex = opened.index + opened[0].length;
+    const closed = close.exec(reply);
+    // An unclosed <think> stays, as the regex left it: the answer may be inside a cut-off reply.
+    if (!closed) break;
+    out += reply.slice(from, opened.index);
+    from = closed.index + closed[0].length;
   }
   return out + reply.slice(from);
 }
@@ -37,9 +42,6 @@ export function withoutThinking(reply: string): string {
 export function fencedBlocks(text: string): string[] {
   return [...text.matchAll(/```[\w-]*[^\S\n]*\n?([\s\S]*?)(?:```|$)/g)].map((match) => match[1] ?? '');
 }
-
-/** Upper bound on bracketed segments tried, so a reply full of brackets cannot keep a parser busy. */
-export const MAX_SEGMENTS = 200;
 
 /**
  * The bracketed segments of one reply, tried one after another by a caller that decides where to look

@@ -45,3 +45,6 @@ export const MAX_SUGGESTIONS = 8;
  * reader quadratic. Past this, it gives up with a clear error.
  */
 export const MAX_SCAN_FACTOR = 2;
+
+/** Bracketed segments the tolerant reader tries in one reply ("[sic]" and the like before the JSON). */
+export const MAX_SEGMENTS = 200;
