@@ -11,9 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { crc32, deflateSync } from 'node:zlib';
+import { type OpenAITestServer, startOpenAITestServer } from '../support/openai-server.js';
 import { startChildServer } from './child-server.js';
 import { type HealthWaits, pollHealth } from './health-poller.js';
-import { NER_SENTENCE } from './support.js';
+import { isPlanning, lastMessage, NER_SENTENCE } from './support.js';
 
 /** The promise: no health check waits longer than this, whatever else the server is sent. */
 const HEALTH_BOUND_MS = 100;
@@ -21,12 +22,37 @@ const HEALTH_BOUND_MS = 100;
 const WATCH_MS = 15_000;
 
 let home: string;
+let llm: OpenAITestServer;
 
-before(() => {
+/** Planning replies as the fuzz suite's worst cases, chosen by a word of the request. */
+const REPLIES: Record<string, string> = {
+  'reply-bomb': JSON.stringify(unfoldBomb()),
+  'reply-chain': JSON.stringify(
+    Array.from({ length: 10_000 }, (_, i) => ({
+      id: i,
+      task: 'summarization',
+      dep: [i - 1],
+      args: { text: i === 0 ? 'Ada wrote.' : `<GENERATED>-${i - 1}` },
+    })),
+  ),
+  'reply-nested': `${'['.repeat(15_000)}${']'.repeat(15_000)}`,
+  'reply-ner': JSON.stringify([
+    { id: 0, task: 'token-classification', dep: [-1], args: { text: 'Ada met Charles in London.' } },
+  ]),
+};
+
+before(async () => {
   home = mkdtempSync(join(tmpdir(), 'jarvis-freeze-'));
+  llm = await startOpenAITestServer();
+  llm.rule((request) => {
+    const text = lastMessage(request);
+    const key = Object.keys(REPLIES).find((word) => text.includes(word));
+    return key && isPlanning(request) ? REPLIES[key] : 'No tools were needed.';
+  });
 });
 
-after(() => {
+after(async () => {
+  await llm?.close();
   rmSync(home, { recursive: true, force: true });
 });
 
@@ -72,6 +98,29 @@ async function runPlan(url: string, plan: PlannedTask[], files: string[] = []): 
   if (response.status !== 202) return [response.status];
   const { id } = (await response.json()) as { id: string };
   return [response.status, await runEnded(url, id, Date.now() + WATCH_MS)];
+}
+
+/** A request the LLM plans (its reply chosen by `word`); the run's own end is waited for. */
+async function plannedByLlm(url: string, word: string): Promise<(number | string)[]> {
+  const response = await fetch(`${url}/v1/runs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ request: `Please plan ${word}`, select: 'top', answer: false }),
+  });
+  if (response.status !== 202) return [response.status];
+  const { id } = (await response.json()) as { id: string };
+  return [response.status, await runEnded(url, id, Date.now() + WATCH_MS)];
+}
+
+/** Posts a raw body; answers its status. */
+async function postRaw(url: string, path: string, body: string): Promise<(number | string)[]> {
+  const response = await fetch(`${url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+  });
+  await response.arrayBuffer();
+  return [response.status];
 }
 
 async function upload(url: string, bytes: Uint8Array, name: string): Promise<Response> {
@@ -168,6 +217,8 @@ const LONG_TEXT = longText();
 const SHORTER_TEXT = longText(99_000);
 const ABSURD_WAV = absurdWav();
 const HUGE_PNG = hugePng();
+const DEEP_BODY = `{"request":"x","plan":${'['.repeat(400_000)}${']'.repeat(400_000)}}`;
+const ARRAYS_BODY = `{"model":"jarvis","messages":[${'[],'.repeat(9_000_000)}[]]}`;
 
 /**
  * The attacks. `todo` names the fix an attack waits for: such an
@@ -216,6 +267,32 @@ const ATTACKS: { name: string; todo?: string; attack: Attack }[] = [
     attack: (url) => uploadThenRun(url, ABSURD_WAV, 'absurd.wav', 'automatic-speech-recognition', 'audio'),
   },
   {
+    name: 'a request body of 800 KB nested 400,000 deep',
+    attack: (url) => postRaw(url, '/v1/runs', DEEP_BODY),
+  },
+  {
+    name: 'a 27 MB chat completion body of 9 million empty arrays',
+    // Refused by its shape in a few ms (parsing it took ~4 s), but reading and decoding a 27 MB body is one
+    // synchronous step, and sending it loads the test's own side of a 2-core machine: ~140-185 ms measured.
+    todo: 'waiting for bodies near the chat size limit to be read without one long synchronous decode',
+    attack: (url) => postRaw(url, '/v1/chat/completions', ARRAYS_BODY),
+  },
+  {
+    name: "the LLM's planning reply is the unfold bomb",
+    attack: (url) => plannedByLlm(url, 'reply-bomb'),
+  },
+  {
+    name: "the LLM's planning reply is a chain of 10,000 tasks",
+    // 700 KB, far over the 100,000 characters a reply may have; in-process it still holds the loop ~90 ms
+    // before it is refused (the LLM client reading the response, then the plan reader).
+    todo: 'waiting for an oversized LLM reply to be refused without ~90 ms on the event loop',
+    attack: (url) => plannedByLlm(url, 'reply-chain'),
+  },
+  {
+    name: "the LLM's planning reply is nested 15,000 deep",
+    attack: (url) => plannedByLlm(url, 'reply-nested'),
+  },
+  {
     name: 'a 16000×16000 PNG uploaded and segmented',
     attack: (url) => uploadThenRun(url, HUGE_PNG, 'huge.png', 'image-segmentation', 'image'),
   },
@@ -232,7 +309,11 @@ after(() => {
 describe('the server never freezes: GET /v1/health answers within 100 ms while it is attacked', () => {
   ATTACKS.forEach(({ name, todo, attack }, index) => {
     test(name, { timeout: 120_000, ...(todo ? { todo } : {}) }, async () => {
-      const server = await startChildServer({ dataDir: join(home, `data-${index}`), home });
+      const server = await startChildServer({
+        dataDir: join(home, `data-${index}`),
+        home,
+        env: { JARVIS_LLM_BASE_URL: llm.baseURL, JARVIS_LLM_API_KEY: 'sk-test', JARVIS_LLM_MODEL: 'test' },
+      });
       let waits: HealthWaits;
       let statuses: (number | string)[] = [];
       try {
@@ -241,6 +322,8 @@ describe('the server never freezes: GET /v1/health answers within 100 ms while i
         await runPlan(server.url, [
           { id: 0, task: 'token-classification', dep: [-1], args: { text: 'Ada met Charles in London.' } },
         ]);
+        // And one the LLM plans: the planner's code is compiled on first use too.
+        await plannedByLlm(server.url, 'reply-ner');
         const poller = await pollHealth(server.url);
         // A quiet moment first: the bound must hold at rest, or the machine itself is the problem.
         await sleep(300);
