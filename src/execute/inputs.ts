@@ -150,9 +150,12 @@ export async function openLocalInput(
     const info = await handle.stat();
     if (!info.isFile()) throw refuse();
     const { allowsReal } = await realConfinement(policy);
-    if (process.platform === 'linux') {
-      const opened = await realOrUndefined(`/proc/self/fd/${handle.fd}`);
-      if (opened === undefined || !allowsReal(opened)) throw refuse();
+    // Linux names the file a descriptor is open on; where /proc is missing (some containers, other
+    // systems) the descriptor's device and inode must be those of the real path, still allowed, instead.
+    const opened =
+      process.platform === 'linux' ? await realOrUndefined(`/proc/self/fd/${handle.fd}`) : undefined;
+    if (opened !== undefined) {
+      if (!allowsReal(opened)) throw refuse();
     } else {
       const now = await realOrUndefined(real);
       const named = now === undefined ? undefined : await stat(now).catch(() => undefined);
