@@ -3,7 +3,7 @@ import { InferenceError, InputError } from '../../../core/errors.js';
 import { audioHeaderProblem, MAX_AUDIO_SECONDS } from '../../../core/media-limits.js';
 import { throwIfAborted } from './inputs.js';
 import { findExecutable, runCommand } from './system.js';
-import { AudioRefusedError, type MonoAudio, parseWav, resampleInSlices } from './wav.js';
+import { AudioRefusedError, type MonoAudio, parseWavInSlices, resampleInSlices } from './wav.js';
 
 export type AudioContainer = 'wav' | 'mp3' | 'ogg-vorbis' | 'ogg-opus' | 'flac' | 'other';
 
@@ -147,7 +147,7 @@ async function decodeWithFfmpeg(path: string, sampleRate: number, signal?: Abort
     ],
     { signal },
   );
-  return parseWav(stdout);
+  return parseWavInSlices(stdout, signal);
 }
 
 /**
@@ -167,7 +167,7 @@ export async function decodeAudio(
     let audio: MonoAudio;
     switch (container) {
       case 'wav':
-        audio = parseWav(await readFile(path));
+        audio = await parseWavInSlices(await readFile(path), signal);
         break;
       case 'mp3':
         audio = await decodeMp3(await readFile(path), signal);
