@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 import { errorMessage, JarvisError, redact } from '../core/errors.js';
-import { jsonShapeProblem } from './json-shape.js';
+import { JsonShapeScanner } from './json-shape.js';
 import { forServer } from './server-messages.js';
 
 /**
@@ -86,6 +86,31 @@ export function errorResponse(c: Context, error: unknown): Response {
 }
 
 /** Reads a JSON body and validates it; a malformed body is a 400 that says what is wrong. */
+/**
+ * The body as text, decoded and shape-checked piece by piece as it arrives: reading it whole first
+ * (`Request.text()`) copies and decodes a body of up to ~29 MiB in one synchronous step (~65 ms at 27 MB on the
+ * 2-core machine) that every other request waits for, and a body refused by its shape is refused at its first
+ * offending bytes instead of after all of them.
+ */
+async function readBodyText(request: Request): Promise<string> {
+  if (!request.body) return '';
+  const decoder = new TextDecoder();
+  const shape = new JsonShapeScanner();
+  const parts: string[] = [];
+  const add = (part: string) => {
+    const problem = shape.push(part);
+    // Checked before parsing: JSON.parse runs on the event loop, and nesting or masses of tiny containers make
+    // it slow out of proportion to the body's size.
+    if (problem) throw badRequest(`The body is refused: ${problem}.`, 'json_too_complex');
+    parts.push(part);
+  };
+  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+    add(decoder.decode(chunk, { stream: true }));
+  }
+  add(decoder.decode());
+  return parts.join('');
+}
+
 export async function readJson<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
   const type = c.req.header('content-type') ?? '';
   // Requiring JSON also means a cross-site form post cannot reach these routes without a CORS preflight.
@@ -97,11 +122,7 @@ export async function readJson<T extends z.ZodType>(c: Context, schema: T): Prom
       'unsupported_media_type',
     );
   }
-  const text = await c.req.text();
-  // Checked before parsing: JSON.parse runs on the event loop, and nesting or masses of tiny containers make
-  // it slow out of proportion to the body's size.
-  const shapeProblem = jsonShapeProblem(text);
-  if (shapeProblem) throw badRequest(`The body is refused: ${shapeProblem}.`, 'json_too_complex');
+  const text = await readBodyText(c.req.raw);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
