@@ -304,52 +304,83 @@ after(() => {
     process.stdout.write(`# worst health-check wait per attack:\n${report.join('\n')}\n`);
 });
 
+/** What one attack on a fresh server measured. */
+interface Attempt {
+  waits: HealthWaits;
+  statuses: (number | string)[];
+  alive: boolean;
+  stderr: string;
+}
+
+async function attackFreshServer(dataDir: string, attack: Attack): Promise<Attempt> {
+  const server = await startChildServer({
+    dataDir,
+    home,
+    env: { JARVIS_LLM_BASE_URL: llm.baseURL, JARVIS_LLM_API_KEY: 'sk-test', JARVIS_LLM_MODEL: 'test' },
+  });
+  try {
+    // One ordinary run first: what a server loads on its first run (the pipeline, the NER model's code)
+    // is compiled on the event loop once per process, and is not what the attack is about.
+    await runPlan(server.url, [
+      { id: 0, task: 'token-classification', dep: [-1], args: { text: 'Ada met Charles in London.' } },
+    ]);
+    // And one the LLM plans: the planner's code is compiled on first use too.
+    await plannedByLlm(server.url, 'reply-ner');
+    const poller = await pollHealth(server.url);
+    let statuses: (number | string)[] = [];
+    let waits: HealthWaits;
+    // A quiet moment first: the bound must hold at rest, or the machine itself is the problem.
+    await sleep(300);
+    try {
+      statuses = await Promise.race([attack(server.url), sleep(WATCH_MS).then(() => [] as number[])]);
+      await sleep(200);
+    } finally {
+      waits = await poller.stop();
+    }
+    return { waits, statuses, alive: server.child.exitCode === null, stderr: server.stderr };
+  } finally {
+    await server.kill();
+  }
+}
+
+/**
+ * Tries per attack. On two shared cores a single check now and then waits past the bound with no attack at
+ * all (the control has measured 117-179 ms under load), so an attack over the bound is tried again on a fresh
+ * server; a real stall (seconds, as each of these attacks caused before its fix) is over the bound every time.
+ */
+const ATTEMPTS = 3;
+
 describe('the server never freezes: GET /v1/health answers within 100 ms while it is attacked', () => {
   ATTACKS.forEach(({ name, todo, attack }, index) => {
-    test(name, { timeout: 120_000, ...(todo ? { todo } : {}) }, async () => {
-      const server = await startChildServer({
-        dataDir: join(home, `data-${index}`),
-        home,
-        env: { JARVIS_LLM_BASE_URL: llm.baseURL, JARVIS_LLM_API_KEY: 'sk-test', JARVIS_LLM_MODEL: 'test' },
-      });
-      let waits: HealthWaits;
-      let statuses: (number | string)[] = [];
-      try {
-        // One ordinary run first: what a server loads on its first run (the pipeline, the NER model's code)
-        // is compiled on the event loop once per process, and is not what the attack is about.
-        await runPlan(server.url, [
-          { id: 0, task: 'token-classification', dep: [-1], args: { text: 'Ada met Charles in London.' } },
-        ]);
-        // And one the LLM plans: the planner's code is compiled on first use too.
-        await plannedByLlm(server.url, 'reply-ner');
-        const poller = await pollHealth(server.url);
-        // A quiet moment first: the bound must hold at rest, or the machine itself is the problem.
-        await sleep(300);
-        try {
-          statuses = await Promise.race([attack(server.url), sleep(WATCH_MS).then(() => [] as number[])]);
-          await sleep(200);
-        } finally {
-          waits = await poller.stop();
-        }
-        report.push(
-          `#   ${name}: ${Math.round(waits.worstMs)} ms worst of ${waits.count} checks, answers ${statuses.join(', ') || 'none in time'}`,
-        );
-        assert.ok(server.child.exitCode === null, `the server died:\n${server.stderr.slice(-2000)}`);
-        assert.equal(waits.failures, 0, `${waits.failures} health checks failed`);
-        assert.ok(
-          waits.worstMs <= HEALTH_BOUND_MS,
-          `a health check waited ${Math.round(waits.worstMs)} ms (bound ${HEALTH_BOUND_MS} ms)`,
-        );
-        assert.ok(statuses.length > 0, `no answer to the attack within ${WATCH_MS} ms`);
-        assert.ok(
-          statuses.every(
-            (status) => !String(status).startsWith('running') && (typeof status === 'string' || status < 500),
-          ),
-          `the attack got ${statuses.join(', ')}`,
-        );
-      } finally {
-        await server.kill();
-      }
+    test(name, { timeout: 120_000 * ATTEMPTS, ...(todo ? { todo } : {}) }, async () => {
+      const tries: number[] = [];
+      let attempt: Attempt;
+      do {
+        attempt = await attackFreshServer(join(home, `data-${index}-${tries.length}`), attack);
+        tries.push(Math.round(attempt.waits.worstMs));
+      } while (
+        attempt.alive &&
+        attempt.waits.failures === 0 &&
+        attempt.waits.worstMs > HEALTH_BOUND_MS &&
+        tries.length < ATTEMPTS
+      );
+      const { waits, statuses } = attempt;
+      report.push(
+        `#   ${name}: ${tries.join(' ms, then ')} ms worst of ${waits.count} checks, answers ${statuses.join(', ') || 'none in time'}`,
+      );
+      assert.ok(attempt.alive, `the server died:\n${attempt.stderr.slice(-2000)}`);
+      assert.equal(waits.failures, 0, `${waits.failures} health checks failed`);
+      assert.ok(
+        waits.worstMs <= HEALTH_BOUND_MS,
+        `a health check waited ${tries.join(' ms, then ')} ms in ${tries.length} tries (bound ${HEALTH_BOUND_MS} ms)`,
+      );
+      assert.ok(statuses.length > 0, `no answer to the attack within ${WATCH_MS} ms`);
+      assert.ok(
+        statuses.every(
+          (status) => !String(status).startsWith('running') && (typeof status === 'string' || status < 500),
+        ),
+        `the attack got ${statuses.join(', ')}`,
+      );
     });
   });
 });
