@@ -197,4 +197,67 @@ describe('OpenAI-compatible controller', () => {
       .catch((caught: unknown) => caught);
     assert.ok(error instanceof CancelledError, String(error));
   });
+
+  describe('a JSON reply larger than 512 KiB is refused, once, without being read whole', () => {
+    const body = JSON.stringify({
+      id: 'x',
+      object: 'chat.completion',
+      created: 0,
+      model: 'm',
+      choices: [
+        {
+          index: 0,
+          finish_reason: 'stop',
+          message: {
+            role: 'assistant',
+            content: JSON.stringify(
+              Array.from({ length: 10_000 }, (_, i) => ({
+                id: i,
+                task: 'summarization',
+                dep: [i - 1],
+                args: {},
+              })),
+            ),
+          },
+        },
+      ],
+    });
+
+    for (const [name, declared, expected] of [
+      ['declared by its Content-Length', true, /reply is \d{3,} KiB; Jarvis reads at most 512 KiB/],
+      ['sent in chunks with no length', false, /reply is over 512 KiB; Jarvis reads at most 512 KiB/],
+    ] as const) {
+      test(name, async () => {
+        let requests = 0;
+        const huge = createServer((_request, response) => {
+          requests += 1;
+          response.writeHead(200, {
+            'content-type': 'application/json',
+            ...(declared ? { 'content-length': Buffer.byteLength(body) } : {}),
+          });
+          for (let at = 0; at < body.length; at += 64 * 1024) response.write(body.slice(at, at + 64 * 1024));
+          response.end();
+        });
+        await new Promise<void>((ready) => huge.listen(0, '127.0.0.1', ready));
+        try {
+          const { port } = huge.address() as AddressInfo;
+          const error = await createOpenAICompatibleController(
+            settings({ baseURL: `http://127.0.0.1:${port}/v1` }),
+          )
+            .chat({
+              stage: 'plan',
+              messages: user('plan'),
+              jsonSchema: { name: 'plan', schema: { type: 'array' } },
+            })
+            .catch((caught: unknown) => caught);
+          assert.ok(error instanceof LlmError, String(error));
+          assert.match(error.message, expected);
+          assert.equal(requests, 1, 'not retried');
+        } finally {
+          huge.closeAllConnections();
+          await new Promise((closed) => huge.close(closed));
+        }
+      });
+    }
+  });
 });

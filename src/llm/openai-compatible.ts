@@ -83,7 +83,7 @@ export function unhealableConnectionCode(error: unknown): string | undefined {
 function failFastFetch(ai: AiSdk): typeof fetch {
   return async (input, init) => {
     try {
-      return await fetch(input, init);
+      return capJsonReply(ai, await fetch(input, init), input instanceof Request ? input.url : String(input));
     } catch (error) {
       const code = unhealableConnectionCode(error);
       if (code === undefined) throw error;
@@ -98,6 +98,48 @@ function failFastFetch(ai: AiSdk): typeof fetch {
       });
     }
   };
+}
+
+/**
+ * Largest non-streamed reply read: the AI SDK reads, parses and validates a JSON reply in one go on the event
+ * loop (a 700 KB reply held it 63-248 ms), while no plan, choice or answer Jarvis asks for comes near this
+ * (a plan reply is refused past 100,000 characters anyway). Streamed replies are read piece by piece and
+ * carry ~200 bytes of framing per token, so they are not capped here.
+ */
+export const MAX_JSON_REPLY_BYTES = 512 * 1024;
+
+/** Refuses a JSON reply past MAX_JSON_REPLY_BYTES, by its Content-Length or while it arrives. */
+function capJsonReply(ai: AiSdk, response: Response, url: string): Response {
+  if (!response.body || !/json/i.test(response.headers.get('content-type') ?? '')) return response;
+  /** `size`: what Content-Length declared, or nothing when the reply was cut off as it arrived. */
+  const tooLarge = (size?: number) =>
+    new ai.APICallError({
+      message: `The LLM's reply is ${size === undefined ? 'over 512 KiB' : `${Math.round(size / 1024)} KiB`}; Jarvis reads at most ${MAX_JSON_REPLY_BYTES / 1024} KiB`,
+      url,
+      requestBodyValues: {},
+      statusCode: response.status,
+      isRetryable: false,
+    });
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+  if (declared > MAX_JSON_REPLY_BYTES) {
+    void response.body.cancel();
+    throw tooLarge(declared);
+  }
+  let received = 0;
+  const counted = response.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        received += chunk.byteLength;
+        if (received > MAX_JSON_REPLY_BYTES) controller.error(tooLarge());
+        else controller.enqueue(chunk);
+      },
+    }),
+  );
+  return new Response(counted, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
 }
 
 /** What to check for a connection failure, by its code. */
