@@ -41,7 +41,8 @@ const replies: { name: string; reply: string; problem: RegExp }[] = [
         args: { text: `<GENERATED>-${id + 1}` },
       })),
     ),
-    problem: /The reply is \d+ characters long; at most 100000 are read/,
+    // Over 512 KiB of JSON: the LLM client stops reading it, and planning takes that as a bad reply.
+    problem: /The LLM.s reply is over 512 KiB; Jarvis reads at most 512 KiB/,
   },
   {
     name: 'a list nested 15,000 deep',

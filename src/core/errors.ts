@@ -53,6 +53,12 @@ export class LlmError extends JarvisError {
   }
 }
 
+/**
+ * The LLM answered with more than Jarvis reads. A stage treats it as an unusable reply (a plan reply gets the
+ * repair round, then the chat fallback), not as an unreachable LLM.
+ */
+export class LlmReplyTooLargeError extends LlmError {}
+
 /** The plan could not be parsed or validated. */
 export class PlanError extends JarvisError {
   readonly problems: string[];

@@ -1,6 +1,6 @@
 import type { APICallError, LanguageModel, ModelMessage } from 'ai';
 import type { JarvisConfig } from '../config/schema.js';
-import { CancelledError, LlmError, redact, TimeoutError } from '../core/errors.js';
+import { CancelledError, LlmError, LlmReplyTooLargeError, redact, TimeoutError } from '../core/errors.js';
 import type { ChatRequest, ChatResult, ControllerModel, TokenUsage } from '../core/llm.js';
 
 export interface OpenAICompatibleSettings {
@@ -108,6 +108,9 @@ function failFastFetch(ai: AiSdk): typeof fetch {
  */
 export const MAX_JSON_REPLY_BYTES = 512 * 1024;
 
+/** Marks the APICallError of an oversized reply, so that it becomes an LlmReplyTooLargeError. */
+const REPLY_TOO_LARGE = 'jarvis:reply-too-large';
+
 /** Refuses a JSON reply past MAX_JSON_REPLY_BYTES, by its Content-Length or while it arrives. */
 function capJsonReply(ai: AiSdk, response: Response, url: string): Response {
   if (!response.body || !/json/i.test(response.headers.get('content-type') ?? '')) return response;
@@ -119,6 +122,7 @@ function capJsonReply(ai: AiSdk, response: Response, url: string): Response {
       requestBodyValues: {},
       statusCode: response.status,
       isRetryable: false,
+      data: REPLY_TOO_LARGE,
     });
   const declared = Number(response.headers.get('content-length') ?? Number.NaN);
   if (declared > MAX_JSON_REPLY_BYTES) {
@@ -188,6 +192,12 @@ function toLlmError(
   }
   const apiError = innermostApiError(ai, error);
   const attempts = ai.RetryError.isInstance(error) ? ` after ${error.errors.length} attempts` : '';
+  if (apiError?.data === REPLY_TOO_LARGE) {
+    return new LlmReplyTooLargeError(`${apiError.message}.`, {
+      cause: error,
+      context: { endpoint, model: settings.model },
+    });
+  }
   if (apiError) {
     const status = apiError.statusCode;
     let detail = apiError.message;

@@ -1,4 +1,4 @@
-import { errorMessage, PlanError } from '../core/errors.js';
+import { errorMessage, LlmReplyTooLargeError, PlanError } from '../core/errors.js';
 import type { RunEventListener } from '../core/events.js';
 import type { TaskGraph } from '../core/graph.js';
 import type { ChatMessage, ControllerModel, TokenUsage } from '../core/llm.js';
@@ -80,32 +80,38 @@ export async function planTasks(options: PlanOptions): Promise<PlanOutcome> {
   });
   const jsonSchema = planJsonSchemaFor(options.availableTasks);
   const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
-  const call = async (conversation: ChatMessage[]): Promise<string> => {
-    const result = await options.controller.chat({
-      stage: 'plan',
-      messages: conversation,
-      jsonSchema,
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-    usage.inputTokens += result.usage.inputTokens;
-    usage.outputTokens += result.usage.outputTokens;
-    return result.text;
+  /** One reply and what is wrong with it; a reply too large to read is a problem of the reply, not a failure. */
+  const ask = async (conversation: ChatMessage[]): Promise<[string, Attempt]> => {
+    try {
+      const result = await options.controller.chat({
+        stage: 'plan',
+        messages: conversation,
+        jsonSchema,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      usage.inputTokens += result.usage.inputTokens;
+      usage.outputTokens += result.usage.outputTokens;
+      return [result.text, evaluate(result.text, options.availableTasks)];
+    } catch (error) {
+      if (!(error instanceof LlmReplyTooLargeError)) throw error;
+      return ['', { plan: [], problems: [error.message] }];
+    }
   };
 
-  const first = await call(messages);
-  let attempt = evaluate(first, options.availableTasks);
+  const [first, firstAttempt] = await ask(messages);
+  let attempt = firstAttempt;
   if (attempt.problems.length === 0) {
     emit({ type: 'plan-done', plan: attempt.plan, source: 'llm', at: Date.now() });
     return { plan: attempt.plan, problems: [], ok: true, raw: first, usage, llmCalls: 1 };
   }
 
   emit({ type: 'plan-repair', problems: attempt.problems, at: Date.now() });
-  const second = await call([
+  const [second, secondAttempt] = await ask([
     ...messages,
     { role: 'assistant', content: first },
     { role: 'user', content: repairMessage(attempt.problems) },
   ]);
-  attempt = evaluate(second, options.availableTasks);
+  attempt = secondAttempt;
   if (attempt.problems.length === 0) {
     emit({ type: 'plan-done', plan: attempt.plan, source: 'llm', at: Date.now() });
     return { plan: attempt.plan, problems: [], ok: true, raw: second, usage, llmCalls: 2 };
