@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { crc32, deflateSync } from 'node:zlib';
+import { pngDeclaring, wavDeclaring } from '../support/hostile-media.js';
 import { type OpenAITestServer, startOpenAITestServer } from '../support/openai-server.js';
 import { startChildServer } from './child-server.js';
 import { type HealthWaits, pollHealth } from './health-poller.js';
@@ -156,51 +156,6 @@ function unfoldBomb(): PlannedTask[] {
   }));
 }
 
-/** A 16000×16000 PNG (1 bit per pixel, so the file is small and the test cheap to build). */
-function hugePng(side = 16_000): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body) >>> 0);
-    return Buffer.concat([length, body, crc]);
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(side, 0);
-  header.writeUInt32BE(side, 4);
-  header[8] = 1; // bit depth
-  header[9] = 0; // greyscale
-  const rows = Buffer.alloc(side * (1 + side / 8));
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', header),
-    chunk('IDAT', deflateSync(rows, { level: 9 })),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
-}
-
-/** A 2 KB mono 16-bit WAV whose header claims a sample rate of 0xFFFFFFFF. */
-function absurdWav(): Buffer {
-  const data = Buffer.alloc(2000);
-  for (let i = 0; i < 1000; i += 1) data.writeInt16LE(Math.round(Math.sin(i / 5) * 8000), i * 2);
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0, 'latin1');
-  header.writeUInt32LE(36 + data.length, 4);
-  header.write('WAVE', 8, 'latin1');
-  header.write('fmt ', 12, 'latin1');
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20); // PCM
-  header.writeUInt16LE(1, 22); // mono
-  header.writeUInt32LE(0xffffffff, 24); // sample rate
-  header.writeUInt32LE(0xffffffff, 28); // byte rate
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36, 'latin1');
-  header.writeUInt32LE(data.length, 40);
-  return Buffer.concat([header, data]);
-}
-
 /** About 198 KB of prose with names in it, for the named-entity recogniser. */
 function longText(bytes = 198 * 1024): string {
   const sentence =
@@ -215,8 +170,10 @@ const fileList = (prefix: string, count: number) =>
 const BOMB = unfoldBomb();
 const LONG_TEXT = longText();
 const SHORTER_TEXT = longText(99_000);
-const ABSURD_WAV = absurdWav();
-const HUGE_PNG = hugePng();
+/** A 2 KB WAV whose header claims a sample rate of 0xFFFFFFFF (80 s and 4.4 GB of resampling before its fix). */
+const ABSURD_WAV = wavDeclaring({ sampleRate: 0xffffffff, dataBytes: 2000 });
+/** A small file declaring 16000×16000 pixels (one segmentation task on such a PNG took 1.4 GB before). */
+const HUGE_PNG = pngDeclaring(16_000, 16_000);
 const DEEP_BODY = `{"request":"x","plan":${'['.repeat(400_000)}${']'.repeat(400_000)}}`;
 const ARRAYS_BODY = `{"model":"jarvis","messages":[${'[],'.repeat(9_000_000)}[]]}`;
 

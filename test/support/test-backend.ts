@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { crc32, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import {
   type InferenceBackend,
   InferenceError,
@@ -15,6 +15,7 @@ import {
   type TaskOutput,
   taskSignature,
 } from '../../src/core/index.js';
+import { pngChunk } from './hostile-media.js';
 
 export interface TestBackendCall {
   task: TaskName;
@@ -59,15 +60,6 @@ function fingerprint(request: InferenceRequest): string {
   return hash.digest('hex').slice(0, 12);
 }
 
-function chunk(type: string, data: Buffer): Buffer {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-  const checksum = Buffer.alloc(4);
-  checksum.writeUInt32BE(crc32(body) >>> 0);
-  return Buffer.concat([length, body, checksum]);
-}
-
 /** A valid 8x8 RGB PNG of one colour. */
 export function tinyPng(red: number, green: number, blue: number): Buffer {
   const size = 8;
@@ -83,9 +75,9 @@ export function tinyPng(red: number, green: number, blue: number): Buffer {
   const pixels = Buffer.concat(Array.from({ length: size }, () => row));
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', header),
-    chunk('IDAT', deflateSync(pixels)),
-    chunk('IEND', Buffer.alloc(0)),
+    pngChunk('IHDR', header),
+    pngChunk('IDAT', deflateSync(pixels)),
+    pngChunk('IEND', Buffer.alloc(0)),
   ]);
 }
 
