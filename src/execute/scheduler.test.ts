@@ -46,12 +46,24 @@ function chooseAll(plan: TaskGraph, backend: string, modelId = `${backend}-model
   );
 }
 
+/** A working folder of its own for each run. */
+const freshCwd = () => join(scratch, `run-${++runCounter}`);
+
 function run(
   plan: TaskGraph,
   backends: InferenceBackend[],
   overrides: Partial<ExecuteOptions> = {},
 ): Promise<TaskResult[]> {
-  const cwd = join(scratch, `run-${++runCounter}`);
+  return runIn(freshCwd(), plan, backends, overrides);
+}
+
+/** `run` in a working folder the test has filled with input files. */
+function runIn(
+  cwd: string,
+  plan: TaskGraph,
+  backends: InferenceBackend[],
+  overrides: Partial<ExecuteOptions> = {},
+): Promise<TaskResult[]> {
   return executePlan({
     plan,
     choices: chooseAll(plan, backends[0]!.id),
@@ -229,7 +241,7 @@ describe('executePlan', () => {
       latencyMs: 5,
       tasks: ['image-classification', 'object-detection', 'text-generation'],
     });
-    const cwd = join(scratch, `run-${++runCounter}`);
+    const cwd = freshCwd();
     await mkdir(cwd, { recursive: true });
     // 16000×16000 in well under a kilobyte: a decoder that trusted it would allocate 256 MB and more.
     await writeFile(join(cwd, 'huge.png'), pngDeclaring(16_000, 16_000));
@@ -240,17 +252,7 @@ describe('executePlan', () => {
       task(2, [], { text: 'input 2' }),
     ];
     const started = performance.now();
-    const results = await run(plan, [backend], {
-      inputs: {
-        cwd,
-        allowedFiles: [],
-        allowedDirs: [],
-        allowPrivateUrls: false,
-        maxDownloadBytes: 1_000_000,
-        urlTimeoutMs: 5_000,
-      },
-      outputDir: join(cwd, 'out'),
-    });
+    const results = await runIn(cwd, plan, [backend]);
     assert.ok(performance.now() - started < 5_000, 'the header alone decided');
     assert.deepEqual(
       results.map((result) => result.status),
@@ -266,7 +268,7 @@ describe('executePlan', () => {
 
   test("an expert reads a private copy of a local input, removed when its task ends; the record names the user's file", async () => {
     const backend = createTestBackend({ id: 'test', latencyMs: 5, tasks: ['image-classification'] });
-    const cwd = join(scratch, `run-${++runCounter}`);
+    const cwd = freshCwd();
     await mkdir(cwd, { recursive: true });
     await writeFile(join(cwd, 'cat.png'), pngDeclaring(64, 64));
     const seen: { path: string; existed: boolean }[] = [];
@@ -278,17 +280,11 @@ describe('executePlan', () => {
         return backend.infer(request);
       },
     };
-    const [result] = await run([task(0, [], { image: 'cat.png' }, 'image-classification')], [watching], {
-      inputs: {
-        cwd,
-        allowedFiles: [],
-        allowedDirs: [],
-        allowPrivateUrls: false,
-        maxDownloadBytes: 1_000_000,
-        urlTimeoutMs: 5_000,
-      },
-      outputDir: join(cwd, 'out'),
-    });
+    const [result] = await runIn(
+      cwd,
+      [task(0, [], { image: 'cat.png' }, 'image-classification')],
+      [watching],
+    );
     assert.equal(result!.status, 'succeeded');
     assert.equal(result!.args.image, join(await realpath(cwd), 'cat.png'));
     assert.equal(seen.length, 1);
