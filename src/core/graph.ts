@@ -15,17 +15,20 @@ export function referencedTask(value: string): number | undefined {
 
 export type TaskArgs = Partial<Record<ResourceKind, string>>;
 
-/** One node of a plan, in HuggingGPT's own shape. `dep: [-1]` means "no dependency". */
-export interface PlannedTask {
+/**
+ * One node of a plan, in HuggingGPT's own shape. `dep: [-1]` means "no dependency". `Name` is the task
+ * vocabulary's names: the built-in Hugging Face tasks unless a custom vocabulary planned it.
+ */
+export interface PlannedTask<Name extends string = TaskName> {
   id: number;
-  task: TaskName;
+  task: Name;
   dep: number[];
   args: TaskArgs;
 }
 
-export type TaskGraph = PlannedTask[];
+export type TaskGraph<Name extends string = TaskName> = PlannedTask<Name>[];
 
 /** The ids a task depends on, without HuggingGPT's `-1` placeholder. */
-export function dependencies(task: PlannedTask): number[] {
+export function dependencies(task: PlannedTask<string>): number[] {
   return task.dep.filter((id) => id >= 0);
 }

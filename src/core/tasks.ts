@@ -173,3 +173,134 @@ export const LLM_TEXT_TASKS: readonly TaskName[] = [
   'text2text-generation',
   'question-answering',
 ];
+
+/**
+ * One task a planner may use: its name, what it does (shown to the LLM when given), the argument kinds it
+ * takes and the kinds it produces. A kind listed twice in `inputs` takes two values ("Image Stitcher":
+ * image, image); `<GENERATED>-k` refers to task k's output of the argument's kind, else its first output.
+ */
+export interface TaskDefinition<Name extends string = string> {
+  readonly name: Name;
+  readonly description?: string;
+  readonly inputs: readonly ResourceKind[];
+  /** Inputs that must be present; the rest are optional. */
+  readonly required: readonly ResourceKind[];
+  /** At least one; the first is what a text argument receives when the consumer takes no media of these. */
+  readonly outputs: readonly ResourceKind[];
+}
+
+/**
+ * The tasks a planner may use: the built-in Hugging Face list (`HUGGING_FACE_TASKS`), or one a caller
+ * defines (TaskBench's tool list, an MCP server's tools) with `defineTaskVocabulary`.
+ */
+export interface TaskVocabulary<Name extends string = string> {
+  readonly tasks: readonly TaskDefinition<Name>[];
+  readonly names: readonly Name[];
+  /** The definition of exactly this name. */
+  get(name: string): TaskDefinition<Name> | undefined;
+  /** The task a near-miss name means ("Object Detection", "object_detection", an alias), or undefined. */
+  resolve(raw: string): Name | undefined;
+  /** Only these tasks (unknown names ignored), keeping resolve's spelling tolerance and aliases. */
+  restrict(names: Iterable<string>): TaskVocabulary<Name>;
+  /** True for the built-in Hugging Face list (its demos and lean prompt apply). */
+  readonly builtIn: boolean;
+}
+
+/** Lower case, words joined by single hyphens: "Object_Detection " -> "object-detection". */
+function cleanTaskName(raw: string): string {
+  return raw
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_]+/g, '-')
+    .replace(/-+/g, '-');
+}
+
+export interface DefineVocabularyOptions<Name extends string> {
+  /** Other names for tasks, matched like names ("ocr" -> "image-to-text"). */
+  aliases?: Readonly<Record<string, Name>>;
+}
+
+/**
+ * A vocabulary from a list of definitions. Names must be unique (ignoring case, spaces, hyphens and
+ * underscores), every task needs at least one output kind, and required inputs must be inputs; a broken
+ * list throws a TypeError naming the task.
+ */
+export function defineTaskVocabulary<Name extends string>(
+  definitions: readonly TaskDefinition<Name>[],
+  options: DefineVocabularyOptions<Name> = {},
+): TaskVocabulary<Name> {
+  return buildVocabulary(definitions, options, false);
+}
+
+function buildVocabulary<Name extends string>(
+  definitions: readonly TaskDefinition<Name>[],
+  options: DefineVocabularyOptions<Name>,
+  builtIn: boolean,
+  resolveOverride?: (raw: string) => Name | undefined,
+): TaskVocabulary<Name> {
+  const exact = new Map<string, TaskDefinition<Name>>();
+  const squashed = new Map<string, Name>();
+  for (const definition of definitions) {
+    const name = definition.name;
+    if (typeof name !== 'string' || name.trim() === '') throw new TypeError('A task needs a name.');
+    if (definition.outputs.length === 0)
+      throw new TypeError(`Task "${name}" needs at least one output kind.`);
+    for (const kind of [...definition.inputs, ...definition.outputs]) {
+      if (!(RESOURCE_KINDS as readonly string[]).includes(kind)) {
+        throw new TypeError(`Task "${name}": "${kind}" is not one of ${RESOURCE_KINDS.join(', ')}.`);
+      }
+    }
+    const missing = definition.required.find((kind) => !definition.inputs.includes(kind));
+    if (missing) throw new TypeError(`Task "${name}" requires "${missing}", which is not one of its inputs.`);
+    const key = cleanTaskName(name).replace(/-/g, '');
+    if (squashed.has(key)) throw new TypeError(`Task "${name}" is listed twice.`);
+    squashed.set(key, name);
+    exact.set(name, definition);
+  }
+  const aliases = new Map<string, Name>();
+  for (const [alias, name] of Object.entries(options.aliases ?? {}) as [string, Name][]) {
+    if (exact.has(name)) aliases.set(cleanTaskName(alias).replace(/-/g, ''), name);
+  }
+  const longest = Math.max(MAX_TASK_NAME_CHARS, ...definitions.map((definition) => definition.name.length));
+  const resolve =
+    resolveOverride ??
+    ((raw: string): Name | undefined => {
+      if (typeof raw !== 'string' || raw.length > longest) return undefined;
+      if (exact.has(raw)) return raw as Name;
+      const key = cleanTaskName(raw).replace(/-/g, '');
+      return squashed.get(key) ?? aliases.get(key);
+    });
+  return {
+    tasks: definitions,
+    names: definitions.map((definition) => definition.name),
+    builtIn,
+    get: (name) => exact.get(name),
+    resolve: (raw) => {
+      const name = resolve(raw);
+      return name !== undefined && exact.has(name) ? name : undefined;
+    },
+    restrict: (names) => {
+      const wanted = new Set(names);
+      return buildVocabulary(
+        definitions.filter((definition) => wanted.has(definition.name)),
+        options,
+        builtIn,
+        resolveOverride,
+      );
+    },
+  };
+}
+
+/** The built-in definition of a Hugging Face or control task. */
+export function taskDefinition(task: TaskName): TaskDefinition<TaskName> {
+  const signature = taskSignature(task);
+  return { name: task, inputs: signature.inputs, required: signature.required, outputs: [signature.output] };
+}
+
+/** The built-in vocabulary: Hugging Face pipeline tasks, HuggingGPT's control tasks and legacy tasks. */
+export const HUGGING_FACE_TASKS: TaskVocabulary<TaskName> = buildVocabulary(
+  TASK_NAMES.map(taskDefinition),
+  {},
+  true,
+  normalizeTaskName,
+);

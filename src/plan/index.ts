@@ -2,7 +2,7 @@ import { errorMessage, LlmReplyTooLargeError, PlanError } from '../core/errors.j
 import type { RunEventListener } from '../core/events.js';
 import type { TaskGraph } from '../core/graph.js';
 import type { ChatMessage, ControllerModel, TokenUsage } from '../core/llm.js';
-import type { TaskName } from '../core/tasks.js';
+import type { TaskName, TaskVocabulary } from '../core/tasks.js';
 import { parsePlanText } from './parse.js';
 import { buildPlanMessages, planJsonSchemaFor, repairMessage } from './prompt.js';
 import { validatePlan } from './validate.js';
@@ -20,7 +20,7 @@ export {
 } from './prompt.js';
 export { closestTask, type ValidatedPlan, type ValidateOptions, validatePlan } from './validate.js';
 
-export interface PlanOptions {
+export interface PlanOptions<Name extends string = TaskName> {
   request: string;
   history?: ChatMessage[];
   controller: ControllerModel;
@@ -28,12 +28,16 @@ export interface PlanOptions {
   signal?: AbortSignal;
   onEvent?: RunEventListener;
   /** Restrict planning to these tasks (e.g. those some backend can run); default: the whole vocabulary. */
-  availableTasks?: readonly TaskName[];
+  availableTasks?: readonly Name[];
+  /** The tasks the planner may use (default: the built-in Hugging Face list); see `defineTaskVocabulary`. */
+  vocabulary?: TaskVocabulary<Name>;
+  /** Few-shot demonstrations; default Jarvis's own for the built-in vocabulary, none for a custom one. */
+  demos?: readonly ChatMessage[];
 }
 
-export interface PlanOutcome {
+export interface PlanOutcome<Name extends string = TaskName> {
   /** The plan to run; empty when no task is needed or when planning failed (`ok: false`). */
-  plan: TaskGraph;
+  plan: TaskGraph<Name>;
   /** What was still wrong after the repair round; empty when ok. */
   problems: string[];
   ok: boolean;
@@ -44,8 +48,8 @@ export interface PlanOutcome {
   llmCalls: number;
 }
 
-interface Attempt {
-  plan: TaskGraph;
+interface Attempt<Name extends string> {
+  plan: TaskGraph<Name>;
   problems: string[];
 }
 
@@ -53,10 +57,16 @@ interface Attempt {
  * Reads and checks one reply. Whatever the reply holds, the outcome is problems, never an exception: a
  * reply is the LLM's (or a prompt injection's) text, and a run whose plan cannot be read answers by chat.
  */
-function evaluate(text: string, availableTasks: readonly TaskName[] | undefined): Attempt {
+function evaluate<Name extends string>(
+  text: string,
+  options: Pick<PlanOptions<Name>, 'availableTasks' | 'vocabulary'>,
+): Attempt<Name> {
   try {
     const { tasks } = parsePlanText(text);
-    return validatePlan(tasks, availableTasks ? { availableTasks } : {});
+    return validatePlan<Name>(tasks, {
+      ...(options.availableTasks ? { availableTasks: options.availableTasks } : {}),
+      ...(options.vocabulary ? { vocabulary: options.vocabulary } : {}),
+    });
   } catch (error) {
     if (error instanceof PlanError) return { plan: [], problems: error.problems };
     return { plan: [], problems: [`The plan could not be read: ${errorMessage(error)}`] };
@@ -64,11 +74,21 @@ function evaluate(text: string, availableTasks: readonly TaskName[] | undefined)
 }
 
 /**
+ * Run events type plans with the built-in names (the CLI and server show them); a custom vocabulary's plan
+ * is the same shape with other names, shown as they are.
+ */
+function asEventPlan<Name extends string>(plan: TaskGraph<Name>): TaskGraph {
+  return plan as unknown as TaskGraph;
+}
+
+/**
  * Stage 1: asks the controller for a task graph, parses and validates it, and on problems gives the LLM one
  * chance to repair its reply. A plan still invalid after that is not run: the outcome is `ok: false` with
  * an empty plan, and the run answers by plain chat, as HuggingGPT does. LLM failures are thrown.
  */
-export async function planTasks(options: PlanOptions): Promise<PlanOutcome> {
+export async function planTasks<Name extends string = TaskName>(
+  options: PlanOptions<Name>,
+): Promise<PlanOutcome<Name>> {
   const emit = options.onEvent ?? (() => {});
   emit({ type: 'plan-start', at: Date.now() });
   const messages = buildPlanMessages({
@@ -77,11 +97,13 @@ export async function planTasks(options: PlanOptions): Promise<PlanOutcome> {
     contextTokens: options.controller.contextTokens,
     ...(options.maxHistoryMessages === undefined ? {} : { maxHistoryMessages: options.maxHistoryMessages }),
     ...(options.availableTasks ? { availableTasks: options.availableTasks } : {}),
+    ...(options.vocabulary ? { vocabulary: options.vocabulary } : {}),
+    ...(options.demos ? { demos: options.demos } : {}),
   });
-  const jsonSchema = planJsonSchemaFor(options.availableTasks);
+  const jsonSchema = planJsonSchemaFor(options.availableTasks, options.vocabulary);
   const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
   /** One reply and what is wrong with it; a reply too large to read is a problem of the reply, not a failure. */
-  const ask = async (conversation: ChatMessage[]): Promise<[string, Attempt]> => {
+  const ask = async (conversation: ChatMessage[]): Promise<[string, Attempt<Name>]> => {
     try {
       const result = await options.controller.chat({
         stage: 'plan',
@@ -91,7 +113,7 @@ export async function planTasks(options: PlanOptions): Promise<PlanOutcome> {
       });
       usage.inputTokens += result.usage.inputTokens;
       usage.outputTokens += result.usage.outputTokens;
-      return [result.text, evaluate(result.text, options.availableTasks)];
+      return [result.text, evaluate(result.text, options)];
     } catch (error) {
       if (!(error instanceof LlmReplyTooLargeError)) throw error;
       return ['', { plan: [], problems: [error.message] }];
@@ -101,7 +123,7 @@ export async function planTasks(options: PlanOptions): Promise<PlanOutcome> {
   const [first, firstAttempt] = await ask(messages);
   let attempt = firstAttempt;
   if (attempt.problems.length === 0) {
-    emit({ type: 'plan-done', plan: attempt.plan, source: 'llm', at: Date.now() });
+    emit({ type: 'plan-done', plan: asEventPlan(attempt.plan), source: 'llm', at: Date.now() });
     return { plan: attempt.plan, problems: [], ok: true, raw: first, usage, llmCalls: 1 };
   }
 
@@ -113,7 +135,7 @@ export async function planTasks(options: PlanOptions): Promise<PlanOutcome> {
   ]);
   attempt = secondAttempt;
   if (attempt.problems.length === 0) {
-    emit({ type: 'plan-done', plan: attempt.plan, source: 'llm', at: Date.now() });
+    emit({ type: 'plan-done', plan: asEventPlan(attempt.plan), source: 'llm', at: Date.now() });
     return { plan: attempt.plan, problems: [], ok: true, raw: second, usage, llmCalls: 2 };
   }
   emit({

@@ -1,15 +1,37 @@
 import { type ChatMessage, estimateTokens } from '../core/llm.js';
-import { RESOURCE_KINDS, TASK_NAMES, type TaskName, taskSignature } from '../core/tasks.js';
+import {
+  HUGGING_FACE_TASKS,
+  RESOURCE_KINDS,
+  type TaskDefinition,
+  type TaskVocabulary,
+} from '../core/tasks.js';
 
 /** The vocabulary line for one task: its name and what it takes and gives, so the LLM can chain tasks. */
-function describeTask(task: TaskName): string {
-  const signature = taskSignature(task);
-  const inputs = signature.inputs.map((kind) => (signature.required.includes(kind) ? kind : `${kind}?`));
-  return `${task} (${inputs.join(', ')} -> ${signature.output})`;
+function describeTask(definition: TaskDefinition): string {
+  const inputs = definition.inputs.map((kind) => (definition.required.includes(kind) ? kind : `${kind}?`));
+  const line = `${definition.name} (${inputs.join(', ')} -> ${definition.outputs.join(', ')})`;
+  return definition.description ? `${line}: ${definition.description}` : line;
 }
 
-/** The system prompt of the planning stage, in the spirit of HuggingGPT's "#1 Task Planning Stage". */
-export function planSystemPrompt(tasks: readonly TaskName[] = TASK_NAMES): string {
+/** The tasks of `vocabulary`, or only those named in `tasks` when given. */
+function tasksOf(
+  vocabulary: TaskVocabulary,
+  tasks: readonly string[] | undefined,
+): readonly TaskDefinition[] {
+  if (!tasks) return vocabulary.tasks;
+  return [...new Set(tasks)].flatMap((name) => vocabulary.get(name) ?? []);
+}
+
+/**
+ * The system prompt of the planning stage, in the spirit of HuggingGPT's "#1 Task Planning Stage".
+ * `tasks` limits the list to those names; `vocabulary` is the task list (default: the built-in one).
+ */
+export function planSystemPrompt(
+  tasks?: readonly string[],
+  vocabulary: TaskVocabulary = HUGGING_FACE_TASKS,
+): string {
+  const definitions = tasksOf(vocabulary, tasks);
+  const separator = definitions.some((definition) => definition.description) ? '\n' : '; ';
   return [
     '#1 Task Planning Stage',
     'You are the planner of an assistant that answers requests by running expert AI models. Turn the ' +
@@ -22,7 +44,7 @@ export function planSystemPrompt(tasks: readonly TaskName[] = TASK_NAMES): strin
       'the user gave. "<GENERATED>-k" stands for the output of task k of the argument\'s kind: ' +
       '{"image": "<GENERATED>-0"} is the image task 0 produced, {"text": "<GENERATED>-1"} the text of task 1.',
     '',
-    `Available tasks (inputs -> output; "?" marks an optional input): ${tasks.map(describeTask).join('; ')}.`,
+    `Available tasks (inputs -> output; "?" marks an optional input):${separator === '\n' ? '\n' : ' '}${definitions.map(describeTask).join(separator)}${separator === '\n' ? '' : '.'}`,
     '',
     'Rules:',
     '1. Use only the available tasks; never invent a task name.',
@@ -115,7 +137,14 @@ export interface PlanPromptOptions {
   contextTokens: number;
   /** Most history messages shown, newest kept. Default 20. */
   maxHistoryMessages?: number;
-  availableTasks?: readonly TaskName[];
+  availableTasks?: readonly string[];
+  /** The task list (default: the built-in Hugging Face one). */
+  vocabulary?: TaskVocabulary;
+  /**
+   * Few-shot demonstrations (user/assistant pairs). Default: Jarvis's own for the built-in vocabulary,
+   * none for a custom one (the demos name built-in tasks).
+   */
+  demos?: readonly ChatMessage[];
 }
 
 /** Tokens kept free for the reply (a plan of a dozen tasks is well under 1,000 tokens). */
@@ -131,12 +160,16 @@ const tokensOf = (messages: readonly ChatMessage[]): number =>
  * fits in the context window (newest kept). When even the demos do not fit, the earliest demos go first.
  */
 export function buildPlanMessages(options: PlanPromptOptions): ChatMessage[] {
-  const system: ChatMessage = { role: 'system', content: planSystemPrompt(options.availableTasks) };
+  const vocabulary = options.vocabulary ?? HUGGING_FACE_TASKS;
+  const system: ChatMessage = {
+    role: 'system',
+    content: planSystemPrompt(options.availableTasks, vocabulary),
+  };
   const budget = options.contextTokens - outputReserve(options.contextTokens);
   const maxHistory = options.maxHistoryMessages ?? 20;
   const history = (options.history ?? []).filter((message) => message.role !== 'system');
 
-  let demos = [...PLAN_DEMOS];
+  let demos = [...(options.demos ?? (vocabulary.builtIn ? PLAN_DEMOS : []))];
   const bare = (): number =>
     tokensOf([system, ...demos, { role: 'user', content: planUserMessage(options.request) }]);
   while (demos.length > 2 && bare() > budget) demos = demos.slice(2);
@@ -167,10 +200,14 @@ const nullableString = { type: ['string', 'null'] };
  * structured outputs need one; every property is required and unused arguments are null, as strict mode
  * wants. `parsePlanText` and `validatePlan` accept this shape.
  */
-export function planJsonSchemaFor(tasks: readonly TaskName[] = TASK_NAMES): {
+export function planJsonSchemaFor(
+  tasks?: readonly string[],
+  vocabulary: TaskVocabulary = HUGGING_FACE_TASKS,
+): {
   name: string;
   schema: Record<string, unknown>;
 } {
+  const names = tasksOf(vocabulary, tasks).map((definition) => definition.name);
   return {
     name: 'task_plan',
     schema: {
@@ -181,7 +218,7 @@ export function planJsonSchemaFor(tasks: readonly TaskName[] = TASK_NAMES): {
           items: {
             type: 'object',
             properties: {
-              task: { type: 'string', enum: [...tasks] },
+              task: { type: 'string', enum: names },
               id: { type: 'integer' },
               dep: { type: 'array', items: { type: 'integer' } },
               args: {

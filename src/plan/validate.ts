@@ -11,13 +11,11 @@ import {
   MAX_TASKS,
 } from '../core/plan-limits.js';
 import {
-  isTaskName,
-  normalizeTaskName,
+  HUGGING_FACE_TASKS,
   RESOURCE_KINDS,
   type ResourceKind,
-  TASK_NAMES,
   type TaskName,
-  taskSignature,
+  type TaskVocabulary,
 } from '../core/tasks.js';
 import {
   inferKindFromValue,
@@ -27,9 +25,11 @@ import {
   splitResourceList,
 } from './references.js';
 
-export interface ValidateOptions {
+export interface ValidateOptions<Name extends string = TaskName> {
+  /** The tasks a plan may name, with their argument and output kinds. Default: the built-in Hugging Face list. */
+  vocabulary?: TaskVocabulary<Name>;
   /** Tasks that can run here (e.g. those with a model); others are rejected. Default: the whole vocabulary. */
-  availableTasks?: readonly TaskName[];
+  availableTasks?: readonly Name[];
   /**
    * Most tasks a plan may have, as listed and after unfolding lists; a bigger plan is a problem, not a run.
    * Default MAX_TASKS (64).
@@ -37,13 +37,13 @@ export interface ValidateOptions {
   maxTasks?: number;
 }
 
-export interface ValidatedPlan {
+export interface ValidatedPlan<Name extends string = TaskName> {
   /**
    * The tasks that passed, renumbered 0..n-1 in dependency order with `dep` derived from the arguments.
    * When there are problems it holds only the tasks untouched by them, for diagnostics; callers treat a
    * plan with problems as not runnable.
    */
-  plan: TaskGraph;
+  plan: TaskGraph<Name>;
   /** Short sentences the LLM can act on in a repair round; empty when the plan is valid. */
   problems: string[];
 }
@@ -114,7 +114,7 @@ interface Draft {
   position: number;
   /** The id the LLM gave, used to name the task in problems. */
   givenId: number | undefined;
-  task: TaskName | undefined;
+  task: string | undefined;
   rawArgs: Argument[];
   args: Map<ResourceKind, Item[]>;
   invalid: boolean;
@@ -125,8 +125,13 @@ interface Draft {
  * obvious fix (near-miss task names, misspelt references, missing or wrong `dep`, string ids, lists of
  * outputs in one argument) and describing the rest as problems.
  */
-export function validatePlan(tasks: unknown[], options: ValidateOptions = {}): ValidatedPlan {
+export function validatePlan<Name extends string = TaskName>(
+  tasks: unknown[],
+  options: ValidateOptions<Name> = {},
+): ValidatedPlan<Name> {
   const problems: string[] = [];
+  // Names are plain strings inside; the plan handed back only holds names the vocabulary resolved.
+  const vocabulary = (options.vocabulary ?? HUGGING_FACE_TASKS) as TaskVocabulary<string>;
   const maxTasks = options.maxTasks ?? MAX_TASKS;
   // Plans given as data (an HTTP body, a library call) arrive untyped.
   if (!Array.isArray(tasks)) {
@@ -141,18 +146,18 @@ export function validatePlan(tasks: unknown[], options: ValidateOptions = {}): V
     return { plan: [], problems: [`The plan has ${tasks.length} tasks; use at most ${maxTasks}.`] };
   }
   const available = options.availableTasks
-    ? new Set<TaskName>(options.availableTasks.filter((task) => isTaskName(task)))
+    ? new Set<string>(options.availableTasks.filter((task) => vocabulary.get(task) !== undefined))
     : undefined;
   const drafts: Draft[] = [];
   const budget = { suggestions: MAX_SUGGESTIONS };
 
   tasks.forEach((raw, position) => {
-    const draft = readDraft(raw, position, drafts.length, problems, available, budget);
+    const draft = readDraft(raw, position, drafts.length, problems, { vocabulary, available, budget });
     if (draft) drafts.push(draft);
   });
 
   const byId = assignIds(drafts);
-  for (const draft of drafts) resolveArguments(draft, byId, problems);
+  for (const draft of drafts) resolveArguments(draft, byId, problems, vocabulary);
   for (const cycle of findCycles(drafts)) {
     const ids = cycle.map((draft) => idOf(draft));
     const path = cyclePath(cycle).map((draft) => idOf(draft));
@@ -162,7 +167,7 @@ export function validatePlan(tasks: unknown[], options: ValidateOptions = {}): V
     for (const draft of cycle) draft.invalid = true;
   }
   const byUid = new Map(drafts.map((draft) => [draft.uid, draft]));
-  for (const draft of drafts) if (!draft.invalid) checkKinds(draft, byUid, problems);
+  for (const draft of drafts) if (!draft.invalid) checkKinds(draft, byUid, problems, vocabulary);
   excludeDependantsOfInvalid(drafts, byUid);
 
   const valid = unfold(
@@ -176,7 +181,7 @@ export function validatePlan(tasks: unknown[], options: ValidateOptions = {}): V
     );
     return { plan: [], problems };
   }
-  return { plan: toGraph(valid), problems };
+  return { plan: toGraph(valid) as TaskGraph<Name>, problems };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -206,14 +211,20 @@ function readId(value: unknown): number | undefined {
   return undefined;
 }
 
+interface NameContext {
+  vocabulary: TaskVocabulary<string>;
+  available: Set<string> | undefined;
+  budget: { suggestions: number };
+}
+
 function readDraft(
   raw: unknown,
   position: number,
   uid: number,
   problems: string[],
-  available: Set<TaskName> | undefined,
-  budget: { suggestions: number },
+  { vocabulary, available, budget }: NameContext,
 ): Draft | undefined {
+  const maxNameChars = Math.max(MAX_TASK_NAME_CHARS, ...vocabulary.names.map((known) => known.length));
   const parsed = rawTaskSchema.safeParse(raw);
   if (!isRecord(raw) || !parsed.success) {
     problems.push(
@@ -243,22 +254,22 @@ function readDraft(
   if (name === undefined || name.trim() === '') {
     problems.push(`${label} has no "task" name.`);
     draft.invalid = true;
-  } else if (name.length > MAX_TASK_NAME_CHARS) {
+  } else if (name.length > maxNameChars) {
     // No did-you-mean: its cost grows with the name, and a name this long names no task anyway.
     problems.push(
-      `${label}: its task name is ${name.length} characters long ("${name.slice(0, 30)}..."); task names have at most ${MAX_TASK_NAME_CHARS}.`,
+      `${label}: its task name is ${name.length} characters long ("${name.slice(0, 30)}..."); task names have at most ${maxNameChars}.`,
     );
     draft.invalid = true;
   } else {
-    const task = normalizeTaskName(name);
+    const task = vocabulary.resolve(name);
     if (!task) {
       problems.push(
-        `${label}: "${name}" is not an available task${suggestion(name, available, '; the closest is', budget)}.`,
+        `${label}: "${name}" is not an available task${suggestion(name, vocabulary, available, '; the closest is', budget)}.`,
       );
       draft.invalid = true;
     } else if (available && !available.has(task)) {
       problems.push(
-        `${label}: "${task}" cannot run here; use an available task instead${suggestion(task, available, ', such as', budget)}.`,
+        `${label}: "${task}" cannot run here; use an available task instead${suggestion(task, vocabulary, available, ', such as', budget)}.`,
       );
       draft.invalid = true;
     } else {
@@ -380,7 +391,12 @@ function assignIds(drafts: Draft[]): Map<number, Draft[]> {
   return byId;
 }
 
-function resolveArguments(draft: Draft, byId: Map<number, Draft[]>, problems: string[]): void {
+function resolveArguments(
+  draft: Draft,
+  byId: Map<number, Draft[]>,
+  problems: string[],
+  vocabulary: TaskVocabulary<string>,
+): void {
   const label = labelOf(draft);
   const keysByKind = new Map<ResourceKind, string>();
   for (const argument of draft.rawArgs) {
@@ -428,7 +444,8 @@ function resolveArguments(draft: Draft, byId: Map<number, Draft[]>, problems: st
       if (whole) {
         const target = targets.get(references[0]!)!;
         items.push({ ref: target.uid });
-        if (kind === 'infer') kind = target.task ? producedKindFor(target.task, draft.task) : 'text';
+        if (kind === 'infer')
+          kind = target.task ? producedKindFor(vocabulary, target.task, draft.task) : 'text';
         continue;
       }
       const embedded: Piece[] = value
@@ -504,10 +521,17 @@ function describeItem(item: Item | undefined): string {
 }
 
 /** The kind under which a consumer takes a producer's output: its media kind if accepted, else its text. */
-function producedKindFor(producer: TaskName, consumer: TaskName | undefined): ResourceKind {
-  const output = taskSignature(producer).output;
+function producedKindFor(
+  vocabulary: TaskVocabulary<string>,
+  producer: string,
+  consumer: string | undefined,
+): ResourceKind {
+  const outputs = vocabulary.get(producer)!.outputs;
+  const output = outputs[0]!;
   if (!consumer) return output;
-  const inputs = taskSignature(consumer).inputs;
+  const inputs = vocabulary.get(consumer)!.inputs;
+  const media = outputs.find((kind) => kind !== 'text' && inputs.includes(kind));
+  if (media) return media;
   if (inputs.includes(output)) return output;
   return inputs.includes('text') ? 'text' : output;
 }
@@ -634,14 +658,19 @@ function article(kind: ResourceKind): string {
   return kind === 'image' || kind === 'audio' ? `an ${kind}` : `a ${kind}`;
 }
 
-function checkKinds(draft: Draft, byUid: Map<number, Draft>, problems: string[]): void {
+function checkKinds(
+  draft: Draft,
+  byUid: Map<number, Draft>,
+  problems: string[],
+  vocabulary: TaskVocabulary<string>,
+): void {
   if (!draft.task) return;
   const label = labelOf(draft);
-  const signature = taskSignature(draft.task);
+  const signature = vocabulary.get(draft.task)!;
   for (const [kind, items] of draft.args) {
     if (!signature.inputs.includes(kind)) {
       problems.push(
-        `${label} cannot take ${article(kind)} argument; it takes ${signature.inputs.join(' and ')}.`,
+        `${label} cannot take ${article(kind)} argument; it takes ${signature.inputs.length === 0 ? 'none' : [...new Set(signature.inputs)].join(' and ')}.`,
       );
       draft.invalid = true;
       continue;
@@ -651,10 +680,10 @@ function checkKinds(draft: Draft, byUid: Map<number, Draft>, problems: string[])
       if (!('ref' in item)) continue;
       const producer = byUid.get(item.ref);
       if (!producer?.task) continue;
-      const output = taskSignature(producer.task).output;
-      if (output !== kind) {
+      const outputs = vocabulary.get(producer.task)!.outputs;
+      if (!outputs.includes(kind)) {
         problems.push(
-          `${label}: its ${kind} argument ${generatedRef(producer.givenId ?? producer.position)} refers to task ${idOf(producer)} (${producer.task}), which produces ${output}, not ${article(kind)}.`,
+          `${label}: its ${kind} argument ${generatedRef(producer.givenId ?? producer.position)} refers to task ${idOf(producer)} (${producer.task}), which produces ${outputs.join(' and ')}, not ${article(kind)}.`,
         );
         draft.invalid = true;
       }
@@ -736,10 +765,10 @@ function unfold(drafts: Draft[], firstFreeUid: number, maxTasks: number): Draft[
 }
 
 /** Dependency order, list order among independent tasks; ids 0..n-1; `dep` from the references. */
-function toGraph(drafts: Draft[]): TaskGraph {
+function toGraph(drafts: Draft[]): TaskGraph<string> {
   const remaining = [...drafts];
   const newIds = new Map<number, number>();
-  const graph: TaskGraph = [];
+  const graph: TaskGraph<string> = [];
   while (remaining.length > 0) {
     const at = remaining.findIndex((draft) => referencedUids(draft).every((uid) => newIds.has(uid)));
     // Cycles were removed before, so some task is always ready; the guard keeps a bug from looping.
@@ -765,7 +794,7 @@ function toGraph(drafts: Draft[]): TaskGraph {
         if (!dep.includes(target)) dep.push(target);
       }
     }
-    const task: PlannedTask = {
+    const task: PlannedTask<string> = {
       id,
       task: draft.task!,
       dep: dep.length > 0 ? dep.sort((a, b) => a - b) : [-1],
@@ -783,12 +812,16 @@ function orderArgs(args: TaskArgs): TaskArgs {
 }
 
 /** The vocabulary entry nearest to what the LLM wrote, for "did you mean" in problems. */
-export function closestTask(name: string, available?: ReadonlySet<TaskName>): TaskName | undefined {
+export function closestTask<Name extends string = TaskName>(
+  name: string,
+  available?: ReadonlySet<Name>,
+  vocabulary: TaskVocabulary<Name> = HUGGING_FACE_TASKS as unknown as TaskVocabulary<Name>,
+): Name | undefined {
   // The search below is cubic in the number of words: only names as short as task names get a suggestion,
   // and only vocabulary entries are candidates.
   if (name.length > MAX_TASK_NAME_CHARS) return undefined;
-  const allowed = available ? [...available].filter((task) => isTaskName(task)) : [];
-  const candidates = allowed.length > 0 ? allowed : TASK_NAMES;
+  const allowed = available ? [...available].filter((task) => vocabulary.get(task) !== undefined) : [];
+  const candidates: readonly Name[] = allowed.length > 0 ? allowed : vocabulary.names;
   const cleaned = name
     .trim()
     .toLowerCase()
@@ -799,22 +832,23 @@ export function closestTask(name: string, available?: ReadonlySet<TaskName>): Ta
   // this linear in the number of words.
   for (let length = Math.min(words.length - 1, 6); length > 0; length--) {
     for (let start = 0; start + length <= words.length; start++) {
-      const inner = normalizeTaskName(words.slice(start, start + length).join('-'));
+      const inner = vocabulary.resolve(words.slice(start, start + length).join('-'));
       if (inner && candidates.includes(inner)) return inner;
     }
   }
-  let best: TaskName | undefined;
+  let best: Name | undefined;
   let bestScore = Number.POSITIVE_INFINITY;
   const threshold = Math.max(2, cleaned.length * 0.3);
   for (const candidate of candidates) {
     // Shared words count for more than shared letters: "speech-synthesis" is nearer text-to-speech
     // than names a few letters away. A name sharing no word and few letters gets no suggestion.
-    const shared = words.filter((word) => word.length > 2).filter((word) => candidate.includes(word)).length;
+    const spelled = candidate.toLowerCase().replace(/[\s_]+/g, '-');
+    const shared = words.filter((word) => word.length > 2).filter((word) => spelled.includes(word)).length;
     // The distance is at least the difference in length: skip the quadratic comparison when that alone
     // rules the candidate out.
-    const atLeast = Math.abs(cleaned.length - candidate.length);
+    const atLeast = Math.abs(cleaned.length - spelled.length);
     if ((shared === 0 && atLeast > threshold) || atLeast - shared * 4 >= bestScore) continue;
-    const distance = editDistance(cleaned, candidate);
+    const distance = editDistance(cleaned, spelled);
     if (shared === 0 && distance > threshold) continue;
     const score = distance - shared * 4;
     if (score < bestScore) {
@@ -831,13 +865,14 @@ export function closestTask(name: string, available?: ReadonlySet<TaskName>): Ta
  */
 function suggestion(
   name: string,
-  available: ReadonlySet<TaskName> | undefined,
+  vocabulary: TaskVocabulary<string>,
+  available: ReadonlySet<string> | undefined,
   phrase: string,
   budget: { suggestions: number },
 ): string {
   if (budget.suggestions <= 0) return '';
   budget.suggestions--;
-  const closest = closestTask(name, available);
+  const closest = closestTask(name, available, vocabulary);
   return closest ? `${phrase} "${closest}"` : '';
 }
 
