@@ -65,6 +65,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigLayer {
       cacheDir: env.JARVIS_CACHE_DIR || undefined,
       hubUrl: env.HF_ENDPOINT || undefined,
     },
+    experts: { workers: integer('JARVIS_EXPERT_WORKERS', env.JARVIS_EXPERT_WORKERS) },
     dataDir: env.JARVIS_DATA_DIR || undefined,
     server: {
       apiKey: env.JARVIS_API_KEY || undefined,
@@ -72,6 +73,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigLayer {
       host: env.JARVIS_HOST || undefined,
       database: env.JARVIS_DATABASE || undefined,
     },
+    queue: { url: env.JARVIS_QUEUE_URL || undefined },
   };
 }
 

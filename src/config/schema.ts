@@ -68,6 +68,13 @@ export const configSchema = strictSection([], {
     urlTimeoutMs: z.number().int().positive().default(15_000),
   }).prefault({}),
   respond: strictSection(['respond'], { enabled: z.boolean().default(true) }).prefault({}),
+  experts: strictSection(['experts'], {
+    /**
+     * Worker threads that run local experts and transformers.js off the main event loop, each keeping the
+     * models it ran loaded; 0 runs them on the main thread. Default: one per core, at most 4.
+     */
+    workers: z.number().int().min(0).max(64).optional(),
+  }).prefault({}),
   inference: strictSection(['inference'], {
     /** HuggingGPT's modes: `local` experts only, `huggingface` remote only, `hybrid` prefers local. */
     mode: z.enum(['local', 'huggingface', 'hybrid']).default('hybrid'),
@@ -88,12 +95,29 @@ export const configSchema = strictSection([], {
     apiKey: z.string().optional(),
     database: z.string().optional(),
     corsOrigins: z.array(z.string()).default([]),
-    maxConcurrentRunsPerKey: z.number().int().positive().default(4),
+    /** Runs executing at once, all keys together (default: 64 per CPU core); more wait in a queue. */
+    maxRunningRuns: z.number().int().positive().optional(),
+    /** Runs that may wait for a slot (default: 4 per slot); past that, 429 with Retry-After. */
+    maxQueuedRuns: z.number().int().min(0).optional(),
+    /** At most this many of the slots per API key (default: no bound; waiting keys are served in turn). */
+    maxConcurrentRunsPerKey: z.number().int().positive().optional(),
     maxUploadBytes: z
       .number()
       .int()
       .positive()
       .default(20 * 1024 * 1024),
+  }).prefault({}),
+  /** Scale-out: stage 3 tasks as BullMQ jobs for `jarvis worker`s (unset: everything runs in-process). */
+  queue: strictSection(['queue'], {
+    /** `redis://host:6379` (or `rediss://` for TLS); also `--queue` and JARVIS_QUEUE_URL. */
+    url: z.string().optional(),
+    /** Prefix of every Redis key Jarvis uses: separate deployments may share one Redis. */
+    prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,40}$/)
+      .default('jarvis'),
+    /** A worker that stops renewing a running job's lock for this long is dead: its job goes to another. */
+    stallIntervalMs: z.number().int().min(200).default(30_000),
   }).prefault({}),
 });
 

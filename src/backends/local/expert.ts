@@ -28,5 +28,10 @@ export interface LocalExpert {
    * cheap (no model loading); the backend calls it once per process and caches the answer.
    */
   checkAvailable?(context: ExpertContext): Promise<string | undefined>;
+  /**
+   * Set (to the reason) for an expert that must run on the main thread rather than in the worker pool: one
+   * that calls the controller LLM, which cannot cross into a worker.
+   */
+  readonly mainThread?: string;
   run(request: InferenceRequest, context: ExpertContext): Promise<TaskOutput>;
 }

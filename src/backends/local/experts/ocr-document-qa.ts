@@ -21,6 +21,9 @@ export const ocrDocumentQa: LocalExpert = {
     'about those fail, and OCR errors carry into the answer.',
   sizeBytes: 2_952_873,
   tags: ['ocr', 'tesseract', 'llm', 'document'],
+  mainThread:
+    "it asks the controller LLM (an object of the main thread); its OCR already runs in tesseract.js's own " +
+    'worker thread and the LLM call is I/O, so the main event loop only waits',
   async checkAvailable(context: ExpertContext) {
     return context.controller ? undefined : NO_CONTROLLER;
   },

@@ -1,12 +1,12 @@
-import { writeFile } from 'node:fs/promises';
-import { devNull } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { InferenceRequest } from '../../../core/backend.js';
 import type { TaskOutput } from '../../../core/output.js';
 import type { LocalExpert } from '../expert.js';
 import { decodeAudio } from '../support/audio.js';
 import { requireAudio, throwIfAborted } from '../support/inputs.js';
-import { findExecutable, readable, runCommand, withTemporaryFolder } from '../support/system.js';
+import { lazyModel } from '../support/lazy.js';
+import { PocketsphinxDecoder } from '../support/pocketsphinx-decoder.js';
+import { findExecutable, readable } from '../support/system.js';
 import { encodeWav } from '../support/wav.js';
 
 /**
@@ -29,10 +29,26 @@ const SAMPLE_RATE = 16_000;
 
 type Recognizer = { binary: string; model: ReturnType<typeof modelFiles> };
 
+/** The decoder process, started on first use and kept with its model loaded (one per process or worker). */
+const decoder = lazyModel(
+  'pocketsphinx US English model',
+  async () => {
+    const found = await recognizer();
+    if (typeof found === 'string') throw new Error(found);
+    return PocketsphinxDecoder.start(batchBinary(found.binary), found.model, SAMPLE_RATE);
+  },
+  (loaded) => loaded.stop(),
+);
+
+/** `pocketsphinx_batch` sits beside `pocketsphinx_continuous` in both Debian's and Homebrew's packages. */
+function batchBinary(continuous: string): string {
+  return join(dirname(continuous), 'pocketsphinx_batch');
+}
+
 /** The binary and its model files, or why they cannot be used. */
 async function recognizer(): Promise<Recognizer | string> {
   const binary = await findExecutable('pocketsphinx_continuous');
-  if (!binary) return INSTALL_BOTH;
+  if (!binary || !(await readable(batchBinary(binary)))) return INSTALL_BOTH;
   const model = modelFiles(binary);
   const complete =
     (await readable(model.lm)) && (await readable(model.dict)) && (await readable(join(model.hmm, 'mdef')));
@@ -66,38 +82,25 @@ export const pocketsphinxAsr: LocalExpert = {
     return typeof found === 'string' ? found : undefined;
   },
   async run(request: InferenceRequest): Promise<TaskOutput> {
-    const found = await recognizer();
-    if (typeof found === 'string') throw new Error(found);
-    const { binary, model } = found;
     const input = requireAudio(request);
     const audio = await decodeAudio(input.path, SAMPLE_RATE, request.signal);
     throwIfAborted(request.signal);
     const seconds = Math.round((audio.samples.length / SAMPLE_RATE) * 10) / 10;
     request.onProgress?.(`recognizing ${seconds} s of speech ...`);
-    const stdout = await withTemporaryFolder(async (dir) => {
-      const wav = join(dir, 'speech.wav');
-      await writeFile(wav, encodeWav(audio));
-      const { stdout } = await runCommand(
-        binary,
-        [
-          '-infile',
-          wav,
-          '-hmm',
-          model.hmm,
-          '-lm',
-          model.lm,
-          '-dict',
-          model.dict,
-          '-samprate',
-          String(SAMPLE_RATE),
-          '-logfn',
-          devNull,
-        ],
-        { signal: request.signal },
-      );
-      return stdout.toString('utf8');
-    });
-    const transcript = transcriptFrom(stdout);
+    const loaded = await decoder.get(request.onProgress);
+    const recognized = loaded.decode(encodeWav(audio));
+    // The decoder cannot drop one utterance: a cancelled task stops it (it loads again on the next call).
+    const onAbort = () => void decoder.reset();
+    request.signal.addEventListener('abort', onAbort, { once: true });
+    let transcript: string;
+    try {
+      transcript = await recognized;
+    } catch (error) {
+      if (loaded.failed) await decoder.reset();
+      throw error;
+    } finally {
+      request.signal.removeEventListener('abort', onAbort);
+    }
     return {
       text: transcript === '' ? 'No speech recognized.' : transcript,
       data: { text: transcript, seconds, sampleRate: SAMPLE_RATE },

@@ -3,6 +3,7 @@ import { constants } from 'node:fs';
 import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { announceChildProcess } from './child-processes.js';
 
 const found = new Map<string, Promise<string | undefined>>();
 
@@ -50,7 +51,7 @@ export function runCommand(
   options: { signal?: AbortSignal; timeoutMs?: number; maxBytes?: number; env?: NodeJS.ProcessEnv } = {},
 ): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       file,
       args,
       {
@@ -71,6 +72,7 @@ export function runCommand(
         resolve({ stdout, stderr: errorText });
       },
     );
+    announceChildProcess(child);
   });
 }
 

@@ -1,0 +1,314 @@
+import { availableParallelism } from 'node:os';
+import { type ResourceLimits, Worker } from 'node:worker_threads';
+import { type ErrorContext, InferenceError } from '../../core/errors.js';
+import type { ArtifactSink, TaskOutput } from '../../core/output.js';
+import {
+  type JobRequest,
+  type MainToWorker,
+  reviveError,
+  serializeError,
+  type WorkerBackendSpec,
+  type WorkerToMain,
+} from './protocol.js';
+
+/**
+ * Expert workers per machine by default: one per core, at most 4 (each worker keeps its own copy of the
+ * models it ran, some 100-300 MB each), at least 1.
+ */
+export function defaultPoolSize(): number {
+  return Math.max(1, Math.min(4, availableParallelism()));
+}
+
+export interface ExpertPoolOptions {
+  /** Most worker threads at once; each starts on first need. Default `defaultPoolSize()`. */
+  size?: number;
+  /** Memory limits of each worker's JavaScript heap: past them the job fails and its worker is replaced. */
+  resourceLimits?: ResourceLimits;
+}
+
+export interface PoolJob {
+  backend: WorkerBackendSpec;
+  request: JobRequest;
+  artifacts: ArtifactSink;
+  signal: AbortSignal;
+  onProgress?: (message: string) => void;
+  /** Named in the error when the worker running the job dies. */
+  context?: ErrorContext;
+}
+
+export interface PoolStats {
+  size: number;
+  /** Threads started since the pool was made, replacements included. */
+  started: number;
+  /** Threads ended because their job was cancelled or timed out. */
+  terminated: number;
+  /** Threads that died by themselves (crash, out of memory). */
+  crashed: number;
+  workers: { threadId: number; busy: boolean; warm: string[] }[];
+  queued: number;
+}
+
+interface Job extends PoolJob {
+  id: number;
+  /** `backend:model`: a worker that ran it before has the model loaded. */
+  key: string;
+  resolve: (output: TaskOutput) => void;
+  reject: (error: unknown) => void;
+  slot?: Slot;
+  detach: () => void;
+}
+
+interface Slot {
+  worker: Worker;
+  threadId: number;
+  warm: Set<string>;
+  job: Job | undefined;
+  /** Processes the worker started and that still run. */
+  children: Set<number>;
+  ended: boolean;
+}
+
+const ENTRY = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
+
+function startThread(resourceLimits: ResourceLimits | undefined): Worker {
+  const options = resourceLimits ? { resourceLimits } : {};
+  if (ENTRY.pathname.endsWith('.ts')) {
+    // Under `node --import tsx` (tests, development) a worker cannot load .ts by itself: the loader hooks of
+    // the main thread do not reach it, so it registers tsx first. Built code (dist/) loads worker.js directly.
+    // tsx is resolved from here: the evaluated source would resolve it from the working directory.
+    const tsx = import.meta.resolve('tsx/esm/api');
+    const source = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(ENTRY.href)}); })`;
+    return new Worker(source, { ...options, eval: true });
+  }
+  return new Worker(ENTRY, options);
+}
+
+function keyOf(backend: WorkerBackendSpec, modelId: string): string {
+  return `${backend.kind}:${modelId}`;
+}
+
+/**
+ * Worker threads that run expert models off the main event loop. A job goes to an idle worker that has its
+ * model loaded already, else to any idle worker (a new one is started while fewer than `size` run), else
+ * waits. A job whose signal aborts is dropped if it waits, and its worker terminated if it runs: a model
+ * stuck in a long synchronous call stops using CPU and memory at once. A worker that dies fails its job with
+ * a clear error and is replaced on the next need.
+ */
+export class ExpertPool {
+  readonly size: number;
+  readonly #resourceLimits: ResourceLimits | undefined;
+  readonly #slots: Slot[] = [];
+  readonly #queue: Job[] = [];
+  #nextJob = 0;
+  #closed = false;
+  #started = 0;
+  #terminated = 0;
+  #crashed = 0;
+  readonly #exits = new Set<Promise<unknown>>();
+
+  constructor(options: ExpertPoolOptions = {}) {
+    this.size = Math.max(1, Math.floor(options.size ?? defaultPoolSize()));
+    this.#resourceLimits = options.resourceLimits;
+  }
+
+  run(job: PoolJob): Promise<TaskOutput> {
+    if (this.#closed) return Promise.reject(new InferenceError('The expert worker pool is closed'));
+    if (job.signal.aborted) return Promise.reject(job.signal.reason);
+    return new Promise<TaskOutput>((resolve, reject) => {
+      const onAbort = () => this.#abort(entry);
+      const entry: Job = {
+        ...job,
+        id: ++this.#nextJob,
+        key: keyOf(job.backend, job.request.modelId),
+        resolve,
+        reject,
+        detach: () => job.signal.removeEventListener('abort', onAbort),
+      };
+      job.signal.addEventListener('abort', onAbort, { once: true });
+      this.#queue.push(entry);
+      this.#pump();
+    });
+  }
+
+  stats(): PoolStats {
+    return {
+      size: this.size,
+      started: this.#started,
+      terminated: this.#terminated,
+      crashed: this.#crashed,
+      workers: this.#slots.map((slot) => ({
+        threadId: slot.threadId,
+        busy: slot.job !== undefined,
+        warm: [...slot.warm],
+      })),
+      queued: this.#queue.length,
+    };
+  }
+
+  /** Ends every worker (and the programs they started); waiting and running jobs fail. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const job of this.#queue.splice(0)) {
+      job.detach();
+      job.reject(new InferenceError('The expert worker pool was closed before the task ran'));
+    }
+    for (const slot of [...this.#slots])
+      this.#end(slot, new InferenceError('The expert worker pool was closed'));
+    await Promise.allSettled([...this.#exits]);
+  }
+
+  #pump(): void {
+    while (this.#queue.length > 0 && !this.#closed) {
+      const idle = this.#slots.filter((slot) => !slot.job && !slot.ended);
+      // The first waiting job that an idle worker has warm goes there; otherwise the oldest job goes to a
+      // worker with nothing loaded, a new one, or the idle one left.
+      let chosen: { job: Job; slot: Slot | undefined } | undefined;
+      for (const job of this.#queue) {
+        const warm = idle.find((slot) => slot.warm.has(job.key));
+        if (warm) {
+          chosen = { job, slot: warm };
+          break;
+        }
+      }
+      if (!chosen) {
+        const job = this.#queue[0] as Job;
+        const fresh = idle.find((slot) => slot.warm.size === 0);
+        if (fresh) chosen = { job, slot: fresh };
+        else if (this.#slots.length < this.size) chosen = { job, slot: undefined };
+        else if (idle[0]) chosen = { job, slot: idle[0] };
+        else return;
+      }
+      this.#queue.splice(this.#queue.indexOf(chosen.job), 1);
+      this.#assign(chosen.slot ?? this.#spawn(), chosen.job);
+    }
+  }
+
+  #spawn(): Slot {
+    const worker = startThread(this.#resourceLimits);
+    this.#started++;
+    const slot: Slot = {
+      worker,
+      threadId: worker.threadId,
+      warm: new Set(),
+      job: undefined,
+      children: new Set(),
+      ended: false,
+    };
+    this.#slots.push(slot);
+    worker.on('message', (message: WorkerToMain) => this.#onMessage(slot, message));
+    worker.on('error', (error: Error & { code?: string }) => {
+      this.#crashed++;
+      const what =
+        error.code === 'ERR_WORKER_OUT_OF_MEMORY'
+          ? `ran out of memory${this.#resourceLimits?.maxOldGenerationSizeMb ? ` (limit ${this.#resourceLimits.maxOldGenerationSizeMb} MB)` : ''}`
+          : `crashed: ${error.message}`;
+      this.#end(slot, this.#crashError(slot, `The expert worker thread ${what}`, error));
+    });
+    worker.on('exit', (code) => {
+      if (slot.ended) return;
+      this.#crashed++;
+      this.#end(slot, this.#crashError(slot, `The expert worker thread exited unexpectedly (code ${code})`));
+    });
+    return slot;
+  }
+
+  #crashError(slot: Slot, message: string, cause?: unknown): InferenceError {
+    const context = slot.job?.context ?? {};
+    const model = slot.job ? ` while running ${slot.job.request.modelId}` : '';
+    return new InferenceError(`${message}${model}; a fresh worker takes the next task`, {
+      ...(cause === undefined ? {} : { cause }),
+      context,
+    });
+  }
+
+  #assign(slot: Slot, job: Job): void {
+    slot.job = job;
+    job.slot = slot;
+    slot.worker.ref();
+    const message: MainToWorker = { type: 'run', job: job.id, backend: job.backend, request: job.request };
+    slot.worker.postMessage(message);
+  }
+
+  #onMessage(slot: Slot, message: WorkerToMain): void {
+    if (message.type === 'child') {
+      if (message.running) slot.children.add(message.pid);
+      else slot.children.delete(message.pid);
+      return;
+    }
+    const job = slot.job;
+    if (!job || job.id !== message.job) return;
+    switch (message.type) {
+      case 'progress':
+        job.onProgress?.(message.message);
+        return;
+      case 'artifact': {
+        const reply = (answer: MainToWorker) => {
+          if (!slot.ended) slot.worker.postMessage(answer);
+        };
+        job.artifacts.write(message.file).then(
+          (artifact) => reply({ type: 'artifact-written', call: message.call, artifact }),
+          (error: unknown) =>
+            reply({ type: 'artifact-failed', call: message.call, error: serializeError(error) }),
+        );
+        return;
+      }
+      case 'done':
+        slot.warm.add(job.key);
+        this.#release(slot);
+        job.resolve(message.output);
+        return;
+      case 'failed':
+        this.#release(slot);
+        job.reject(reviveError(message.error));
+        return;
+    }
+  }
+
+  #release(slot: Slot): void {
+    const job = slot.job;
+    job?.detach();
+    slot.job = undefined;
+    // An idle worker never keeps the process alive: a program that forgets close() still exits.
+    slot.worker.unref();
+    this.#pump();
+  }
+
+  #abort(job: Job): void {
+    const waiting = this.#queue.indexOf(job);
+    if (waiting >= 0) {
+      this.#queue.splice(waiting, 1);
+      job.reject(job.signal.reason);
+      return;
+    }
+    if (job.slot && job.slot.job === job) {
+      this.#terminated++;
+      this.#end(job.slot, job.signal.reason);
+    }
+  }
+
+  /** Terminates a worker and the programs it started; its job (if any) fails with `reason`. */
+  #end(slot: Slot, reason: unknown): void {
+    if (slot.ended) return;
+    slot.ended = true;
+    for (const pid of slot.children) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    slot.children.clear();
+    const index = this.#slots.indexOf(slot);
+    if (index >= 0) this.#slots.splice(index, 1);
+    const exit = slot.worker.terminate().catch(() => undefined);
+    this.#exits.add(exit);
+    void exit.then(() => this.#exits.delete(exit));
+    const job = slot.job;
+    slot.job = undefined;
+    if (job) {
+      job.detach();
+      job.reject(reason);
+    }
+    this.#pump();
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * An expert worker thread: builds the backend a job names (once per worker, so its models stay loaded
+ * between jobs), runs the job, and answers with messages. Cancellation is the main thread's business: it
+ * terminates this thread, which is the only way to stop a synchronous model call.
+ */
+import { parentPort } from 'node:worker_threads';
+import type { InferenceBackend } from '../../core/backend.js';
+import type { Artifact, ArtifactSink } from '../../core/output.js';
+import { createLocalBackend } from '../local/index.js';
+import { onChildProcess } from '../local/support/child-processes.js';
+import { createTransformersBackend } from '../transformers/index.js';
+import {
+  type ArtifactFile,
+  type MainToWorker,
+  reviveError,
+  serializeError,
+  type WorkerBackendSpec,
+  type WorkerToMain,
+} from './protocol.js';
+
+const port = parentPort;
+if (!port) throw new Error('src/backends/pool/worker.ts runs only as a worker thread');
+
+const post = (message: WorkerToMain, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+
+onChildProcess((child) => {
+  const pid = child.pid;
+  if (pid === undefined) return;
+  post({ type: 'child', pid, running: true });
+  child.once('exit', () => post({ type: 'child', pid, running: false }));
+});
+
+const backends = new Map<string, InferenceBackend>();
+
+function backendFor(spec: WorkerBackendSpec): InferenceBackend {
+  const key = JSON.stringify(spec);
+  let backend = backends.get(key);
+  if (!backend) {
+    backend = spec.kind === 'local' ? createLocalBackend() : createTransformersBackend(spec.options);
+    backends.set(key, backend);
+  }
+  return backend;
+}
+
+let nextCall = 0;
+const pendingWrites = new Map<
+  number,
+  { resolve: (artifact: Artifact) => void; reject: (error: Error) => void }
+>();
+
+/** Writes go to the main thread's sink; the bytes are moved, not copied, when they own their buffer. */
+function sinkFor(job: number): ArtifactSink {
+  return {
+    write(file) {
+      const call = ++nextCall;
+      const owned =
+        file.bytes.byteOffset === 0 && file.bytes.byteLength === file.bytes.buffer.byteLength
+          ? file.bytes
+          : file.bytes.slice();
+      const message: ArtifactFile = {
+        kind: file.kind,
+        bytes: owned,
+        mimeType: file.mimeType,
+        extension: file.extension,
+        ...(file.label === undefined ? {} : { label: file.label }),
+      };
+      return new Promise<Artifact>((resolve, reject) => {
+        pendingWrites.set(call, { resolve, reject });
+        const transfer = owned.buffer instanceof ArrayBuffer ? [owned.buffer] : [];
+        post({ type: 'artifact', job, call, file: message }, transfer);
+      });
+    },
+    reservePath() {
+      throw new Error('an expert worker cannot reserve paths in the run folder; write the bytes instead');
+    },
+  };
+}
+
+port.on('message', (message: MainToWorker) => {
+  if (message.type === 'artifact-written' || message.type === 'artifact-failed') {
+    const pending = pendingWrites.get(message.call);
+    pendingWrites.delete(message.call);
+    if (message.type === 'artifact-written') pending?.resolve(message.artifact);
+    else pending?.reject(reviveError(message.error));
+    return;
+  }
+  const { job, backend, request } = message;
+  void (async () => {
+    try {
+      const output = await backendFor(backend).infer({
+        ...request,
+        artifacts: sinkFor(job),
+        // Never aborted here: a cancelled job's thread is terminated by the pool.
+        signal: new AbortController().signal,
+        onProgress: (text) => post({ type: 'progress', job, message: text }),
+      });
+      post({ type: 'done', job, output });
+    } catch (error) {
+      post({ type: 'failed', job, error: serializeError(error) });
+    }
+  })();
+});
