@@ -62,6 +62,8 @@ export async function main(argv: string[], io?: Partial<CliIo>): Promise<number>
         return await (await import('./commands/pull.js')).pullCommand(parsed.model, parsed.flags, context);
       case 'serve':
         return await (await import('./commands/serve.js')).serveCommand(parsed.flags, context);
+      case 'mcp':
+        return await (await import('./commands/mcp.js')).mcpCommand(parsed.flags, context);
     }
   } catch (error) {
     if (error instanceof CancelledError || (interrupt.signal.aborted && parsed.command !== 'serve')) {

@@ -33,6 +33,7 @@ export type ParsedCommand =
   | { command: 'doctor'; flags: CommonFlags & { json: boolean } }
   | { command: 'serve'; flags: CommonFlags & { host?: string; port?: number } }
   | { command: 'pull'; model: string; flags: CommonFlags & { task?: string } }
+  | { command: 'mcp'; flags: CommonFlags }
   /** Help or version was printed; nothing else to do. */
   | { command: 'exit'; code: number; output: string };
 
@@ -167,6 +168,14 @@ export function parseArgs(argv: string[]): ParsedCommand {
     .action((flags: CommonFlags & { host?: string; port?: number }) => {
       parsed = { command: 'serve', flags };
     });
+
+  withCommonOptions(
+    program
+      .command('mcp')
+      .description('serve the task experts and the pipeline as MCP tools over stdio (for desktop clients)'),
+  ).action((flags: CommonFlags) => {
+    parsed = { command: 'mcp', flags };
+  });
 
   try {
     program.parse(argv, { from: 'user' });

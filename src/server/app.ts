@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
+import { registerMcpRoutes } from '../mcp/http.js';
 import type { ServerContext } from './context.js';
 import { registerConversationRoutes } from './conversation-routes.js';
 import { sendFile } from './files.js';
@@ -14,7 +15,7 @@ import { registerUploadRoutes } from './upload-routes.js';
 
 export type AppEnv = { Variables: { key: string } };
 
-const API_PATH = /^\/(v1\/|hugginggpt$|tasks$|results$)/;
+const API_PATH = /^\/(v1\/|hugginggpt$|tasks$|results$|mcp$)/;
 /** File routes a signed URL may open without a key (`<img>` and `<audio>` cannot send headers). */
 const SIGNED_FILE_PATH = /^\/v1\/(runs\/[^/]+\/files\/.+|uploads\/[^/]+\/content)$/;
 const JSON_LIMIT = 1024 * 1024;
@@ -142,12 +143,19 @@ export function createApp(context: ServerContext): Hono<AppEnv> {
   });
 
   // Chat completions may carry images inline (base64), so they get the upload limit plus room for text.
-  app.use(
-    '/v1/chat/completions',
-    bodyLimit({ maxSize: Math.ceil(config.server.maxUploadBytes * 1.4) + JSON_LIMIT, onError: tooLarge }),
-  );
+  for (const inlinePath of ['/v1/chat/completions', '/mcp']) {
+    app.use(
+      inlinePath,
+      bodyLimit({ maxSize: Math.ceil(config.server.maxUploadBytes * 1.4) + JSON_LIMIT, onError: tooLarge }),
+    );
+  }
   app.use('*', async (c, next) => {
-    if (c.req.path === '/v1/uploads' || c.req.path === '/v1/chat/completions' || !API_PATH.test(c.req.path)) {
+    if (
+      c.req.path === '/v1/uploads' ||
+      c.req.path === '/v1/chat/completions' ||
+      c.req.path === '/mcp' ||
+      !API_PATH.test(c.req.path)
+    ) {
       return next();
     }
     return bodyLimit({ maxSize: JSON_LIMIT, onError: tooLarge })(c, next);
@@ -158,6 +166,7 @@ export function createApp(context: ServerContext): Hono<AppEnv> {
   registerUploadRoutes(app, context);
   registerConversationRoutes(app, context);
   registerHuggingGPTRoutes(app, context);
+  registerMcpRoutes(app, context);
 
   // The web UI: hashed assets are cached for good, everything else falls back to index.html (one page app).
   app.on(['GET', 'HEAD'], '*', async (c) => {
