@@ -44,7 +44,8 @@ export interface PoolStats {
   terminated: number;
   /** Threads that died by themselves (crash, out of memory). */
   crashed: number;
-  workers: { threadId: number; busy: boolean; warm: string[] }[];
+  /** Each live worker: its thread, whether it runs a job, the models it has loaded, the programs it runs. */
+  workers: { threadId: number; busy: boolean; warm: string[]; children: number[] }[];
   queued: number;
 }
 
@@ -140,6 +141,7 @@ export class ExpertPool {
         threadId: slot.threadId,
         busy: slot.job !== undefined,
         warm: [...slot.warm],
+        children: [...slot.children],
       })),
       queued: this.#queue.length,
     };
