@@ -4,8 +4,9 @@ import { writePng } from '../../shared/artifacts.js';
 import type { LocalExpert } from '../expert.js';
 import { boxesOverlay, type LabelledBox } from '../support/draw.js';
 import { centernet, MIN_OBJECT_SCORE } from '../support/human-models.js';
-import { decodeRequestImage, uprightImage } from '../support/image.js';
+import { type DecodedImage, decodeRequestImage } from '../support/image.js';
 import { pluralize, throwIfAborted } from '../support/inputs.js';
+import { loadSharp } from '../support/modules.js';
 
 export type Detection = LabelledBox;
 
@@ -21,6 +22,33 @@ export function countSummary(detections: Detection[]): { counts: Record<string, 
   return { counts: Object.fromEntries(ordered), text };
 }
 
+/**
+ * The boxes drawn on the pixels the detector saw (the image upright, at most 1280 px a side: display size),
+ * encoded as a fast PNG. Decoding the file a second time at full size and encoding with zlib's default effort
+ * cost ~100 ms per image, as much as the detection itself.
+ */
+async function annotatedPng(
+  image: DecodedImage,
+  detections: Detection[],
+  scale: number,
+): Promise<Uint8Array> {
+  const sharp = await loadSharp();
+  const drawn = detections.map((detection) => ({
+    ...detection,
+    box: {
+      xmin: Math.round(detection.box.xmin / scale),
+      ymin: Math.round(detection.box.ymin / scale),
+      xmax: Math.round(detection.box.xmax / scale),
+      ymax: Math.round(detection.box.ymax / scale),
+    },
+  }));
+  const overlay = boxesOverlay(image.width, image.height, drawn);
+  return sharp(image.pixels, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .composite([{ input: Buffer.from(overlay), top: 0, left: 0 }])
+    .png({ compressionLevel: 1, adaptiveFiltering: false })
+    .toBuffer();
+}
+
 export const humanObjectDetection: LocalExpert = {
   id: 'human-centernet',
   task: 'object-detection',
@@ -33,7 +61,7 @@ export const humanObjectDetection: LocalExpert = {
   sizeBytes: 4_231_963,
   tags: ['coco', 'centernet', 'tfjs', 'human'],
   async run(request: InferenceRequest): Promise<TaskOutput> {
-    const { input, image } = await decodeRequestImage(request);
+    const { image } = await decodeRequestImage(request);
     const result = await centernet.detect(image, request.onProgress);
     throwIfAborted(request.signal);
     // Boxes come in the (possibly downscaled) detector input's pixels; report them in the original's.
@@ -56,11 +84,7 @@ export const humanObjectDetection: LocalExpert = {
         };
       });
     const { counts, text } = countSummary(detections);
-    const overlay = boxesOverlay(image.originalWidth, image.originalHeight, detections);
-    const png = await (await uprightImage(input.path))
-      .composite([{ input: Buffer.from(overlay), top: 0, left: 0 }])
-      .png()
-      .toBuffer();
+    const png = await annotatedPng(image, detections, scale);
     const artifact = await writePng(request.artifacts, png, `detections: ${text}`);
     return {
       text,
