@@ -6,6 +6,7 @@ import type { ControllerModel } from '../core/llm.js';
 import { createHfInferenceBackend } from './hf-inference/index.js';
 import { createLlmBackend } from './llm/index.js';
 import { createLocalBackend, LOCAL_EXPERTS } from './local/index.js';
+import { mcpBackendFor } from './mcp/from-config.js';
 import { acquireSharedPool, createPooledBackend, defaultPoolSize } from './pool/index.js';
 import { createTransformersBackend, type TransformersBackendOptions } from './transformers/index.js';
 
@@ -33,7 +34,7 @@ export function createBackends({ config, controller }: BackendContext): Inferenc
     ...(config.inference.hfToken ? { token: config.inference.hfToken } : {}),
     ...(config.inference.hubUrl ? { hubUrl: config.inference.hubUrl } : {}),
   });
-  if (workers === 0) return [createLlmBackend(controller), local, hf, transformers];
+  if (workers === 0) return [createLlmBackend(controller), local, hf, transformers, ...mcpBackendFor(config)];
   // CPU-heavy experts run in worker threads; listing models and availability stay here (cheap).
   const localPool = acquireSharedPool({ size: workers });
   const transformersPool = acquireSharedPool({ size: workers });
@@ -56,5 +57,6 @@ export function createBackends({ config, controller }: BackendContext): Inferenc
       // `jarvis pull` downloads on the main thread: it is network and disk, and it must not load the model twice.
       download: transformers.download,
     } as InferenceBackend,
+    ...mcpBackendFor(config),
   ];
 }

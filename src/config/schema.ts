@@ -119,6 +119,35 @@ export const configSchema = strictSection([], {
     /** A worker that stops renewing a running job's lock for this long is dead: its job goes to another. */
     stallIntervalMs: z.number().int().min(200).default(30_000),
   }).prefault({}),
+  /** MCP servers whose tools become experts (and tasks the planner may use): the `mcpServers` shape of desktop clients. */
+  mcp: strictSection(['mcp'], {
+    /** Keyed by a name (letters, digits, _ and -); each tool is the task `<name>.<tool>`. */
+    servers: z
+      .record(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{1,64}$/, 'an MCP server name is letters, digits, _ and - (at most 64)'),
+        z.union([
+          z.strictObject({
+            command: z.string().min(1),
+            args: z.array(z.string()).optional(),
+            env: z.record(z.string(), z.string()).optional(),
+            cwd: z.string().optional(),
+            type: z.literal('stdio').optional(),
+            disabled: z.boolean().optional(),
+          }),
+          z.strictObject({
+            url: z.string().url(),
+            headers: z.record(z.string(), z.string()).optional(),
+            type: z.enum(['http', 'streamable-http']).optional(),
+            disabled: z.boolean().optional(),
+          }),
+        ]),
+      )
+      .default({}),
+    /** How long starting a server and listing its tools may take. */
+    connectTimeoutMs: z.number().int().positive().default(30_000),
+  }).prefault({}),
 });
 
 export type JarvisConfig = z.infer<typeof configSchema>;

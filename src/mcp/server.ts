@@ -34,7 +34,8 @@ const KIND_WORDS: Record<FileArgumentKind, string> = { image: 'image', audio: 'a
 export async function runnableTasks(host: McpHost): Promise<Map<TaskName, ModelCard[]>> {
   const tasks = new Map<TaskName, ModelCard[]>();
   for (const card of await host.models()) {
-    if (!card.available) continue;
+    // Tools of MCP servers Jarvis itself uses are theirs to offer, not Jarvis's.
+    if (!card.available || card.backend === 'mcp') continue;
     const cards = tasks.get(card.task) ?? [];
     cards.push(card);
     tasks.set(card.task, cards);
