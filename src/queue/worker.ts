@@ -230,12 +230,15 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
         log(`worker ${id}: finished ${label}`);
         return result;
       } catch (error) {
-        log(`worker ${id}: failed ${label}: ${errorMessage(error)}`);
-        if (error instanceof UnrecoverableError) throw error;
         // The expert's verdict is final: another worker with the same model would say the same.
-        throw new UnrecoverableError(
-          signal.aborted ? `stopped: ${errorMessage(signal.reason)}` : errorMessage(error),
-        );
+        const final =
+          error instanceof UnrecoverableError
+            ? error
+            : new UnrecoverableError(
+                signal.aborted ? `stopped: ${errorMessage(signal.reason)}` : errorMessage(error),
+              );
+        log(`worker ${id}: failed ${label}: ${final.message}`);
+        throw final;
       } finally {
         done += 1;
         slots.release();

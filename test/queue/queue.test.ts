@@ -131,3 +131,76 @@ describe('scale-out over BullMQ and Redis', () => {
     }
   });
 });
+
+describe('scale-out: nothing hangs', () => {
+  let queue: QueueSetup;
+  before(async () => {
+    queue = await setupQueue({ taskTimeoutMs: 4000 });
+  });
+  after(async () => {
+    await queue?.close();
+  });
+
+  test('a task over its timeout fails with the timeout and its worker stops it', async () => {
+    const worker = await queue.startWorker({ id: 'slowpoke', latencyMs: 60_000 });
+    try {
+      const runId = await queue.startRun([
+        { id: 0, task: 'text-to-speech', dep: [-1], args: { text: 'too slow' } },
+      ]);
+      const result = taskEnds(await queue.events(runId))[0]?.result;
+      assert.equal(result?.status, 'failed');
+      assert.match(result?.error?.message ?? '', /timed out after 4000 ms/);
+      await worker.waitFor(/failed text-to-speech .*stopped/, 10_000);
+    } finally {
+      await worker.kill('SIGTERM');
+    }
+  });
+
+  test('cancelling a run stops the task running on a worker', async () => {
+    const worker = await queue.startWorker({ id: 'cancellable', latencyMs: 60_000 });
+    try {
+      const runId = await queue.startRun([
+        { id: 0, task: 'text-to-speech', dep: [-1], args: { text: 'never mind' } },
+      ]);
+      await worker.waitFor(/started text-to-speech/);
+      const cancelled = await fetch(`${queue.server.url}/v1/runs/${runId}/cancel`, { method: 'POST' });
+      assert.equal(cancelled.status, 200);
+      await queue.events(runId);
+      await worker.waitFor(/failed text-to-speech .*stopped/, 10_000);
+      const run = (await (await fetch(`${queue.server.url}/v1/runs/${runId}`)).json()) as { status: string };
+      assert.equal(run.status, 'cancelled');
+    } finally {
+      await worker.kill('SIGTERM');
+    }
+  });
+
+  test('a worker that dies before taking the task: once its heartbeat expires the task fails with the reason, not at its timeout', async () => {
+    const ghost = await queue.startWorker({ id: 'ghost-2', latencyMs: 10 });
+    await ghost.kill('SIGKILL');
+    const started = Date.now();
+    const runId = await queue.startRun([
+      { id: 0, task: 'text-to-speech', dep: [-1], args: { text: 'anyone there?' } },
+    ]);
+    const result = taskEnds(await queue.events(runId))[0]?.result;
+    assert.equal(result?.status, 'failed');
+    assert.match(result?.error?.message ?? '', /no live worker offers vision:vision-model any more/);
+    assert.ok(Date.now() - started < 4000, 'it waited for its timeout');
+  });
+
+  test('Redis restarted during a run: the server and the worker reconnect and the run finishes', async () => {
+    const worker = await queue.startWorker({ id: 'steady', latencyMs: 1500, stallIntervalMs: 5000 });
+    try {
+      const runId = await queue.startRun([
+        { id: 0, task: 'text-to-speech', dep: [-1], args: { text: 'through a restart' } },
+      ]);
+      await worker.waitFor(/started text-to-speech/);
+      await queue.redis.restart(300);
+      const result = taskEnds(await queue.events(runId))[0]?.result;
+      assert.ok(result, 'the run never ended');
+      if (result.status !== 'succeeded') assert.match(result.error.message, /\w+/);
+      else assert.match(result.output.text ?? '', /text-to-speech by vision-model/);
+    } finally {
+      await worker.kill('SIGTERM');
+    }
+  });
+});

@@ -81,7 +81,7 @@ export async function setupQueue(
             serverUrl: server.url,
             id,
             stallIntervalMs: stallIntervalMs ?? options.stallIntervalMs ?? 1000,
-            heartbeatTtlMs: 3000,
+            heartbeatTtlMs: 1200,
             backend: { ...VISION, latencyMs },
           }),
         ],
