@@ -64,6 +64,12 @@ export async function main(argv: string[], io?: Partial<CliIo>): Promise<number>
         return await (await import('./commands/serve.js')).serveCommand(parsed.flags, context);
       case 'mcp':
         return await (await import('./commands/mcp.js')).mcpCommand(parsed.flags, context);
+      case 'eval':
+        return await (await import('./commands/eval.js')).evalCommand(
+          parsed.benchmark,
+          parsed.flags,
+          context,
+        );
     }
   } catch (error) {
     if (error instanceof CancelledError || (interrupt.signal.aborted && parsed.command !== 'serve')) {

@@ -25,6 +25,17 @@ export interface RunFlags extends CommonFlags {
   file: string[];
 }
 
+/** `jarvis eval taskbench`: see src/cli/commands/eval.ts. */
+export interface EvalFlags extends CommonFlags {
+  gold: string;
+  predictions?: string;
+  tools?: string;
+  out?: string;
+  concurrency?: number;
+  limit?: number;
+  json: boolean;
+}
+
 export type ParsedCommand =
   | { command: 'run'; request: string; flags: RunFlags }
   | { command: 'plan'; request: string; flags: CommonFlags & { json: boolean } }
@@ -34,6 +45,7 @@ export type ParsedCommand =
   | { command: 'serve'; flags: CommonFlags & { host?: string; port?: number } }
   | { command: 'pull'; model: string; flags: CommonFlags & { task?: string } }
   | { command: 'mcp'; flags: CommonFlags }
+  | { command: 'eval'; benchmark: string; flags: EvalFlags }
   /** Help or version was printed; nothing else to do. */
   | { command: 'exit'; code: number; output: string };
 
@@ -176,6 +188,31 @@ export function parseArgs(argv: string[]): ParsedCommand {
   ).action((flags: CommonFlags) => {
     parsed = { command: 'mcp', flags };
   });
+
+  withCommonOptions(
+    program
+      .command('eval')
+      .description(
+        'score plans on TaskBench as its evaluate.py does; without --predictions, plan them first',
+      ),
+  )
+    .argument('<benchmark>', 'taskbench')
+    .requiredOption(
+      '--gold <file>',
+      "TaskBench's data (JSON lines with id, instruction or user_request, task_nodes)",
+    )
+    .option('--predictions <file>', 'score these prediction lines instead of planning')
+    .option('--tools <file>', 'tool_desc.json (default: the one beside --gold)')
+    .option(
+      '--out <file>',
+      'where planned predictions go; a rerun resumes (default taskbench-predictions.jsonl)',
+    )
+    .option('--concurrency <n>', 'requests planned at once (default 4)', positiveInt)
+    .option('--limit <n>', 'only the first n gold rows', positiveInt)
+    .option('--json', "print the metrics as JSON under evaluate.py's key names", false)
+    .action((benchmark: string, flags: EvalFlags) => {
+      parsed = { command: 'eval', benchmark, flags };
+    });
 
   try {
     program.parse(argv, { from: 'user' });
