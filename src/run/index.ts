@@ -10,6 +10,7 @@ import type { TaskGraph } from '../core/graph.js';
 import type { ChatMessage, ControllerModel } from '../core/llm.js';
 import { executePlan } from '../execute/index.js';
 import { createController, requireController } from '../llm/index.js';
+import { planningVocabulary } from '../mcp/vocabulary.js';
 import { planTasks, validatePlan } from '../plan/index.js';
 import { chatResponse, generateResponse } from '../respond/index.js';
 import { selectModels } from '../select/index.js';
@@ -84,13 +85,16 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
   const catalog = createCatalog({ backends, sources, mode: config.inference.mode, onNotice });
 
   /** Stage 1 with this pipeline's controller and settings. */
-  function planRequest(
+  async function planRequest(
     request: string,
     history: ChatMessage[] | undefined,
     signal: AbortSignal | undefined,
     onEvent?: RunEventListener,
   ) {
+    // MCP servers' tools join the built-in tasks (the servers start on the first plan that needs their list).
+    const extended = await planningVocabulary(backends);
     return planTasks({
+      ...(extended ?? {}),
       request,
       ...(history ? { history } : {}),
       controller: requireController(controller, 'Planning'),
@@ -155,7 +159,8 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
     emit({ type: 'run-start', runId, request: options.request, at: startedAt });
 
     if (options.plan) {
-      const { plan: validated, problems } = validatePlan(options.plan as unknown[]);
+      const extended = await planningVocabulary(backends);
+      const { plan: validated, problems } = validatePlan(options.plan as unknown[], extended ?? {});
       if (problems.length > 0) {
         throw new ConfigError(`The given plan is invalid: ${problems.join('; ')}`);
       }
