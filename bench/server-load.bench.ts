@@ -1,154 +1,425 @@
 /**
- * Load test of `jarvis serve`: many conversations at once, each sending several turns in a row through
- * `POST /v1/chat/completions` (streamed and not), over a real socket. The controller is the loopback LLM server
- * with a fixed latency per call; the one task per turn runs on the real local NER expert. It prints throughput,
- * latency percentiles, time over the LLM floor (what the server and pipeline add), and memory.
+ * Load test of `jarvis serve` as a user runs it: three processes on loopback.
  *
- *   node --import tsx bench/server-load.bench.ts [--conversations 8,32,64] [--turns 4] [--latency 100]
+ * - the fake LLM (`bench/support/fake-llm-process.ts`): OpenAI's chat completions protocol, every call answered
+ *   after a fixed latency (`--latency`, default 100 ms);
+ * - `jarvis serve` from the built `bin/jarvis.js` (run `npm run build` first) with default settings, its own
+ *   data folder and home, `JARVIS_OFFLINE=1` and `JARVIS_INFERENCE_MODE=local` (nothing leaves the machine);
+ * - this process, the client: N conversations at once, each sending `--turns` turns in a row through
+ *   `POST /v1/chat/completions` (alternately not streamed and streamed, resending the history as OpenAI clients
+ *   do). Each turn plans one named-entity recognition task, which runs on the local NER expert.
+ *
+ * Per level (`--levels`, default 1,8,32,100) it repeats `--repeat` times (default 5) with new conversations
+ * and prints the median over the repetitions and their spread (min-max) of:
+ * - turns/s: completed turns over the repetition's wall time;
+ * - overhead p50/p99 (ms): a turn's latency at the client minus the LLM floor (LLM calls per turn, counted by
+ *   the fake LLM, x its latency), so what the server, the pipeline and the expert add, queueing included;
+ * - errors (failed turns other than 429) and 429s (refused for load), summed over the repetitions;
+ * - loop p99 (ms): the server's event-loop delay p99 (`GET /v1/metrics`; "n/a" for a server without it);
+ * - CPU ms/turn: the server's CPU time (all its threads, `/proc/<pid>/stat`) and that of its event-loop thread
+ *   alone (`/proc/<pid>/task/<pid>/stat`) per completed turn; both include the NER expert while it runs on the
+ *   server's own threads, and SQLite, the LLM client and garbage collection;
+ * - peak RSS (MiB) of the server, sampled every 100 ms.
+ * A repetition stops starting turns after `--max-seconds` (default 120); turns still open after 60 s fail.
+ *
+ *   npm run build && npm run bench:server -- [--levels 1,8,32,100] [--turns 4] [--repeat 5] [--latency 100]
+ *     [--max-seconds 120] [--server-config config.json] [--cpu-prof DIR]
+ *
+ * `--cpu-prof DIR` profiles the server (`node --cpu-prof`); `bench/support/cpu-profile-summary.ts DIR/*.cpuprofile`
+ * says where its time went.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { createLocalBackend, LOCAL_EXPERTS } from '../src/backends/local/index.js';
-import { configSchema } from '../src/config/schema.js';
-import { createJarvis } from '../src/run/index.js';
-import { startServer } from '../src/server/index.js';
-import { startOpenAITestServer, systemPrompt } from '../test/support/openai-server.js';
+import { join, resolve } from 'node:path';
+import { createInterface, type Interface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { cleanEnvironment, JARVIS_BIN } from '../test/support/cli.js';
+import { formatTable } from './table.js';
 
 function option(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
   return index >= 0 ? (process.argv[index + 1] ?? fallback) : fallback;
 }
+function positiveNumbers(name: string, fallback: string): number[] {
+  const values = option(name, fallback).split(',').map(Number);
+  if (values.some((value) => !Number.isFinite(value) || value <= 0)) {
+    throw new Error(`--${name} takes positive numbers, got "${option(name, fallback)}"`);
+  }
+  return values;
+}
 
-const LEVELS = option('conversations', '8,32,64').split(',').map(Number);
-const TURNS = Number(option('turns', '4'));
-const LATENCY_MS = Number(option('latency', '100'));
-// Each turn makes two LLM calls in sequence: planning and the (streamed) answer.
-const FLOOR_MS = 2 * LATENCY_MS;
+const LEVELS = positiveNumbers('levels', '1,8,32,100');
+const [TURNS] = positiveNumbers('turns', '4') as [number];
+const [REPEAT] = positiveNumbers('repeat', '5') as [number];
+const [LATENCY_MS] = positiveNumbers('latency', '100') as [number];
+const [MAX_SECONDS] = positiveNumbers('max-seconds', '120') as [number];
+const TURN_TIMEOUT_MS = 60_000;
+/** A config file for the server (JSON), e.g. to compare settings; default: none, so the defaults. */
+const SERVER_CONFIG = option('server-config', '');
+/** A folder for a CPU profile of the server (`node --cpu-prof`), written when it stops. */
+const CPU_PROFILE_DIR = option('cpu-prof', '');
+const CLOCK_TICKS_PER_SECOND = 100;
 
-const percentile = (sorted: number[], p: number) =>
+const FAKE_LLM = fileURLToPath(new URL('./support/fake-llm-process.ts', import.meta.url));
+const TSX = import.meta.resolve('tsx');
+
+const percentile = (sorted: readonly number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
-const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(0);
+const median = (values: readonly number[]) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A process's CPU ticks (user + system) from a `stat` file of /proc. */
+function cpuTicks(statFile: string): number {
+  const stat = readFileSync(statFile, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // After the command name: state is field 3 of stat(5), utime 14 and stime 15.
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = /VmRSS:\s+(\d+)/.exec(status)?.[1];
+  return kib ? Number(kib) / 1024 : 0;
+}
+
+/** Resolves with the first line `lines` gives that `match` accepts. */
+function firstLine<T>(lines: Interface, match: (line: string) => T | undefined, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not start within 60 s`)), 60_000);
+    const onLine = (line: string) => {
+      const found = match(line);
+      if (found === undefined) return;
+      clearTimeout(timer);
+      lines.off('line', onLine);
+      resolve(found);
+    };
+    lines.on('line', onLine);
+  });
+}
+
+interface FakeLlm {
+  baseURL: string;
+  calls(): Promise<number>;
+  stop(): void;
+}
+
+async function startFakeLlm(): Promise<FakeLlm> {
+  const child = spawn(process.execPath, ['--import', TSX, FAKE_LLM, '--latency', String(LATENCY_MS)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const { baseURL } = await firstLine(
+    lines,
+    (line) => (line.startsWith('{"baseURL"') ? (JSON.parse(line) as { baseURL: string }) : undefined),
+    'The fake LLM',
+  );
+  return {
+    baseURL,
+    async calls() {
+      const answer = firstLine(
+        lines,
+        (line) => (line.startsWith('{"calls"') ? (JSON.parse(line) as { calls: number }) : undefined),
+        'The fake LLM',
+      );
+      child.stdin!.write('calls\n');
+      return (await answer).calls;
+    },
+    stop: () => child.stdin!.end(),
+  };
+}
+
+interface Server {
+  url: string;
+  child: ChildProcess;
+  pid: number;
+  stderr(): string;
+}
+
+async function startJarvisServe(baseURL: string, home: string): Promise<Server> {
+  const env = cleanEnvironment(home, {
+    JARVIS_DATA_DIR: join(home, 'data'),
+    JARVIS_LLM_BASE_URL: baseURL,
+    JARVIS_LLM_API_KEY: 'sk-bench-0000',
+    JARVIS_LLM_MODEL: 'bench',
+    JARVIS_OFFLINE: '1',
+    JARVIS_INFERENCE_MODE: 'local',
+    ...(SERVER_CONFIG ? { JARVIS_CONFIG: resolve(SERVER_CONFIG) } : {}),
+  });
+  const profile = CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROFILE_DIR}`] : [];
+  const args = [...profile, JARVIS_BIN, 'serve', '--host', '127.0.0.1', '--port', '0'];
+  const child = spawn(process.execPath, args, {
+    cwd: home,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const url = await firstLine(
+    createInterface({ input: child.stdout! }),
+    (line) => /serving on (http:\/\/\S+?) /.exec(line)?.[1],
+    'jarvis serve',
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}\n${stderr}`);
+  });
+  return { url, child, pid: child.pid!, stderr: () => stderr };
+}
+
+type Message = { role: string; content: string };
+
+/** One turn; resolves with the answer, or throws an error whose `status` is the HTTP status. */
+async function turn(url: string, history: Message[], stream: boolean): Promise<string> {
+  const response = await fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'jarvis', stream, messages: history }),
+    signal: AbortSignal.timeout(TURN_TIMEOUT_MS),
+  });
+  if (!response.ok) {
+    throw Object.assign(new Error(`HTTP ${response.status}: ${(await response.text()).slice(0, 300)}`), {
+      status: response.status,
+    });
+  }
+  if (!stream) {
+    const body = (await response.json()) as { choices: { message: { content: string } }[] };
+    return body.choices[0]!.message.content;
+  }
+  let answer = '';
+  for (const line of (await response.text()).split('\n')) {
+    if (!line.startsWith('data: ') || line === 'data: [DONE]') continue;
+    const chunk = JSON.parse(line.slice(6)) as {
+      choices?: { delta?: { content?: string } }[];
+      error?: { message: string };
+    };
+    if (chunk.error) throw new Error(`stream error: ${chunk.error.message}`);
+    answer += chunk.choices?.[0]?.delta?.content ?? '';
+  }
+  return answer;
+}
+
+interface Metrics {
+  eventLoopDelayMs?: { p99: number };
+}
+
+async function serverMetrics(url: string, reset = false): Promise<Metrics | undefined> {
+  try {
+    const response = await fetch(`${url}/v1/metrics${reset ? '/reset' : ''}`, {
+      method: reset ? 'POST' : 'GET',
+    });
+    return response.ok ? ((await response.json()) as Metrics) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+interface Repetition {
+  turns: number;
+  latencies: number[];
+  errors: number;
+  refused: number;
+  seconds: number;
+  floorMs: number;
+  loopP99Ms: number | undefined;
+  cpuMsPerTurn: number;
+  loopThreadCpuMsPerTurn: number;
+  peakRssMiB: number;
+}
+
+let conversationCounter = 0;
+let firstError: string | undefined;
+
+async function repetition(server: Server, llm: FakeLlm, conversations: number): Promise<Repetition> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let refused = 0;
+  const callsBefore = await llm.calls();
+  await serverMetrics(server.url, true);
+  const processStat = `/proc/${server.pid}/stat`;
+  const loopThreadStat = `/proc/${server.pid}/task/${server.pid}/stat`;
+  const cpuBefore = cpuTicks(processStat);
+  const loopCpuBefore = cpuTicks(loopThreadStat);
+  let peakRssMiB = rssMiB(server.pid);
+  const sampler = setInterval(() => {
+    peakRssMiB = Math.max(peakRssMiB, rssMiB(server.pid));
+  }, 100);
+  const deadline = performance.now() + MAX_SECONDS * 1000;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: conversations }, async () => {
+      const person = `${++conversationCounter}`;
+      const history: Message[] = [];
+      for (let round = 0; round < TURNS && performance.now() < deadline; round++) {
+        history.push({ role: 'user', content: `Find the people: Person ${person}-${round}` });
+        const begin = performance.now();
+        try {
+          const answer = await turn(server.url, history, round % 2 === 1);
+          history.push({ role: 'assistant', content: answer });
+          latencies.push(performance.now() - begin);
+        } catch (error) {
+          if ((error as { status?: number }).status === 429) refused += 1;
+          else errors += 1;
+          firstError ??= String(error);
+          return;
+        }
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  clearInterval(sampler);
+  const turns = latencies.length;
+  const cpuMs = ((cpuTicks(processStat) - cpuBefore) * 1000) / CLOCK_TICKS_PER_SECOND;
+  const loopCpuMs = ((cpuTicks(loopThreadStat) - loopCpuBefore) * 1000) / CLOCK_TICKS_PER_SECOND;
+  const calls = (await llm.calls()) - callsBefore;
+  const metrics = await serverMetrics(server.url);
+  return {
+    turns,
+    latencies,
+    errors,
+    refused,
+    seconds,
+    // A refused turn calls no LLM; a failed one may have called it some.
+    floorMs: turns > 0 ? (calls / (turns + errors)) * LATENCY_MS : Number.NaN,
+    loopP99Ms: metrics?.eventLoopDelayMs?.p99,
+    cpuMsPerTurn: cpuMs / Math.max(1, turns),
+    loopThreadCpuMsPerTurn: loopCpuMs / Math.max(1, turns),
+    peakRssMiB,
+  };
+}
+
+/** "median (min-max)" of a figure over the repetitions. */
+function spread(values: readonly (number | undefined)[], digits = 0): string {
+  const known = values.filter((value): value is number => value !== undefined && Number.isFinite(value));
+  if (known.length === 0) return 'n/a';
+  const sorted = [...known].sort((a, b) => a - b);
+  const show = (value: number) => value.toFixed(digits);
+  return sorted.length === 1
+    ? show(sorted[0]!)
+    : `${show(median(sorted))} (${show(sorted[0]!)}-${show(sorted.at(-1)!)})`;
+}
 
 async function main(): Promise<void> {
-  const llm = await startOpenAITestServer();
-  llm.rule((request) => {
-    const last = request.messages.at(-1);
-    const text = typeof last?.content === 'string' ? last.content : '';
-    const name = /Person (\d+)/.exec(text)?.[1] ?? '0';
-    if (/task planning/i.test(systemPrompt(request))) {
-      return {
-        delayMs: LATENCY_MS,
-        content: JSON.stringify([
-          {
-            id: 0,
-            task: 'token-classification',
-            dep: [-1],
-            args: { text: `Ada Lovelace met Person ${name} in London.` },
-          },
-        ]),
-      };
-    }
-    return {
-      delayMs: LATENCY_MS,
-      content: `Ada Lovelace and Person ${name} were found; they met in London.`,
-    };
-  });
-
-  const dataDir = mkdtempSync(join(tmpdir(), 'jarvis-server-load-'));
-  const config = configSchema.parse({
-    llm: { baseURL: llm.baseURL, apiKey: 'sk-bench-0000', model: 'bench', maxRetries: 0 },
-    select: { strategy: 'top' },
-    dataDir,
-    server: { port: 0, maxConcurrentRunsPerKey: 10_000 },
-  });
-  const nlp = LOCAL_EXPERTS.filter((expert) => expert.task === 'token-classification');
-  const jarvis = await createJarvis(config, { backends: [createLocalBackend({ experts: nlp })] });
-  const server = await startServer({ config, jarvis });
-
-  async function turn(history: { role: string; content: string }[], stream: boolean): Promise<string> {
-    const response = await fetch(`${server.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'jarvis', stream, messages: history }),
-    });
-    if (!response.ok) throw new Error(`HTTP ${response.status}: ${await response.text()}`);
-    if (!stream) {
-      const body = (await response.json()) as { choices: { message: { content: string } }[] };
-      return body.choices[0]!.message.content;
-    }
-    let answer = '';
-    for (const line of (await response.text()).split('\n')) {
-      if (!line.startsWith('data: ') || line === 'data: [DONE]') continue;
-      const chunk = JSON.parse(line.slice(6)) as { choices: { delta?: { content?: string } }[] };
-      answer += chunk.choices[0]?.delta?.content ?? '';
-    }
-    return answer;
+  if (!existsSync(fileURLToPath(new URL('../dist/cli/main.js', import.meta.url)))) {
+    throw new Error('bin/jarvis.js needs dist/: run `npm run build` first.');
   }
-
-  // A warm-up turn loads the expert and opens the database before anything is measured.
-  await turn([{ role: 'user', content: 'Find the people: Person 0' }], false);
-
-  console.log(
-    `jarvis serve load: ${TURNS} turns per conversation, LLM latency ${LATENCY_MS} ms per call (floor ${FLOOR_MS} ms per turn)`,
-  );
-  console.log(
-    'conversations  turns  errors  turns/s   p50 ms   p99 ms   max ms   p50 over floor   rss MiB   heap MiB   loop p99 ms',
-  );
-  for (const conversations of LEVELS) {
-    const latencies: number[] = [];
-    let errors = 0;
-    const loop = monitorEventLoopDelay({ resolution: 10 });
-    loop.enable();
-    const started = performance.now();
+  const home = mkdtempSync(join(tmpdir(), 'jarvis-server-load-'));
+  const llm = await startFakeLlm();
+  let server: Server | undefined;
+  try {
+    server = await startJarvisServe(llm.baseURL, home);
+    // Loads the expert, opens the database and the LLM client's connections before anything is measured.
     await Promise.all(
-      Array.from({ length: conversations }, async (_, index) => {
-        const history: { role: string; content: string }[] = [];
-        for (let round = 0; round < TURNS; round++) {
-          history.push({ role: 'user', content: `Find the people: Person ${index}-${round}` });
-          const begin = performance.now();
-          try {
-            const answer = await turn(history, round % 2 === 1);
-            history.push({ role: 'assistant', content: answer });
-            latencies.push(performance.now() - begin);
-          } catch (error) {
-            errors += 1;
-            if (errors === 1) console.error(String(error));
-          }
-        }
-      }),
+      Array.from({ length: 4 }, (_, index) =>
+        turn(server!.url, [{ role: 'user', content: `Find the people: Person warm-${index}` }], index === 1),
+      ),
     );
-    const elapsed = (performance.now() - started) / 1000;
-    loop.disable();
-    latencies.sort((a, b) => a - b);
-    const memory = process.memoryUsage();
-    const p50 = percentile(latencies, 50);
     console.log(
-      [
-        String(conversations).padStart(13),
-        String(latencies.length).padStart(6),
-        String(errors).padStart(7),
-        (latencies.length / elapsed).toFixed(1).padStart(8),
-        p50.toFixed(0).padStart(8),
-        percentile(latencies, 99).toFixed(0).padStart(8),
-        (latencies.at(-1) ?? 0).toFixed(0).padStart(8),
-        (p50 - FLOOR_MS).toFixed(0).padStart(16),
-        mib(memory.rss).padStart(9),
-        mib(memory.heapUsed).padStart(10),
-        (loop.percentile(99) / 1e6).toFixed(1).padStart(13),
-      ].join(' '),
+      `jarvis serve under load: ${TURNS} turns per conversation, fake LLM ${LATENCY_MS} ms per call, ` +
+        `${REPEAT} repetition(s) per level; median (min-max) over repetitions`,
     );
+    const header = [
+      'conversations',
+      'turns',
+      'turns/s',
+      'overhead p50 ms',
+      'overhead p99 ms',
+      'errors',
+      '429',
+      'loop p99 ms',
+      'CPU ms/turn',
+      'loop-thread CPU ms/turn',
+      'peak RSS MiB',
+      'LLM floor ms',
+    ];
+    const rows: string[][] = [];
+    const summary: { conversations: number; reps: Repetition[] }[] = [];
+    for (const conversations of LEVELS) {
+      const reps: Repetition[] = [];
+      for (let index = 0; index < REPEAT; index++) reps.push(await repetition(server, llm, conversations));
+      summary.push({ conversations, reps });
+      const overhead = (rep: Repetition, p: number) =>
+        percentile(
+          rep.latencies.map((latency) => latency - rep.floorMs).sort((a, b) => a - b),
+          p,
+        );
+      const row = [
+        String(conversations),
+        String(reps.reduce((sum, rep) => sum + rep.turns, 0)),
+        spread(
+          reps.map((rep) => rep.turns / rep.seconds),
+          1,
+        ),
+        spread(reps.map((rep) => overhead(rep, 50))),
+        spread(reps.map((rep) => overhead(rep, 99))),
+        String(reps.reduce((sum, rep) => sum + rep.errors, 0)),
+        String(reps.reduce((sum, rep) => sum + rep.refused, 0)),
+        spread(
+          reps.map((rep) => rep.loopP99Ms),
+          1,
+        ),
+        spread(
+          reps.map((rep) => rep.cpuMsPerTurn),
+          1,
+        ),
+        spread(
+          reps.map((rep) => rep.loopThreadCpuMsPerTurn),
+          1,
+        ),
+        spread(reps.map((rep) => rep.peakRssMiB)),
+        spread(reps.map((rep) => rep.floorMs)),
+      ];
+      rows.push(row);
+      console.log(`level ${conversations} done: ${row.slice(2).join(' | ')}`);
+    }
+    console.log();
+    console.log(formatTable(header, rows));
+    // Each figure against the issue's target: below 1 meets it.
+    const targetRows: string[][] = [];
+    for (const { conversations, reps } of summary) {
+      const overheads = (p: number) =>
+        median(
+          reps.map((rep) =>
+            percentile(
+              rep.latencies.map((latency) => latency - rep.floorMs).sort((a, b) => a - b),
+              p,
+            ),
+          ),
+        );
+      const turnsPerSecond = median(reps.map((rep) => rep.turns / rep.seconds));
+      const cpu = median(reps.map((rep) => rep.loopThreadCpuMsPerTurn));
+      if (conversations === 1) {
+        targetRows.push([String(conversations), 'overhead p50 / 30 ms', (overheads(50) / 30).toFixed(2)]);
+      }
+      if (conversations >= 100) {
+        targetRows.push([String(conversations), 'overhead p50 / 150 ms', (overheads(50) / 150).toFixed(2)]);
+        targetRows.push([String(conversations), 'overhead p99 / 1000 ms', (overheads(99) / 1000).toFixed(2)]);
+        targetRows.push([String(conversations), '60 turns/s / turns/s', (60 / turnsPerSecond).toFixed(2)]);
+      }
+      targetRows.push([String(conversations), 'loop-thread CPU per turn / 8 ms', (cpu / 8).toFixed(2)]);
+    }
+    console.log();
+    console.log('Against the targets of issue 10 (a ratio <= 1 meets the target):');
+    console.log(formatTable(['conversations', 'figure', 'ratio'], targetRows));
+    if (firstError) console.log(`\nfirst failure: ${firstError}`);
+  } finally {
+    if (server) {
+      server.child.kill('SIGINT');
+      await new Promise((resolve) => server!.child.once('exit', resolve));
+      const lines = server
+        .stderr()
+        .split('\n')
+        .filter((line) => line.trim() !== '');
+      if (lines.length > 0) console.log(`\njarvis serve stderr (last lines):\n${lines.slice(-5).join('\n')}`);
+    }
+    llm.stop();
+    await sleep(100);
+    rmSync(home, { recursive: true, force: true });
   }
-
-  const conversations = (await (await fetch(`${server.url}/v1/conversations?limit=500`)).json()) as {
-    conversations: unknown[];
-  };
-  console.log(`stored conversations: ${conversations.conversations.length}`);
-  await server.close();
-  await jarvis.close();
-  await llm.close();
-  rmSync(dataDir, { recursive: true, force: true });
 }
 
 await main();

@@ -8,6 +8,7 @@ import { registerConversationRoutes } from './conversation-routes.js';
 import { sendFile } from './files.js';
 import { errorBody, errorResponse, HttpError } from './http-errors.js';
 import { registerHuggingGPTRoutes } from './hugginggpt-routes.js';
+import { registerMetricsRoutes } from './metrics.js';
 import { registerOpenAIRoutes } from './openai-routes.js';
 import { registerRunRoutes } from './run-routes.js';
 import { isLoopbackHost, keyIdentity, keysEqual, presentedKey } from './security.js';
@@ -166,6 +167,7 @@ export function createApp(context: ServerContext): Hono<AppEnv> {
   registerUploadRoutes(app, context);
   registerConversationRoutes(app, context);
   registerHuggingGPTRoutes(app, context);
+  registerMetricsRoutes(app, context.metrics, () => context.runs.stats());
   registerMcpRoutes(app, context);
 
   // The web UI: hashed assets are cached for good, everything else falls back to index.html (one page app).

@@ -8,6 +8,8 @@ import { historyEntry } from '../run/history.js';
 import type { Jarvis } from '../run/index.js';
 import { runOutputDir } from '../run/index.js';
 import type { Conversation, Store, StoredUpload } from '../store/index.js';
+import type { Slot } from './admission.js';
+import type { ServerMetrics } from './metrics.js';
 import { type FileUrlResolver, runFileResolver } from './presenter.js';
 import type { ActiveRun, RunManager } from './run-manager.js';
 import type { createUrlSigner } from './security.js';
@@ -25,6 +27,8 @@ export interface ServerContext {
   /** The built web UI, if there is one. */
   readonly webRoot: string | undefined;
   readonly signer: ReturnType<typeof createUrlSigner>;
+  /** CPU, memory and event-loop delay of this process (`GET /v1/metrics`). */
+  readonly metrics: ServerMetrics;
   jarvis(): Jarvis;
 }
 
@@ -111,7 +115,10 @@ export interface ConversationRunInput {
   plan?: TaskGraph;
   select?: 'llm' | 'top';
   answer?: boolean;
+  /** Aborts the run (a client that went away), and the wait for a slot. */
   signal?: AbortSignal;
+  /** Aborts only the wait for a slot: a request whose run goes on without its client (`POST /v1/runs`). */
+  waitSignal?: AbortSignal;
 }
 
 const titleOf = (text: string) => {
@@ -124,8 +131,24 @@ export async function startConversationRun(
   context: ServerContext,
   input: ConversationRunInput,
 ): Promise<{ run: ActiveRun; conversation: Conversation }> {
-  const cwd = context.config.dataDir;
   const uploads = await loadUploads(context, input.files ?? []);
+  // A request that waits for a slot holds nothing else meanwhile: history, workspace and rows come after.
+  const slot = await context.runs.admit(input.key, input.signal ?? input.waitSignal);
+  try {
+    return await startInSlot(context, input, uploads, slot);
+  } catch (error) {
+    slot.release();
+    throw error;
+  }
+}
+
+async function startInSlot(
+  context: ServerContext,
+  input: ConversationRunInput,
+  uploads: StoredUpload[],
+  slot: Slot,
+): Promise<{ run: ActiveRun; conversation: Conversation }> {
+  const cwd = context.config.dataDir;
   let conversation: Conversation | undefined;
   if (input.conversationId) {
     conversation = await context.store.getConversation(input.conversationId);
@@ -147,8 +170,8 @@ export async function startConversationRun(
   let created: Conversation | undefined;
   const run = await context.runs
     .start({
-      // The conversation and the user's message are written only once the run has a slot, so a request
-      // refused by the per-key cap leaves nothing behind.
+      // The conversation and the user's message are written only once the run has started, so a request that
+      // fails before leaves nothing behind.
       beforeStart: async (runId) => {
         created =
           existing ??
@@ -163,6 +186,7 @@ export async function startConversationRun(
         return { conversationId: created.id };
       },
       key: input.key,
+      slot,
       request: requestWithAttachments(input.text, uploads, cwd),
       history,
       inputFiles: workspace.inputFiles,

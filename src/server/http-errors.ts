@@ -61,7 +61,10 @@ export function describeError(error: unknown): {
   }
   if (error instanceof JarvisError) {
     const known = STATUS_BY_CODE[error.code] ?? { status: 500 as ContentfulStatusCode, type: 'server_error' };
-    const headers: Record<string, string> = error.code === 'too-many-runs' ? { 'retry-after': '5' } : {};
+    // The server's estimate of when a slot frees up, where it made one.
+    const retryAfter = Number(error.context.retryAfterSeconds) || 5;
+    const headers: Record<string, string> =
+      error.code === 'too-many-runs' ? { 'retry-after': String(retryAfter) } : {};
     return {
       status: known.status,
       message: forServer(redact(error.message)),

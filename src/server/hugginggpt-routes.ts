@@ -66,12 +66,12 @@ export function registerHuggingGPTRoutes(app: Hono<AppEnv>, context: ServerConte
 
   app.post('/tasks', async (c) => {
     const turn = split((await readJson(c, body)).messages);
-    const free = context.runs.takeSlot(c.get('key'));
+    const slot = await context.runs.admit(c.get('key'), c.req.raw.signal);
     let planned: Awaited<ReturnType<ReturnType<ServerContext['jarvis']>['plan']>>;
     try {
       planned = await context.jarvis().plan(turn.request, turn.history, c.req.raw.signal);
     } finally {
-      free();
+      slot.release();
     }
     if (planned.plan.length > 0) return c.json(planned.plan);
     // HuggingGPT chats instead when the plan is empty; the empty plan is given so it is not planned twice.

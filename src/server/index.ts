@@ -9,8 +9,10 @@ import type { ConfigLayer, JarvisConfig } from '../config/schema.js';
 import { ConfigError } from '../core/errors.js';
 import { createJarvis, type Jarvis } from '../run/index.js';
 import { openStore, type Store } from '../store/index.js';
+import { admissionLimits } from './admission.js';
 import { type AppEnv, createApp } from './app.js';
 import type { ServerContext } from './context.js';
+import { createServerMetrics } from './metrics.js';
 import { createRunManager } from './run-manager.js';
 import { assertSafeBinding, createUrlSigner } from './security.js';
 import { createSettingsController } from './settings.js';
@@ -86,7 +88,7 @@ export async function createServerApp(options: ServerOptions): Promise<JarvisSer
     const runs = createRunManager({
       store,
       jarvis: () => settings.jarvis(),
-      maxConcurrentRunsPerKey: config.server.maxConcurrentRunsPerKey,
+      limits: admissionLimits(config.server),
     });
     const context: ServerContext = {
       config,
@@ -96,6 +98,7 @@ export async function createServerApp(options: ServerOptions): Promise<JarvisSer
       uploadsDir: join(config.dataDir, 'uploads'),
       webRoot: options.webRoot ?? defaultWebRoot(),
       signer: createUrlSigner(config.server.apiKey),
+      metrics: createServerMetrics(),
       jarvis: () => settings.jarvis(),
     };
     return {
@@ -104,6 +107,7 @@ export async function createServerApp(options: ServerOptions): Promise<JarvisSer
       swept,
       async close() {
         await runs.close();
+        context.metrics.close();
         // Runs remove their workspaces as they end, but not before their end has been awaited; none runs now.
         await sweepWorkspaces(config).catch(() => {});
         await settings.close();

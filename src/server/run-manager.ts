@@ -5,12 +5,13 @@ import type { ChatMessage } from '../core/llm.js';
 import type { Jarvis } from '../run/index.js';
 import { newRunId } from '../run/index.js';
 import type { RunStatus, Store } from '../store/index.js';
+import { type AdmissionLimits, type AdmissionStats, createAdmission, type Slot } from './admission.js';
 import { forServer } from './server-messages.js';
 
 /**
  * Runs started through the server: each one is persisted as it goes (the run row, its events, the artifacts
  * its tasks write, the assistant's message), streamed live to any number of listeners, cancellable, and
- * counted against the key that started it.
+ * admitted through the server's bound on runs at once (admission.ts).
  */
 
 export interface NumberedEvent {
@@ -103,26 +104,20 @@ async function* followEvents(
   }
 }
 
-/** The key already has as many runs going as it may. */
-export class TooManyRunsError extends JarvisError {
-  constructor(running: number, limit: number) {
-    super(
-      'too-many-runs',
-      `This key already has ${running} run(s) in progress (limit ${limit}). Wait for one to finish or cancel it, then retry.`,
-      { retryable: true, context: { running, limit } },
-    );
-  }
-}
+export { TooManyRunsError } from './admission.js';
 
 export interface RunManager {
-  start(input: StartRunInput): Promise<ActiveRun>;
+  /** Starts a run in the slot given, or in one it waits for (TooManyRunsError when the queue is full). */
+  start(input: StartRunInput & { slot?: Slot }): Promise<ActiveRun>;
   get(runId: string): ActiveRun | undefined;
-  runningCount(key: string): number;
   /**
-   * Takes one of the key's slots for work that is not a run but calls the LLM all the same (planning only,
-   * HuggingGPT's `/tasks`); throws TooManyRunsError when none is free. Call the returned function to free it.
+   * A slot for `key`, at once or once one frees up (keys in turn): for a run about to start, or for work that
+   * is not a run but calls the LLM all the same (planning only, HuggingGPT's `/tasks`). Throws
+   * TooManyRunsError when the queue is full, CancelledError when `signal` aborts the wait.
    */
-  takeSlot(key: string): () => void;
+  admit(key: string, signal?: AbortSignal): Promise<Slot>;
+  /** Slots in use, requests waiting, the limits. */
+  stats(): AdmissionStats;
   /** Cancels every active run and waits until each is saved. */
   close(): Promise<void>;
 }
@@ -131,7 +126,7 @@ export interface RunManagerOptions {
   store: Store;
   /** The pipeline to use for a new run (settings may replace it between runs). */
   jarvis: () => Jarvis;
-  maxConcurrentRunsPerKey: number;
+  limits: AdmissionLimits;
 }
 
 /**
@@ -155,42 +150,19 @@ export function runFailure(result: RunResult): { code: string; message: string }
 export function createRunManager(options: RunManagerOptions): RunManager {
   const { store } = options;
   const active = new Map<string, ActiveRun>();
-  // Slots taken by runs still being created: two requests arriving together must not both pass the cap.
-  const reserved = new Map<string, number>();
+  const admission = createAdmission(options.limits);
 
-  function runningCount(key: string): number {
-    let count = reserved.get(key) ?? 0;
-    for (const run of active.values()) if (run.key === key) count += 1;
-    return count;
-  }
-
-  function takeSlot(key: string): () => void {
-    const running = runningCount(key);
-    if (running >= options.maxConcurrentRunsPerKey) {
-      throw new TooManyRunsError(running, options.maxConcurrentRunsPerKey);
-    }
-    reserved.set(key, (reserved.get(key) ?? 0) + 1);
-    let freed = false;
-    return () => {
-      if (freed) return;
-      freed = true;
-      const left = (reserved.get(key) ?? 1) - 1;
-      if (left > 0) reserved.set(key, left);
-      else reserved.delete(key);
-    };
-  }
-
-  async function start(input: StartRunInput): Promise<ActiveRun> {
-    // Held until the run is in `active`, where it counts by itself.
-    const free = takeSlot(input.key);
+  async function start(input: StartRunInput & { slot?: Slot }): Promise<ActiveRun> {
+    const slot = input.slot ?? (await admission.acquire(input.key, input.signal));
     try {
-      return await launch(input);
-    } finally {
-      free();
+      return await launch(input, slot);
+    } catch (error) {
+      slot.release();
+      throw error;
     }
   }
 
-  async function launch(input: StartRunInput): Promise<ActiveRun> {
+  async function launch(input: StartRunInput, slot: Slot): Promise<ActiveRun> {
     const jarvis = options.jarvis();
     const id = newRunId();
     const controller = new AbortController();
@@ -283,6 +255,8 @@ export function createRunManager(options: RunManagerOptions): RunManager {
       }
       await writes;
       active.delete(id);
+      // Free once saved: a slot stands for the work of a run, its writes included.
+      slot.release();
       ended = true;
       for (const listener of listeners) listener(null);
       listeners.clear();
@@ -305,8 +279,8 @@ export function createRunManager(options: RunManagerOptions): RunManager {
   return {
     start,
     get: (runId) => active.get(runId),
-    runningCount,
-    takeSlot,
+    admit: (key, signal) => admission.acquire(key, signal),
+    stats: () => admission.stats(),
     async close() {
       const runs = [...active.values()];
       for (const run of runs) run.cancel();

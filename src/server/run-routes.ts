@@ -130,6 +130,7 @@ export function registerRunRoutes(app: Hono<AppEnv>, context: ServerContext): vo
       key: c.get('key'),
       text: body.request,
       source: 'web',
+      waitSignal: c.req.raw.signal,
       ...(body.conversationId ? { conversationId: body.conversationId } : {}),
       ...(body.files ? { files: body.files } : {}),
       ...(body.plan ? { plan: body.plan as never } : {}),

@@ -219,8 +219,8 @@ describe('safety', () => {
     }
   });
 
-  test('a key over its concurrent-run cap gets a 429 that says why', async () => {
-    const server = await serve({ server: { maxConcurrentRunsPerKey: 1 } });
+  test('a server at capacity (every slot taken, no room to wait) answers 429 that says why', async () => {
+    const server = await serve({ server: { maxRunningRuns: 1, maxQueuedRuns: 0 } });
     try {
       const start = () =>
         fetch(`${server.url}/v1/runs`, {
@@ -236,8 +236,8 @@ describe('safety', () => {
       const body = (await second.json()) as { error: { message: string; code: string; type: string } };
       assert.equal(body.error.code, 'too-many-runs');
       assert.equal(body.error.type, 'rate_limit_error');
-      assert.match(body.error.message, /limit 1/);
-      // Planning alone (HuggingGPT's /tasks) calls the LLM too, and counts against the same cap.
+      assert.match(body.error.message, /at capacity: 1 run\(s\) in progress and 0 waiting/);
+      // Planning alone (HuggingGPT's /tasks) calls the LLM too, and counts against the same bound.
       const tasks = await fetch(`${server.url}/tasks`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },

@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { Hono } from 'hono';
+import type { AdmissionStats } from './admission.js';
+import type { AppEnv } from './app.js';
+
+/**
+ * What the server process costs and how well it keeps up, for load tests and monitoring: `GET /v1/metrics`.
+ * The event-loop delay (perf_hooks' histogram) and the peak resident memory are measured over a window that
+ * `POST /v1/metrics/reset` starts anew; CPU time is cumulative since the process started (take differences).
+ */
+
+/** Clock ticks of /proc's CPU times: 100 per second on Linux (USER_HZ). */
+const TICKS_PER_SECOND = 100;
+
+/** CPU ms of the thread that runs the event loop (on Linux, the thread whose id is the process id), or null. */
+function eventLoopThreadCpuMs(): number | null {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
+}
+
+const ms = (nanoseconds: number) => Math.round(nanoseconds / 1e4) / 100;
+
+export interface ServerMetrics {
+  snapshot(runs: AdmissionStats): Record<string, unknown>;
+  /** Starts a new window for the event-loop delay and the peak memory. */
+  reset(): void;
+  close(): void;
+}
+
+export function createServerMetrics(): ServerMetrics {
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  let windowStart = performance.now();
+  let peakRss = process.memoryUsage.rss();
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  }, 250);
+  sampler.unref();
+  return {
+    snapshot(runs) {
+      const rss = process.memoryUsage.rss();
+      peakRss = Math.max(peakRss, rss);
+      const cpu = process.cpuUsage();
+      return {
+        uptimeSeconds: Math.round(process.uptime()),
+        windowSeconds: Math.round(performance.now() - windowStart) / 1000,
+        cpuMs: {
+          user: Math.round(cpu.user / 1000),
+          system: Math.round(cpu.system / 1000),
+          eventLoopThread: eventLoopThreadCpuMs(),
+        },
+        memory: { rssBytes: rss, peakRssBytes: peakRss, heapUsedBytes: process.memoryUsage().heapUsed },
+        eventLoopDelayMs: {
+          p50: ms(loop.percentile(50)),
+          p99: ms(loop.percentile(99)),
+          max: ms(loop.max),
+          mean: ms(loop.mean),
+        },
+        runs,
+      };
+    },
+    reset() {
+      loop.reset();
+      windowStart = performance.now();
+      peakRss = process.memoryUsage.rss();
+    },
+    close() {
+      loop.disable();
+      clearInterval(sampler);
+    },
+  };
+}
+
+export function registerMetricsRoutes(
+  app: Hono<AppEnv>,
+  metrics: ServerMetrics,
+  runs: () => AdmissionStats,
+): void {
+  app.get('/v1/metrics', (c) => c.json(metrics.snapshot(runs())));
+  app.post('/v1/metrics/reset', (c) => {
+    const before = metrics.snapshot(runs());
+    metrics.reset();
+    return c.json(before);
+  });
+}
