@@ -12,6 +12,7 @@ export interface CommonFlags {
   mode?: 'local' | 'huggingface' | 'hybrid';
   offline?: boolean;
   dataDir?: string;
+  expertWorkers?: number;
 }
 
 export interface RunFlags extends CommonFlags {
@@ -65,6 +66,13 @@ const port = (value: string): number => {
 function withCommonOptions(command: Command): Command {
   return command
     .option('--config <file>', 'config file (default: ./jarvis.config.json, ~/.config/jarvis/config.json)')
+const nonNegativeInt = (value: string): number => {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0)
+    throw new InvalidArgumentError('expected 0 or a positive integer');
+  return parsed;
+};
+
     .option('--base-url <url>', 'OpenAI-compatible endpoint of the controller LLM (JARVIS_LLM_BASE_URL)')
     .option('--model <id>', 'controller model name (JARVIS_LLM_MODEL)')
     .option('--api-key <key>', 'API key of the endpoint (JARVIS_LLM_API_KEY); prefer the environment')
@@ -93,6 +101,11 @@ function withRunOptions(command: Command): Command {
       new Option('--select <strategy>', 'model selection: llm or top (no LLM call)').choices(['llm', 'top']),
     )
     .option('--no-answer', 'skip the answer (stage 4); answer is null')
+    )
+    .option(
+      '--expert-workers <n>',
+      'worker threads for local experts, 0 = main thread (JARVIS_EXPERT_WORKERS, default: cores, at most 4)',
+      nonNegativeInt,
     .option('--json', 'print one JSON object instead of the progress view', false)
     .option('--concurrency <n>', 'tasks run at once', positiveInt)
     .option('--timeout <ms>', 'timeout per task in milliseconds', positiveInt)
@@ -257,3 +270,5 @@ export function flagsToConfig(flags: Partial<RunFlags> & { host?: string; port?:
     ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
   };
 }
+    ...(flags.queue ? { queue: { url: flags.queue } } : {}),
+    ...(flags.expertWorkers !== undefined ? { experts: { workers: flags.expertWorkers } } : {}),
