@@ -1,17 +1,23 @@
 /**
- * Local expert benchmark: for each offline expert, in a fresh process of its own, the cold time (first
- * call, model loading included), the warm time per input on the test fixtures (median and max), and
- * the process's peak memory (max RSS). Then the speech recognizer's word error rate on the real speech
- * in test/fixtures/audio against its `transcription`, and the text-to-speech -> recognition round
- * trip of each synthesizer.
+ * Expert benchmark. By default, in one run, side by side (median of RUNS runs, min-max spread):
+ *   1. Jarvis vs the bare library call, per expert, warm: what Jarvis adds around the model (reading the
+ *      input, drawing and encoding the overlay, writing the artifact, and through the worker pool the
+ *      messages between threads);
+ *   2. three detections of one plan in the worker pool, in parallel vs one after another;
+ *   3. speech recognition warm (decoder resident) vs cold (decoder started and model loaded);
+ *   4. NER cold start: a fresh process's first NER call, model loading included;
+ *   5. the main event loop's delay (p99 and max, perf_hooks.monitorEventLoopDelay) while experts run in the
+ *      pool vs on the main thread.
+ * `--table` prints instead the older per-expert table: each expert in a fresh process, cold time, warm
+ * median and max over the fixtures, peak RSS, and word error rates of speech recognition and synthesis.
  *
- *   node --import tsx bench/experts.bench.ts            all experts
- *   node --import tsx bench/experts.bench.ts flite  one expert (what the parent runs per process)
+ *   npm run bench:experts                      the comparisons (RUNS=5 by default: BENCH_RUNS=9 for more)
+ *   npm run bench:experts -- --table           the per-expert table
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLocalBackend } from '../src/backends/local/index.js';
@@ -19,6 +25,7 @@ import { wordErrorRate } from '../src/backends/local/support/word-error-rate.js'
 import type { InferenceRequest } from '../src/core/backend.js';
 import type { Artifact, ResolvedInputs } from '../src/core/output.js';
 import type { TaskName } from '../src/core/tasks.js';
+import { formatTable } from './table.js';
 
 const FIXTURES = fileURLToPath(new URL('../test/fixtures/', import.meta.url));
 const image = (name: string): ResolvedInputs => ({
@@ -219,12 +226,7 @@ async function roundTrip(
 
 const fmt = (value: number | undefined, digits = 0) => (value === undefined ? '-' : value.toFixed(digits));
 
-async function main(): Promise<void> {
-  const only = process.argv[2];
-  if (only) {
-    process.stdout.write(`${JSON.stringify(await measure(only))}\n`);
-    return;
-  }
+async function perExpertTable(): Promise<void> {
   const results: ExpertResult[] = [];
   for (const id of Object.keys(CASES)) {
     // A fresh process per expert: cold times include module and model loading, and max RSS is its own.
@@ -259,4 +261,406 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+// ---------------------------------------------------------------------------------------------------------
+// Side-by-side comparisons in one run.
+
+const RUNS = Math.max(5, Number(process.env.BENCH_RUNS) || 5);
+
+interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+function spread(values: number[]): Spread {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  const median =
+    sorted.length % 2 === 1
+      ? (sorted[middle] as number)
+      : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  return { median, min: sorted[0] ?? 0, max: sorted[sorted.length - 1] ?? 0 };
+}
+
+const ms = (value: Spread, digits = 0) =>
+  `${value.median.toFixed(digits)} ms (${value.min.toFixed(digits)}-${value.max.toFixed(digits)})`;
+const ratio = (value: Spread) =>
+  `${value.median.toFixed(2)} (${value.min.toFixed(2)}-${value.max.toFixed(2)})`;
+
+async function timed(work: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await work();
+  return performance.now() - started;
+}
+
+function request(task: TaskName, modelId: string, inputs: ResolvedInputs, dir: string): InferenceRequest {
+  return { task, modelId, inputs, artifacts: sink(dir), signal: new AbortController().signal };
+}
+
+/** 20,000 characters of prose, NER's largest input. */
+const LONG_TEXT = Array.from(
+  { length: 400 },
+  (_, index) =>
+    `In ${1800 + (index % 200)} Ada Lovelace wrote to Charles Babbage from London about engine ${index}.`,
+)
+  .join(' ')
+  .slice(0, 20_000);
+
+interface Row {
+  figure: string;
+  value: string;
+  includes: string;
+}
+
+async function comparisons(): Promise<void> {
+  const { ExpertPool, createPooledBackend } = await import('../src/backends/pool/index.js');
+  const { centernet } = await import('../src/backends/local/support/human-models.js');
+  const { decodeImage } = await import('../src/backends/local/support/image.js');
+  const { findEntities } = await import('../src/backends/local/experts/compromise-ner.js');
+  const { analyzeSentiment } = await import('../src/backends/local/experts/wink-sentiment.js');
+  const { monitorEventLoopDelay } = await import('node:perf_hooks');
+  const dir = mkdtempSync(join(tmpdir(), 'jarvis-bench-'));
+  const rows: Row[] = [];
+  const ratios: Row[] = [];
+  const say = (line: string) => console.error(line);
+  const mainThread = createLocalBackend();
+  const pool = new ExpertPool({ size: 2 });
+  const pooled = createPooledBackend(createLocalBackend(), { pool, spec: { kind: 'local' } });
+  const images = ['a.jpg', 'b.jpg', 'c.jpg'];
+  const detect = (backend: typeof mainThread, name: string) =>
+    backend.infer(request('object-detection', 'human-centernet', image(name), dir));
+  try {
+    // Warm everything first: these figures are about warm calls.
+    say('warming up: detector on the main thread and in both workers, NER, sentiment ...');
+    for (const name of images) await detect(mainThread, name);
+    await Promise.all(images.map((name) => detect(pooled, name)));
+    await Promise.all(images.map((name) => detect(pooled, name)));
+    const text = SENTENCES[4] as string;
+    await mainThread.infer(request('token-classification', 'compromise-ner', { text }, dir));
+    await mainThread.infer(request('text-classification', 'wink-sentiment', { text }, dir));
+    // Both workers load both text models: two calls at once go to two workers.
+    for (const [task, modelId] of [
+      ['token-classification', 'compromise-ner'],
+      ['text-classification', 'wink-sentiment'],
+    ] as const) {
+      await Promise.all([0, 1].map(() => pooled.infer(request(task, modelId, { text }, dir))));
+      await Promise.all([0, 1].map(() => pooled.infer(request(task, modelId, { text }, dir))));
+    }
+
+    // 1. Jarvis vs the bare call, per image, warm; the same images in every run, interleaved.
+    say('1. detection: Jarvis vs the bare model call ...');
+    const bare: number[] = [];
+    const inProcess: number[] = [];
+    const viaPool: number[] = [];
+    const poolRatio: number[] = [];
+    const mainRatio: number[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      let b = 0;
+      let m = 0;
+      let p = 0;
+      for (const name of images) {
+        const path = (image(name).image as { path: string }).path;
+        b += await timed(async () => centernet.detect(await decodeImage(path)));
+        m += await timed(() => detect(mainThread, name));
+        p += await timed(() => detect(pooled, name));
+      }
+      bare.push(b / images.length);
+      inProcess.push(m / images.length);
+      viaPool.push(p / images.length);
+      mainRatio.push(m / b);
+      poolRatio.push(p / b);
+    }
+    rows.push(
+      {
+        figure: 'detection, bare call per image',
+        value: ms(spread(bare)),
+        includes: 'decode the file to RGB (<= 1280 px) + centernet on tfjs-wasm, main thread',
+      },
+      {
+        figure: 'detection, Jarvis on the main thread',
+        value: ms(spread(inProcess)),
+        includes: 'the bare call + boxes drawn, PNG encoded, artifact written',
+      },
+      {
+        figure: 'detection, Jarvis in the worker pool',
+        value: ms(spread(viaPool)),
+        includes: 'the same in a worker + request, PNG bytes and result as messages',
+      },
+    );
+    ratios.push(
+      {
+        figure: 'detection: Jarvis (pool) / bare',
+        value: ratio(spread(poolRatio)),
+        includes: 'target <= 1.15',
+      },
+      { figure: 'detection: Jarvis (main thread) / bare', value: ratio(spread(mainRatio)), includes: '' },
+    );
+
+    say('1. NER and sentiment: Jarvis vs the bare call ...');
+    for (const [label, bareCall, jarvisCall] of [
+      [
+        'NER (5 sentences)',
+        () => Promise.all(SENTENCES.map((sentence) => findEntities(sentence))),
+        () =>
+          Promise.all(
+            SENTENCES.map((sentence) =>
+              pooled.infer(request('token-classification', 'compromise-ner', { text: sentence }, dir)),
+            ),
+          ),
+      ],
+      [
+        'sentiment (5 sentences)',
+        () => Promise.all(SENTENCES.map((sentence) => analyzeSentiment(sentence))),
+        () =>
+          Promise.all(
+            SENTENCES.map((sentence) =>
+              pooled.infer(request('text-classification', 'wink-sentiment', { text: sentence }, dir)),
+            ),
+          ),
+      ],
+    ] as const) {
+      const bareTimes: number[] = [];
+      const jarvisTimes: number[] = [];
+      for (let run = 0; run < RUNS; run++) {
+        bareTimes.push(await timed(bareCall));
+        jarvisTimes.push(await timed(jarvisCall));
+      }
+      rows.push(
+        {
+          figure: `${label}, bare call`,
+          value: ms(spread(bareTimes), 1),
+          includes: 'library calls, main thread',
+        },
+        {
+          figure: `${label}, Jarvis in the pool`,
+          value: ms(spread(jarvisTimes), 1),
+          includes: 'the same in the workers + messages',
+        },
+      );
+    }
+
+    // 2. Three detections of one plan: in parallel in the pool vs one after another.
+    say('2. three detections: parallel vs serial ...');
+    const parallel: number[] = [];
+    const serial: number[] = [];
+    const mainParallel: number[] = [];
+    const parallelRatio: number[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      const s = await timed(async () => {
+        for (const name of images) await detect(pooled, name);
+      });
+      const p = await timed(() => Promise.all(images.map((name) => detect(pooled, name))));
+      mainParallel.push(await timed(() => Promise.all(images.map((name) => detect(mainThread, name)))));
+      serial.push(s);
+      parallel.push(p);
+      parallelRatio.push(p / s);
+    }
+    rows.push(
+      {
+        figure: 'three detections, pool, one after another',
+        value: ms(spread(serial)),
+        includes: 'a.jpg, b.jpg, c.jpg, each awaited before the next',
+      },
+      {
+        figure: 'three detections, pool, in parallel',
+        value: ms(spread(parallel)),
+        includes: `Promise.all over ${pool.size} workers`,
+      },
+      {
+        figure: 'three detections, main thread, Promise.all',
+        value: ms(spread(mainParallel)),
+        includes: 'as before the pool: one tfjs runtime, calls queued',
+      },
+    );
+    ratios.push({
+      figure: 'three detections: parallel / serial',
+      value: ratio(spread(parallelRatio)),
+      includes: `target <= 0.65 on 2 cores (this machine: ${availableParallelism()} cores)`,
+    });
+
+    // 5. The main event loop while experts run: in the pool vs on the main thread.
+    say('5. event-loop delay while experts run ...');
+    const workload = (backend: typeof mainThread) =>
+      Promise.all([
+        ...images.map((name) => detect(backend, name)),
+        backend.infer(request('token-classification', 'compromise-ner', { text: LONG_TEXT }, dir)),
+        backend.infer(request('text-classification', 'wink-sentiment', { text: LONG_TEXT }, dir)),
+      ]);
+    const delay = {
+      pool: { p99: [] as number[], max: [] as number[] },
+      main: { p99: [] as number[], max: [] as number[] },
+      idle: { p99: [] as number[], max: [] as number[] },
+    };
+    for (let run = 0; run < RUNS; run++) {
+      let poolMs = 1_000;
+      for (const [mode, work] of [
+        ['pool', () => workload(pooled)],
+        ['main', () => workload(mainThread)],
+        // What this machine's scheduler alone does to a timer over as long, with no expert running.
+        ['idle', () => new Promise((resolve) => setTimeout(resolve, poolMs))],
+      ] as const) {
+        const histogram = monitorEventLoopDelay({ resolution: 5 });
+        histogram.enable();
+        const took = await timed(work);
+        if (mode === 'pool') poolMs = took;
+        histogram.disable();
+        delay[mode].p99.push(histogram.percentile(99) / 1e6);
+        delay[mode].max.push(histogram.max / 1e6);
+      }
+    }
+    rows.push(
+      {
+        figure: 'event-loop delay p99, experts in the pool',
+        value: ms(spread(delay.pool.p99), 1),
+        includes: '3 detections + NER and sentiment on 20,000 characters, at once',
+      },
+      {
+        figure: 'event-loop delay max, experts in the pool',
+        value: ms(spread(delay.pool.max), 1),
+        includes: '',
+      },
+      {
+        figure: 'event-loop delay p99, experts on the main thread',
+        value: ms(spread(delay.main.p99), 1),
+        includes: 'the same workload',
+      },
+      {
+        figure: 'event-loop delay max, experts on the main thread',
+        value: ms(spread(delay.main.max), 1),
+        includes: '',
+      },
+      {
+        figure: 'event-loop delay p99, nothing running',
+        value: ms(spread(delay.idle.p99), 1),
+        includes: "a timer alone, as long as the pool's workload: this machine's own noise",
+      },
+      { figure: 'event-loop delay max, nothing running', value: ms(spread(delay.idle.max), 1), includes: '' },
+    );
+    ratios.push({
+      figure: 'event-loop delay p99: pool / main thread',
+      value: ratio(spread(delay.pool.p99.map((value, index) => value / (delay.main.p99[index] ?? 1)))),
+      includes: 'issue 10: p99 under 20 ms',
+    });
+  } finally {
+    await pooled.close?.();
+    await pool.close();
+  }
+
+  // 3. Speech recognition: warm (decoder resident) vs cold (decoder started, model loaded).
+  const [asr] = await mainThread.listModels('automatic-speech-recognition');
+  if (asr?.available) {
+    say('3. speech recognition: cold vs warm ...');
+    const clip = audio(AUDIO[0]?.file ?? 'sense_and_sensibility_01_austen_64kb-0870.wav');
+    const cold: number[] = [];
+    const warm: number[] = [];
+    const warmRatio: number[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      // Closing the backend stops the decoder process: the next call starts it and loads the model.
+      await mainThread.close?.();
+      const c = await timed(() =>
+        mainThread.infer(request('automatic-speech-recognition', asr.id, clip, dir)),
+      );
+      const w = await timed(() =>
+        mainThread.infer(request('automatic-speech-recognition', asr.id, clip, dir)),
+      );
+      cold.push(c);
+      warm.push(w);
+      warmRatio.push(w / c);
+    }
+    rows.push(
+      {
+        figure: 'speech recognition, cold',
+        value: ms(spread(cold)),
+        includes: `${AUDIO[0]?.file ?? 'clip'} (7.1 s): pocketsphinx_batch started, model loaded, decoded`,
+      },
+      {
+        figure: 'speech recognition, warm',
+        value: ms(spread(warm)),
+        includes: 'the same clip, decoder resident',
+      },
+    );
+    ratios.push({
+      figure: 'speech recognition: warm / cold',
+      value: ratio(spread(warmRatio)),
+      includes: 'target <= 0.5',
+    });
+  } else {
+    rows.push({ figure: 'speech recognition', value: '-', includes: `unavailable: ${asr?.reason}` });
+  }
+  await mainThread.close?.();
+  rmSync(dir, { recursive: true, force: true });
+
+  // 4. NER cold start, each in a fresh process.
+  say('4. NER cold start in fresh processes ...');
+  const firstCall: number[] = [];
+  const processStart: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    const child = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(import.meta.url), '--ner-cold'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    const result = JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}') as {
+      firstCallMs: number;
+      totalMs: number;
+    };
+    firstCall.push(result.firstCallMs);
+    processStart.push(result.totalMs);
+  }
+  rows.push(
+    {
+      figure: 'NER cold start, first call',
+      value: ms(spread(firstCall)),
+      includes: "compromise's bundled build + wink's model loaded, one sentence read",
+    },
+    {
+      figure: 'NER cold start, from the backend import',
+      value: ms(spread(processStart)),
+      includes: 'the local backend imported (tsx), then the first call',
+    },
+  );
+  ratios.push({
+    figure: 'NER cold start (first call)',
+    value: ms(spread(firstCall)),
+    includes: 'target < 400 ms',
+  });
+
+  console.log(
+    `Experts, ${RUNS} runs each, median (min-max); ${availableParallelism()} cores, load ${loadavg()[0]?.toFixed(1)}\n`,
+  );
+  console.log(
+    formatTable(
+      ['figure', 'value', 'includes'],
+      rows.map((row) => [row.figure, row.value, row.includes]),
+    ),
+  );
+  console.log('\nRatios, side by side in this run (median of per-run ratios, min-max):\n');
+  console.log(
+    formatTable(
+      ['ratio', 'value', 'note'],
+      ratios.map((row) => [row.figure, row.value, row.includes]),
+    ),
+  );
+}
+
+async function nerColdStart(): Promise<void> {
+  const started = performance.now();
+  const { createLocalBackend: create } = await import('../src/backends/local/index.js');
+  const backend = create();
+  const dir = mkdtempSync(join(tmpdir(), 'jarvis-bench-'));
+  const callStarted = performance.now();
+  await backend.infer(
+    request('token-classification', 'compromise-ner', { text: SENTENCES[4] as string }, dir),
+  );
+  const ended = performance.now();
+  rmSync(dir, { recursive: true, force: true });
+  process.stdout.write(`${JSON.stringify({ firstCallMs: ended - callStarted, totalMs: ended - started })}\n`);
+}
+
+const mode = process.argv[2];
+if (mode === '--ner-cold') await nerColdStart();
+else if (mode === '--table') await perExpertTable();
+else if (mode && !mode.startsWith('-')) process.stdout.write(`${JSON.stringify(await measure(mode))}\n`);
+else await comparisons();
