@@ -127,22 +127,34 @@ export const configSchema = strictSection([], {
         z
           .string()
           .regex(/^[A-Za-z0-9_-]{1,64}$/, 'an MCP server name is letters, digits, _ and - (at most 64)'),
-        z.union([
-          z.strictObject({
-            command: z.string().min(1),
-            args: z.array(z.string()).optional(),
-            env: z.record(z.string(), z.string()).optional(),
-            cwd: z.string().optional(),
-            type: z.literal('stdio').optional(),
-            disabled: z.boolean().optional(),
-          }),
-          z.strictObject({
-            url: z.string().url(),
-            headers: z.record(z.string(), z.string()).optional(),
-            type: z.enum(['http', 'streamable-http']).optional(),
-            disabled: z.boolean().optional(),
-          }),
-        ]),
+        z.union(
+          [
+            z.strictObject({
+              command: z.string().min(1),
+              args: z.array(z.string()).optional(),
+              env: z.record(z.string(), z.string()).optional(),
+              cwd: z.string().optional(),
+              type: z.literal('stdio').optional(),
+              disabled: z.boolean().optional(),
+            }),
+            z.strictObject({
+              url: z.string().url(),
+              headers: z.record(z.string(), z.string()).optional(),
+              type: z.enum(['http', 'streamable-http']).optional(),
+              disabled: z.boolean().optional(),
+            }),
+          ],
+          {
+            error: () =>
+              'an MCP server is {"command", "args", "env"} (stdio) or {"url", "headers"} (Streamable HTTP)',
+          },
+        ),
+        {
+          error: (issue) =>
+            issue.code === 'invalid_key'
+              ? 'an MCP server name is letters, digits, _ and - (at most 64)'
+              : undefined,
+        },
       )
       .default({}),
     /** How long starting a server and listing its tools may take. */
