@@ -3,6 +3,7 @@
  * and runs it in-process as before when none does. Wrapping a backend keeps its id and interface, so the
  * catalog, selection and the scheduler (timeouts, cancellation, fallbacks) work unchanged.
  */
+import { randomUUID } from 'node:crypto';
 import { basename } from 'node:path';
 import { type Job, Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -87,7 +88,16 @@ export async function createQueueDispatcher(options: QueueDispatcherOptions): Pr
   connection.on('error', () => {}); // ioredis reconnects by itself; a closed socket is not a crash
   const exchange = createFileExchange();
   const queues = new Map<string, { queue: Queue; events: QueueEvents; ready: Promise<unknown> }>();
-  const listeners = new Map<string, (kind: 'progress' | 'stalled', data: unknown) => void>();
+  /** What the server waits to hear about each job it added, by `<queue>/<job id>`. */
+  const listeners = new Map<
+    string,
+    {
+      progress(data: unknown): void;
+      stalled(): void;
+      completed(value: unknown): void;
+      failed(reason: string): void;
+    }
+  >();
   let cached: { at: number; workers: WorkerAnnouncement[] } | undefined;
   let closed = false;
 
@@ -106,8 +116,14 @@ export async function createQueueDispatcher(options: QueueDispatcherOptions): Pr
     if (!entry) {
       const queue = new Queue(name, { connection, prefix });
       const events = new QueueEvents(name, { connection, prefix });
-      events.on('progress', ({ jobId, data }) => listeners.get(`${name}/${jobId}`)?.('progress', data));
-      events.on('stalled', ({ jobId }) => listeners.get(`${name}/${jobId}`)?.('stalled', undefined));
+      events.on('progress', ({ jobId, data }) => listeners.get(`${name}/${jobId}`)?.progress(data));
+      events.on('stalled', ({ jobId }) => listeners.get(`${name}/${jobId}`)?.stalled());
+      events.on('completed', ({ jobId, returnvalue }) =>
+        listeners.get(`${name}/${jobId}`)?.completed(returnvalue),
+      );
+      events.on('failed', ({ jobId, failedReason }) =>
+        listeners.get(`${name}/${jobId}`)?.failed(failedReason),
+      );
       events.on('error', () => {});
       queue.on('error', () => {});
       entry = { queue, events, ready: events.waitUntilReady() };
@@ -122,7 +138,7 @@ export async function createQueueDispatcher(options: QueueDispatcherOptions): Pr
   async function dispatch(backend: InferenceBackend, request: InferenceRequest): Promise<TaskOutput> {
     const errorContext = { task: request.task, modelId: request.modelId, backend: backend.id };
     const name = queueNameFor(backend.id, request.modelId);
-    const { queue, events, ready } = queueFor(name);
+    const { queue, ready } = queueFor(name);
     const ttl = options.taskTimeoutMs + 60_000;
     const tokens: string[] = [];
     const uploads = exchange.openUploads(ttl, options.maxUploadBytes);
@@ -145,8 +161,11 @@ export async function createQueueDispatcher(options: QueueDispatcherOptions): Pr
       uploadToken: uploads.token,
       timeoutMs: options.taskTimeoutMs,
     };
+    // The job id is ours, so the server listens for the job's end before the job exists: a fast worker
+    // cannot finish it unheard.
+    const jobId = randomUUID();
+    const key = `${name}/${jobId}`;
     let job: Job | undefined;
-    const key = () => `${name}/${job?.id}`;
     try {
       const size = Buffer.byteLength(JSON.stringify(data));
       if (size > MAX_JOB_BYTES) {
@@ -156,25 +175,30 @@ export async function createQueueDispatcher(options: QueueDispatcherOptions): Pr
         );
       }
       request.signal.throwIfAborted();
+      const settled = new Promise<unknown>((resolve, reject) => {
+        listeners.set(key, {
+          progress(payload) {
+            const progress = taskJobProgressSchema.safeParse(payload);
+            if (progress.success) request.onProgress?.(`${progress.data.worker}: ${progress.data.message}`);
+          },
+          stalled() {
+            request.onProgress?.(
+              'the worker running this task stopped answering; the task was handed to another worker (retried)',
+            );
+          },
+          completed: resolve,
+          failed: (reason) => reject(new Error(reason)),
+        });
+      });
       await ready;
       job = await queue.add(request.task, data, {
+        jobId,
         attempts: 1,
         removeOnComplete: { age: 3600, count: 1000 },
         removeOnFail: { age: 24 * 3600, count: 1000 },
       });
       request.onProgress?.('queued for a worker');
-      listeners.set(key(), (kind, payload) => {
-        if (kind === 'stalled') {
-          request.onProgress?.(
-            'the worker running this task stopped answering; the task was handed to another worker (retried)',
-          );
-          return;
-        }
-        const progress = taskJobProgressSchema.safeParse(payload);
-        if (progress.success) request.onProgress?.(`${progress.data.worker}: ${progress.data.message}`);
-      });
-      const settled = job.waitUntilFinished(events, ttl);
-      const orphaned = watchForOrphan(queue, job, backend.id, request.modelId, settled);
+      const orphaned = watchForOrphan(queue, job, key, backend.id, request.modelId, settled);
       const aborted = new Promise<never>((_, reject) => {
         const onAbort = () => {
           reject(request.signal.reason);
@@ -210,7 +234,7 @@ export async function createQueueDispatcher(options: QueueDispatcherOptions): Pr
       if (artifacts.length > 0) output.artifacts = artifacts;
       return output;
     } finally {
-      if (job) listeners.delete(key());
+      listeners.delete(key);
       for (const token of tokens) exchange.revoke(token);
       uploads.close();
     }
@@ -224,6 +248,7 @@ export async function createQueueDispatcher(options: QueueDispatcherOptions): Pr
   function watchForOrphan(
     queue: Queue,
     job: Job,
+    key: string,
     backendId: string,
     modelId: string,
     settled: Promise<unknown>,
@@ -233,9 +258,16 @@ export async function createQueueDispatcher(options: QueueDispatcherOptions): Pr
       const timer = setInterval(async () => {
         if (done) return;
         try {
-          if (offers(await workers(true), backendId, modelId).length > 0) return;
           const state = await job.getState();
+          // An end whose event was missed (Redis restarted in between) is read from the job itself.
+          if (state === 'completed' || state === 'failed') {
+            const ended = await queue.getJob(job.id!);
+            if (state === 'completed') listeners.get(key)?.completed(ended?.returnvalue);
+            else listeners.get(key)?.failed(ended?.failedReason ?? 'failed');
+            return;
+          }
           if (state !== 'waiting' && state !== 'prioritized' && state !== 'delayed') return;
+          if (offers(await workers(true), backendId, modelId).length > 0) return;
           await job.remove();
           done = true;
           clearInterval(timer);

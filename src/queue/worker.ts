@@ -196,16 +196,19 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
         AbortSignal.timeout(data.timeoutMs),
       ]);
       await slots.acquire(signal);
-      const folder = await mkdtemp(join(tmpdir(), 'jarvis-worker-'));
+      // A folder only for tasks with input files: text-only tasks touch no disk.
+      let folder: string | undefined;
       const label = `${data.task} ${card.backend}:${card.id} (job ${job.id})`;
       log(`worker ${id}: started ${label}`);
       try {
-        await job.updateProgress({ message: `started on worker ${id}`, worker: id }).catch(() => {});
+        void job.updateProgress({ message: `started on worker ${id}`, worker: id }).catch(() => {});
         const inputs: InferenceRequest['inputs'] = {};
         if (data.inputs.text !== undefined) inputs.text = data.inputs.text;
         for (const kind of ['image', 'audio', 'video'] as const) {
           const file = data.inputs[kind];
-          if (file) inputs[kind] = await download(file, folder, signal);
+          if (!file) continue;
+          folder ??= await mkdtemp(join(tmpdir(), 'jarvis-worker-'));
+          inputs[kind] = await download(file, folder, signal);
         }
         const output = await backend.infer({
           task: data.task as TaskName,
@@ -242,7 +245,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
       } finally {
         done += 1;
         slots.release();
-        await rm(folder, { recursive: true, force: true }).catch(() => {});
+        if (folder) await rm(folder, { recursive: true, force: true }).catch(() => {});
       }
     };
 
@@ -253,8 +256,10 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
       connection,
       prefix,
       concurrency: options.concurrency,
+      // A dead worker's lock lapses after the stall interval and the check runs twice as often, so its
+      // task is back in the queue within 1.5 x the interval.
       lockDuration: stallIntervalMs,
-      stalledInterval: stallIntervalMs,
+      stalledInterval: Math.max(100, Math.floor(stallIntervalMs / 2)),
       maxStalledCount: 1,
     });
     worker.on('error', (error) => log(`worker ${id}: queue ${name}: ${errorMessage(error)}`));

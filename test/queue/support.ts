@@ -29,6 +29,84 @@ export interface WorkerProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
+export interface SpawnWorkerOptions {
+  url: string;
+  serverUrl: string;
+  id: string;
+  latencyMs: number;
+  stallIntervalMs?: number;
+  heartbeatTtlMs?: number;
+  concurrency?: number;
+  backend?: Pick<TestBackendOptions, 'id' | 'tasks'>;
+}
+
+/** A `jarvis worker` child process with the test backend as its expert (test/queue/worker-process.ts). */
+export async function spawnQueueWorker(options: SpawnWorkerOptions): Promise<WorkerProcess> {
+  const { id } = options;
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      WORKER_SCRIPT,
+      JSON.stringify({
+        url: options.url,
+        serverUrl: options.serverUrl,
+        id,
+        stallIntervalMs: options.stallIntervalMs ?? 1000,
+        heartbeatTtlMs: options.heartbeatTtlMs ?? 1200,
+        concurrency: options.concurrency ?? 1,
+        backend: { ...(options.backend ?? VISION), latencyMs: options.latencyMs },
+      }),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
+  const onData = (chunk: Buffer) => {
+    output += chunk.toString();
+    for (const waiter of [...waiters]) {
+      const match = output.split('\n').find((line) => waiter.pattern.test(line));
+      if (match !== undefined) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(match);
+      }
+    }
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  const worker: WorkerProcess = {
+    id,
+    child,
+    log: () => output,
+    waitFor(pattern, timeoutMs = 20_000) {
+      const found = output.split('\n').find((line) => pattern.test(line));
+      if (found !== undefined) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`worker ${id} never logged ${pattern}; it logged:\n${output}`)),
+          timeoutMs,
+        );
+        waiters.push({
+          pattern,
+          resolve: (line) => {
+            clearTimeout(timer);
+            resolve(line);
+          },
+        });
+      });
+    },
+    async kill(signal = 'SIGKILL') {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill(signal);
+      await exited;
+    },
+  };
+  await worker.waitFor(/^ready /);
+  return worker;
+}
+
 export interface QueueSetup {
   redis: RedisTestServer;
   server: RunningServer;
@@ -70,67 +148,14 @@ export async function setupQueue(
     local,
     config,
     async startWorker({ id, latencyMs, stallIntervalMs }) {
-      const child = spawn(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          WORKER_SCRIPT,
-          JSON.stringify({
-            url: redis.url,
-            serverUrl: server.url,
-            id,
-            stallIntervalMs: stallIntervalMs ?? options.stallIntervalMs ?? 1000,
-            heartbeatTtlMs: 1200,
-            backend: { ...VISION, latencyMs },
-          }),
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      let output = '';
-      const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        for (const waiter of [...waiters]) {
-          const match = output.split('\n').find((line) => waiter.pattern.test(line));
-          if (match !== undefined) {
-            waiters.splice(waiters.indexOf(waiter), 1);
-            waiter.resolve(match);
-          }
-        }
-      };
-      child.stdout?.on('data', onData);
-      child.stderr?.on('data', onData);
-      const worker: WorkerProcess = {
+      const worker = await spawnQueueWorker({
+        url: redis.url,
+        serverUrl: server.url,
         id,
-        child,
-        log: () => output,
-        waitFor(pattern, timeoutMs = 20_000) {
-          const found = output.split('\n').find((line) => pattern.test(line));
-          if (found !== undefined) return Promise.resolve(found);
-          return new Promise((resolve, reject) => {
-            const timer = setTimeout(
-              () => reject(new Error(`worker ${id} never logged ${pattern}; it logged:\n${output}`)),
-              timeoutMs,
-            );
-            waiters.push({
-              pattern,
-              resolve: (line) => {
-                clearTimeout(timer);
-                resolve(line);
-              },
-            });
-          });
-        },
-        async kill(signal = 'SIGKILL') {
-          if (child.exitCode !== null || child.signalCode !== null) return;
-          const exited = new Promise((resolve) => child.once('exit', resolve));
-          child.kill(signal);
-          await exited;
-        },
-      };
+        latencyMs,
+        stallIntervalMs: stallIntervalMs ?? options.stallIntervalMs ?? 1000,
+      });
       workers.push(worker);
-      await worker.waitFor(/^ready /);
       return worker;
     },
     async startRun(plan, files) {
