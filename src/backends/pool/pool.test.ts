@@ -299,3 +299,51 @@ describe('expert worker pool and the programs experts start', {
     }
   });
 });
+
+describe('transformers.js in the worker pool', () => {
+  test('a tiny ONNX detector runs in a worker: the same detections, and its drawn image written by the main thread', async () => {
+    const { writeTinyModels, TINY_MODELS } = await import('../../../scripts/make-tiny-onnx.js');
+    const { createTransformersBackend } = await import('../transformers/index.js');
+    const sharp = (await import('sharp')).default;
+    const modelsDir = join(scratch, 'models');
+    writeTinyModels(modelsDir);
+    const red = join(scratch, 'red.png');
+    await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 230, g: 10, b: 10 } } })
+      .png()
+      .toFile(red);
+    const options = {
+      modelsDir,
+      cacheDir: join(scratch, 'empty-cache'),
+      offline: true,
+      pythonHubCache: false as const,
+    };
+    const pool = new ExpertPool({ size: 1 });
+    const transformers = createPooledBackend(createTransformersBackend(options), {
+      pool,
+      spec: { kind: 'transformers', options },
+    });
+    try {
+      const artifacts = temporarySink();
+      const output = await transformers.infer({
+        task: 'object-detection',
+        modelId: TINY_MODELS.objectDetector,
+        inputs: { image: { path: red, mimeType: 'image/png' } },
+        artifacts,
+        signal: new AbortController().signal,
+      });
+      assert.equal(output.text, '1 red');
+      assert.equal(output.artifacts?.[0]?.path, artifacts.written[0]?.path);
+      const drawn = await sharp(artifacts.written[0]?.path ?? '').metadata();
+      assert.deepEqual([drawn.format, drawn.width, drawn.height], ['png', 64, 48]);
+      assert.deepEqual(pool.stats().workers[0]?.warm, [`transformers:${TINY_MODELS.objectDetector}`]);
+      const cards = await transformers.listModels('object-detection');
+      assert.ok(
+        cards.some((card) => card.id === TINY_MODELS.objectDetector && card.available),
+        'listed here',
+      );
+    } finally {
+      await transformers.close?.();
+      await pool.close();
+    }
+  });
+});
