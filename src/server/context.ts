@@ -162,9 +162,7 @@ async function startInSlot(
         (await context.store.listMessages(conversation.id)).flatMap((message) => message.files),
       ).catch(() => [])
     : [];
-  const earlierRuns = conversation
-    ? (await context.store.listRuns(conversation.id)).map((run) => run.id)
-    : [];
+  const earlierRuns = conversation ? await context.store.listRunIds(conversation.id) : [];
   const workspace = await createRunWorkspace(context.config, [...earlierUploads, ...uploads], earlierRuns);
   const existing = conversation;
   let created: Conversation | undefined;

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { type Client, createClient, type InArgs, type Row } from '@libsql/client';
+import Database from 'libsql';
 import { ConfigError } from '../core/errors.js';
 import type { RunEvent } from '../core/events.js';
 import type { Artifact } from '../core/output.js';
@@ -55,6 +54,8 @@ export interface Store {
   ): Promise<void>;
   getRun(id: string): Promise<StoredRun | undefined>;
   listRuns(conversationId: string): Promise<StoredRun[]>;
+  /** The ids of a conversation's runs, oldest first, without reading their results. */
+  listRunIds(conversationId: string): Promise<string[]>;
   appendEvent(runId: string, seq: number, event: RunEvent): Promise<void>;
   /** Several events in one transaction (one disk sync instead of one per event). */
   appendEvents(runId: string, events: readonly StoredEvent[]): Promise<void>;
@@ -114,6 +115,9 @@ const SCHEMA = [
 
 /** Columns added after the first release of the schema: [table, column, definition]. */
 const ADDED_COLUMNS: [string, string, string][] = [['conversations', 'thread_key', 'TEXT']];
+
+/** A row as the driver gives it: column name to value. */
+type Row = Record<string, unknown>;
 
 const text = (row: Row, column: string): string => String(row[column]);
 const nullableText = (row: Row, column: string): string | null =>
@@ -213,27 +217,32 @@ export async function openStore(path: string): Promise<Store> {
   } catch (error) {
     throw cannotOpen(file, error);
   }
-  const client: Client = createClient({ url: pathToFileURL(file).href });
+  let db: Database.Database;
+  try {
+    db = new Database(file);
+  } catch (error) {
+    throw cannotOpen(file, error);
+  }
   try {
     // WAL lets the web UI read while a run writes its events; a busy timeout rides out a second process.
-    await client.execute('PRAGMA journal_mode = WAL');
-    await client.execute('PRAGMA busy_timeout = 5000');
+    db.exec('PRAGMA journal_mode = WAL');
+    db.exec('PRAGMA busy_timeout = 5000');
     // With WAL, NORMAL syncs at checkpoints rather than on every commit: a power cut may lose the last
-    // moments, never consistency, and a busy server no longer waits on the disk for every event.
-    await client.execute('PRAGMA synchronous = NORMAL');
-    await client.batch(SCHEMA, 'write');
+    // moments, never consistency, and a busy server no longer waits on the disk for every event. A commit is
+    // in the operating system's hands at once, so it survives the process being killed.
+    db.exec('PRAGMA synchronous = NORMAL');
+    db.transaction(() => {
+      for (const statement of SCHEMA) db.exec(statement);
+    })();
     for (const [table, column, definition] of ADDED_COLUMNS) {
-      const columns = (await client.execute(`PRAGMA table_info(${table})`)).rows.map((row) =>
+      const columns = (db.prepare(`PRAGMA table_info(${table})`).all() as Row[]).map((row) =>
         String(row.name),
       );
-      if (!columns.includes(column))
-        await client.execute(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+      if (!columns.includes(column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
     }
-    await client.execute(
-      'CREATE INDEX IF NOT EXISTS conversations_by_thread_key ON conversations (thread_key)',
-    );
+    db.exec('CREATE INDEX IF NOT EXISTS conversations_by_thread_key ON conversations (thread_key)');
   } catch (error) {
-    client.close();
+    db.close();
     throw cannotOpen(file, error);
   }
   try {
@@ -242,13 +251,86 @@ export async function openStore(path: string): Promise<Store> {
     // Not ours to change (a shared file); its owner decides.
   }
 
-  const rows = async (sql: string, args: InArgs = []): Promise<Row[]> =>
-    (await client.execute({ sql, args })).rows;
-  const run = async (sql: string, args: InArgs = []): Promise<number> =>
-    (await client.execute({ sql, args })).rowsAffected;
+  // Each SQL text is prepared once: preparing costs more than running these small statements.
+  const statements = new Map<string, Database.Statement>();
+  const statement = (sql: string) => {
+    let prepared = statements.get(sql);
+    if (!prepared) {
+      prepared = db.prepare(sql);
+      statements.set(sql, prepared);
+    }
+    return prepared;
+  };
+
+  /**
+   * Writes are grouped: those asked for within one turn of the event loop (every run's events, messages and
+   * rows) go into one transaction, committed before any of them resolves. So an acknowledged write is on
+   * disk, and a busy server commits a few times per tick instead of once per statement.
+   */
+  interface PendingWrite {
+    apply: () => unknown;
+    resolve: (value: unknown) => void;
+    reject: (error: unknown) => void;
+  }
+  let pending: PendingWrite[] = [];
+  let closed = false;
+
+  function flush(): void {
+    if (pending.length === 0) return;
+    const batch = pending;
+    pending = [];
+    const results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    try {
+      db.exec('BEGIN IMMEDIATE');
+      for (const write of batch) {
+        // A write of several statements is all or nothing on its own; one that fails leaves the others be.
+        db.exec('SAVEPOINT one_write');
+        try {
+          results.push({ ok: true, value: write.apply() });
+          db.exec('RELEASE one_write');
+        } catch (error) {
+          db.exec('ROLLBACK TO one_write');
+          db.exec('RELEASE one_write');
+          results.push({ ok: false, error });
+        }
+      }
+      db.exec('COMMIT');
+    } catch (error) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      for (const write of batch) write.reject(error);
+      return;
+    }
+    batch.forEach((write, index) => {
+      const result = results[index]!;
+      if (result.ok) write.resolve(result.value);
+      else write.reject(result.error);
+    });
+  }
+
+  const write = <T>(apply: () => T): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      if (closed) {
+        reject(new Error('The store is closed'));
+        return;
+      }
+      pending.push({ apply, resolve: resolve as (value: unknown) => void, reject });
+      if (pending.length === 1) setImmediate(flush);
+    });
+
+  /** Reads see every write asked for before them: what is still pending is committed first. */
+  const rows = async (sql: string, args: unknown[] = []): Promise<Row[]> => {
+    flush();
+    return statement(sql).all(args) as Row[];
+  };
+  /** Runs one statement now (inside a write); returns the rows it changed. */
+  const run = (sql: string, args: unknown[] = []): number => statement(sql).run(args).changes;
 
   /** The first row `sql` finds, as `toRecord` makes it, or undefined where there is none. */
-  const first = async <T>(toRecord: (row: Row) => T, sql: string, args: InArgs): Promise<T | undefined> => {
+  const first = async <T>(
+    toRecord: (row: Row) => T,
+    sql: string,
+    args: unknown[],
+  ): Promise<T | undefined> => {
     const [row] = await rows(sql, args);
     return row ? toRecord(row) : undefined;
   };
@@ -268,9 +350,14 @@ export async function openStore(path: string): Promise<Store> {
         createdAt: now,
         updatedAt: now,
       };
-      await run(
-        'INSERT INTO conversations (id, title, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
-        [conversation.id, conversation.title, conversation.source, now, now],
+      await write(() =>
+        run('INSERT INTO conversations (id, title, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?)', [
+          conversation.id,
+          conversation.title,
+          conversation.source,
+          now,
+          now,
+        ]),
       );
       return conversation;
     },
@@ -287,41 +374,40 @@ export async function openStore(path: string): Promise<Store> {
     },
 
     async renameConversation(id, title) {
-      return (await run('UPDATE conversations SET title = ? WHERE id = ?', [title, id])) > 0;
+      return (await write(() => run('UPDATE conversations SET title = ? WHERE id = ?', [title, id]))) > 0;
     },
 
     async deleteConversation(id) {
       const runIds = 'SELECT id FROM runs WHERE conversation_id = ?';
-      const results = await client.batch(
-        [
-          { sql: `DELETE FROM run_events WHERE run_id IN (${runIds})`, args: [id] },
-          { sql: `DELETE FROM artifacts WHERE run_id IN (${runIds})`, args: [id] },
-          { sql: 'DELETE FROM runs WHERE conversation_id = ?', args: [id] },
-          { sql: 'DELETE FROM messages WHERE conversation_id = ?', args: [id] },
-          { sql: 'DELETE FROM conversations WHERE id = ?', args: [id] },
-        ],
-        'write',
-      );
-      return (results.at(-1)?.rowsAffected ?? 0) > 0;
+      const deleted = await write(() => {
+        run(`DELETE FROM run_events WHERE run_id IN (${runIds})`, [id]);
+        run(`DELETE FROM artifacts WHERE run_id IN (${runIds})`, [id]);
+        run('DELETE FROM runs WHERE conversation_id = ?', [id]);
+        run('DELETE FROM messages WHERE conversation_id = ?', [id]);
+        return run('DELETE FROM conversations WHERE id = ?', [id]);
+      });
+      return deleted > 0;
     },
 
     async addMessage(input) {
       const now = Date.now();
       const files = input.files ?? [];
-      const result = await client.execute({
-        sql: 'INSERT INTO messages (conversation_id, role, content, run_id, files, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-        args: [
+      const rowId = await write(() => {
+        const inserted = statement(
+          'INSERT INTO messages (conversation_id, role, content, run_id, files, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        ).run([
           input.conversationId,
           input.role,
           input.content,
           input.runId ?? null,
           JSON.stringify(files),
           now,
-        ],
+        ]);
+        touch(input.conversationId, now);
+        return inserted.lastInsertRowid;
       });
-      await touch(input.conversationId, now);
       return {
-        id: Number(result.lastInsertRowid),
+        id: Number(rowId),
         conversationId: input.conversationId,
         role: input.role,
         content: input.content,
@@ -339,11 +425,16 @@ export async function openStore(path: string): Promise<Store> {
 
     async createRun(input) {
       const now = Date.now();
-      await run(
-        'INSERT INTO runs (id, conversation_id, request, status, created_at) VALUES (?, ?, ?, ?, ?)',
-        [input.id, input.conversationId ?? null, input.request, 'running', now],
-      );
-      if (input.conversationId) await touch(input.conversationId, now);
+      await write(() => {
+        run('INSERT INTO runs (id, conversation_id, request, status, created_at) VALUES (?, ?, ?, ?, ?)', [
+          input.id,
+          input.conversationId ?? null,
+          input.request,
+          'running',
+          now,
+        ]);
+        if (input.conversationId) touch(input.conversationId, now);
+      });
       return {
         id: input.id,
         conversationId: input.conversationId ?? null,
@@ -359,18 +450,24 @@ export async function openStore(path: string): Promise<Store> {
     },
 
     async setRunPlan(id, plan) {
-      await run('UPDATE runs SET plan = ? WHERE id = ?', [JSON.stringify(plan), id]);
+      await write(() => run('UPDATE runs SET plan = ? WHERE id = ?', [JSON.stringify(plan), id]));
     },
 
     async finishRun(id, outcome) {
-      await run('UPDATE runs SET status = ?, result = ?, answer = ?, error = ?, ended_at = ? WHERE id = ?', [
+      const values = [
         outcome.status,
         outcome.result === undefined ? null : JSON.stringify(outcome.result),
         outcome.answer ?? null,
         outcome.error ? JSON.stringify(outcome.error) : null,
         Date.now(),
         id,
-      ]);
+      ];
+      await write(() =>
+        run(
+          'UPDATE runs SET status = ?, result = ?, answer = ?, error = ?, ended_at = ? WHERE id = ?',
+          values,
+        ),
+      );
     },
 
     async getRun(id) {
@@ -383,20 +480,27 @@ export async function openStore(path: string): Promise<Store> {
       ).map(toRun);
     },
 
+    async listRunIds(conversationId) {
+      return (
+        await rows('SELECT id FROM runs WHERE conversation_id = ? ORDER BY created_at, id', [conversationId])
+      ).map((row) => String(row.id));
+    },
+
     async appendEvent(runId, seq, event) {
-      await client.execute(insertEvent(runId, { seq, event }));
+      const { sql, args } = insertEvent(runId, { seq, event });
+      await write(() => run(sql, args));
     },
 
     async appendEvents(runId, events) {
       if (events.length === 0) return;
-      await client.batch(
-        events.map((stored) => insertEvent(runId, stored)),
-        'write',
-      );
+      const inserts = events.map((stored) => insertEvent(runId, stored));
+      await write(() => {
+        for (const { sql, args } of inserts) run(sql, args);
+      });
     },
 
     async setConversationKey(id, key) {
-      await run('UPDATE conversations SET thread_key = ? WHERE id = ?', [key, id]);
+      await write(() => run('UPDATE conversations SET thread_key = ? WHERE id = ?', [key, id]));
     },
 
     async findConversationByKey(key) {
@@ -427,18 +531,20 @@ export async function openStore(path: string): Promise<Store> {
         label: input.artifact.label ?? null,
         createdAt: Date.now(),
       };
-      await run(
-        'INSERT INTO artifacts (id, run_id, task_id, kind, path, mime_type, label, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-        [
-          stored.id,
-          stored.runId,
-          stored.taskId,
-          stored.kind,
-          stored.path,
-          stored.mimeType,
-          stored.label,
-          stored.createdAt,
-        ],
+      await write(() =>
+        run(
+          'INSERT INTO artifacts (id, run_id, task_id, kind, path, mime_type, label, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+          [
+            stored.id,
+            stored.runId,
+            stored.taskId,
+            stored.kind,
+            stored.path,
+            stored.mimeType,
+            stored.label,
+            stored.createdAt,
+          ],
+        ),
       );
       return stored;
     },
@@ -463,9 +569,11 @@ export async function openStore(path: string): Promise<Store> {
         size: input.size,
         createdAt: Date.now(),
       };
-      await run(
-        'INSERT INTO uploads (id, name, path, mime_type, kind, size, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-        [upload.id, upload.name, upload.path, upload.mimeType, upload.kind, upload.size, upload.createdAt],
+      await write(() =>
+        run(
+          'INSERT INTO uploads (id, name, path, mime_type, kind, size, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+          [upload.id, upload.name, upload.path, upload.mimeType, upload.kind, upload.size, upload.createdAt],
+        ),
       );
       return upload;
     },
@@ -475,7 +583,7 @@ export async function openStore(path: string): Promise<Store> {
     },
 
     async deleteUpload(id) {
-      return (await run('DELETE FROM uploads WHERE id = ?', [id])) > 0;
+      return (await write(() => run('DELETE FROM uploads WHERE id = ?', [id]))) > 0;
     },
 
     async countUploadUses(id, exceptConversationId) {
@@ -495,13 +603,15 @@ export async function openStore(path: string): Promise<Store> {
     },
 
     async setSetting(key, value) {
-      await run('INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)', [key, JSON.stringify(value)]);
+      const json = JSON.stringify(value);
+      await write(() => run('INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)', [key, json]));
     },
 
     async markInterruptedRuns() {
-      return run("UPDATE runs SET status = 'interrupted', ended_at = ? WHERE status = 'running'", [
-        Date.now(),
-      ]);
+      const now = Date.now();
+      return write(() =>
+        run("UPDATE runs SET status = 'interrupted', ended_at = ? WHERE status = 'running'", [now]),
+      );
     },
 
     async listRunningRunIds() {
@@ -509,7 +619,9 @@ export async function openStore(path: string): Promise<Store> {
     },
 
     async close() {
-      client.close();
+      flush();
+      closed = true;
+      db.close();
     },
   };
 }

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import Database from 'libsql';
 import { openStore } from './index.js';
 
 const freshPath = () => join(mkdtempSync(join(tmpdir(), 'jarvis-store-')), 'nested', 'jarvis.db');
@@ -112,5 +113,45 @@ describe('store', () => {
       ['older', 'newer'],
     );
     await store.close();
+  });
+});
+
+describe('store writes', () => {
+  test('writes asked for together commit together: each is on disk once it resolves, a failing one alone fails', async () => {
+    const path = freshPath();
+    const store = await openStore(path);
+    const onDisk = new Database(path);
+    try {
+      const writes = [
+        store.createConversation({ id: 'c_one', title: 'One' }),
+        store.createConversation({ id: 'c_one', title: 'Same id again' }),
+        store.createConversation({ id: 'c_two', title: 'Two' }),
+      ];
+      const [one, again, two] = await Promise.allSettled(writes);
+      assert.equal(one.status, 'fulfilled');
+      assert.equal(again.status, 'rejected', 'a duplicate id is refused');
+      assert.equal(two.status, 'fulfilled', 'the write after the failed one still lands');
+      // Another connection to the file sees exactly the writes that resolved.
+      const titles = onDisk.prepare('SELECT title FROM conversations ORDER BY id').all() as {
+        title: string;
+      }[];
+      assert.deepEqual(
+        titles.map((row) => row.title),
+        ['One', 'Two'],
+      );
+    } finally {
+      onDisk.close();
+      await store.close();
+    }
+  });
+
+  test('a read sees the writes asked for before it, even those not awaited yet', async () => {
+    const store = await openStore(freshPath());
+    try {
+      void store.createConversation({ id: 'c_quick', title: 'Quick' });
+      assert.equal((await store.getConversation('c_quick'))?.title, 'Quick');
+    } finally {
+      await store.close();
+    }
   });
 });
