@@ -49,6 +49,8 @@ export interface JarvisOverrides {
   sources?: ModelSource[];
   /** Hears one-time notices such as "offline: using the Hub catalog cached 2 days ago". */
   onNotice?: (message: string) => void;
+  /** Wraps every backend, e.g. to send its tasks to queue workers (`jarvis serve --queue`). */
+  wrapBackend?: (backend: InferenceBackend) => InferenceBackend;
 }
 
 export function newRunId(now = new Date()): string {
@@ -74,7 +76,7 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
   const backends = [
     ...(overrides.backends ?? createBackends({ config, controller })),
     ...(overrides.extraBackends ?? []),
-  ];
+  ].map((backend) => overrides.wrapBackend?.(backend) ?? backend);
   // The catalog keys models by `backend:model`: a second backend with the same id would hide the first one's.
   const ids = backends.map((backend) => backend.id);
   const duplicate = ids.find((id, index) => ids.indexOf(id) !== index);

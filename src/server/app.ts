@@ -13,6 +13,7 @@ import { registerOpenAIRoutes } from './openai-routes.js';
 import { registerRunRoutes } from './run-routes.js';
 import { isLoopbackHost, keyIdentity, keysEqual, presentedKey } from './security.js';
 import { registerUploadRoutes } from './upload-routes.js';
+import { registerWorkerFileRoutes, registerWorkerListRoute } from './worker-routes.js';
 
 export type AppEnv = { Variables: { key: string } };
 
@@ -115,6 +116,7 @@ export function createApp(context: ServerContext): Hono<AppEnv> {
   }
 
   app.get('/v1/health', (c) => c.json({ ok: true, name: 'jarvis', authRequired: Boolean(apiKey) }));
+  registerWorkerFileRoutes(app, context);
 
   app.use('*', async (c, next) => {
     if (!API_PATH.test(c.req.path)) return next();
@@ -169,6 +171,7 @@ export function createApp(context: ServerContext): Hono<AppEnv> {
   registerHuggingGPTRoutes(app, context);
   registerMetricsRoutes(app, context.metrics, () => context.runs.stats());
   registerMcpRoutes(app, context);
+  registerWorkerListRoute(app, context);
 
   // The web UI: hashed assets are cached for good, everything else falls back to index.html (one page app).
   app.on(['GET', 'HEAD'], '*', async (c) => {

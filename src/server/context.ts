@@ -4,6 +4,7 @@ import { InputError } from '../core/errors.js';
 import type { RunResult } from '../core/events.js';
 import type { TaskGraph } from '../core/graph.js';
 import type { ChatMessage } from '../core/llm.js';
+import type { QueueDispatcher } from '../queue/dispatcher.js';
 import { historyEntry } from '../run/history.js';
 import type { Jarvis } from '../run/index.js';
 import { runOutputDir } from '../run/index.js';
@@ -29,6 +30,8 @@ export interface ServerContext {
   readonly signer: ReturnType<typeof createUrlSigner>;
   /** CPU, memory and event-loop delay of this process (`GET /v1/metrics`). */
   readonly metrics: ServerMetrics;
+  /** Set with `--queue`: tasks go to `jarvis worker`s through BullMQ. */
+  readonly queue?: QueueDispatcher;
   jarvis(): Jarvis;
 }
 

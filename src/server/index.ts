@@ -7,7 +7,8 @@ import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { ConfigLayer, JarvisConfig } from '../config/schema.js';
 import { ConfigError } from '../core/errors.js';
-import { createJarvis, type Jarvis } from '../run/index.js';
+import { createQueueDispatcher, type QueueDispatcher } from '../queue/dispatcher.js';
+import { createJarvis, type Jarvis, type JarvisOverrides } from '../run/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { admissionLimits } from './admission.js';
 import { type AppEnv, createApp } from './app.js';
@@ -26,8 +27,11 @@ export interface ServerOptions {
   config: JarvisConfig;
   /** The pipeline to use; built from `config` when absent. */
   jarvis?: Jarvis;
-  /** Builds a pipeline when settings change (default: `createJarvis`). */
-  createJarvis?: (config: JarvisConfig) => Promise<Jarvis>;
+  /**
+   * Builds a pipeline when settings change (default: `createJarvis`); `overrides` carries what the server adds
+   * (with a queue: the wrapper that sends tasks to workers) and must be passed on.
+   */
+  createJarvis?: (config: JarvisConfig, overrides: JarvisOverrides) => Promise<Jarvis>;
   /** Overrides `config.server.port` / `config.server.host`. */
   port?: number;
   host?: string;
@@ -74,7 +78,19 @@ export function databasePath(config: JarvisConfig): string {
 export async function createServerApp(options: ServerOptions): Promise<JarvisServerApp> {
   const { config } = options;
   const store = await openStore(databasePath(config));
+  let queue: QueueDispatcher | undefined;
   try {
+    queue = config.queue.url
+      ? await createQueueDispatcher({
+          url: config.queue.url,
+          prefix: config.queue.prefix,
+          taskTimeoutMs: config.execute.taskTimeoutMs,
+          maxUploadBytes: config.server.maxUploadBytes,
+        })
+      : undefined;
+    const overrides: JarvisOverrides = queue ? { wrapBackend: queue.wrap } : {};
+    const build = options.createJarvis ?? createJarvis;
+    const buildJarvis = (next: JarvisConfig) => build(next, overrides);
     // Runs the previous process left unfinished can never finish now: say so instead of "running" forever,
     // and remove their workspaces and partial files before any new run starts.
     const swept = await sweepAtStart(config, store);
@@ -82,7 +98,7 @@ export async function createServerApp(options: ServerOptions): Promise<JarvisSer
       config,
       store,
       ...(options.jarvis ? { jarvis: options.jarvis } : {}),
-      createJarvis: options.createJarvis ?? ((next) => createJarvis(next)),
+      createJarvis: buildJarvis,
       ...(options.explicit ? { explicit: options.explicit } : {}),
     });
     const runs = createRunManager({
@@ -100,6 +116,7 @@ export async function createServerApp(options: ServerOptions): Promise<JarvisSer
       signer: createUrlSigner(config.server.apiKey),
       metrics: createServerMetrics(),
       jarvis: () => settings.jarvis(),
+      ...(queue ? { queue } : {}),
     };
     return {
       app: createApp(context),
@@ -111,10 +128,12 @@ export async function createServerApp(options: ServerOptions): Promise<JarvisSer
         // Runs remove their workspaces as they end, but not before their end has been awaited; none runs now.
         await sweepWorkspaces(config).catch(() => {});
         await settings.close();
+        await queue?.close();
         await store.close();
       },
     };
   } catch (error) {
+    await queue?.close();
     await store.close();
     throw error;
   }

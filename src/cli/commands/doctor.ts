@@ -2,6 +2,8 @@ import { access, constants, mkdir } from 'node:fs/promises';
 import pc from 'picocolors';
 import { errorMessage, redact } from '../../core/errors.js';
 import { inspectEmbeddedModel } from '../../llm/embedded/from-config.js';
+import { connectRedis, redisConnection } from '../../queue/dispatcher.js';
+import { liveWorkers } from '../../queue/registry.js';
 import { createJarvis } from '../../run/index.js';
 import { type CliIo, configFor } from '../context.js';
 import { EXIT_CANNOT_RUN, EXIT_OK } from '../exit-codes.js';
@@ -90,6 +92,8 @@ export async function doctorCommand(flags: CommonFlags & { json: boolean }, io: 
     checks.push({ name: 'Data folder', ok: false, detail: `${config.dataDir}: ${errorMessage(error)}` });
   }
 
+  if (config.queue.url) checks.push(await queueCheck(config.queue.url, config.queue.prefix));
+
   const notices: string[] = [];
   let jarvis: Awaited<ReturnType<typeof createJarvis>>;
   try {
@@ -155,6 +159,32 @@ export async function doctorCommand(flags: CommonFlags & { json: boolean }, io: 
   }
 
   return report(checks, flags.json, io);
+}
+
+/** The queue's Redis and the workers alive on it (`jarvis serve --queue` needs the first, not the second). */
+async function queueCheck(url: string, prefix: string): Promise<Check> {
+  const shown = url.replace(/\/\/[^@/]*@/, '//***@');
+  const redis = redisConnection(url);
+  try {
+    await connectRedis(redis, url, 3000);
+    const workers = await liveWorkers(redis, prefix);
+    const list = workers
+      .map(
+        (worker) =>
+          `${worker.id} on ${worker.host} (${worker.models.length} models, ${worker.running}/${worker.concurrency} busy)`,
+      )
+      .join('; ');
+    return {
+      name: 'Queue',
+      ok: true,
+      warning: workers.length === 0,
+      detail: `${shown} answers; ${workers.length === 0 ? 'no live workers (start one with jarvis worker)' : `${workers.length} live worker(s): ${list}`}`,
+    };
+  } catch (error) {
+    return { name: 'Queue', ok: false, detail: errorMessage(error) };
+  } finally {
+    redis.disconnect();
+  }
 }
 
 function report(checks: Check[], json: boolean, io: CliIo): number {

@@ -2,7 +2,9 @@ import pc from 'picocolors';
 import { modelKey } from '../../core/backend.js';
 import { normalizeTaskName } from '../../core/tasks.js';
 import { closestTask } from '../../plan/index.js';
-import { type CliIo, jarvisFor, UsageError } from '../context.js';
+import { createQueueDispatcher } from '../../queue/dispatcher.js';
+import { createJarvis } from '../../run/index.js';
+import { type CliIo, configFor, jarvisFor, notices, UsageError } from '../context.js';
 import type { CommonFlags } from '../parse.js';
 
 /** `jarvis models`: every model per task with backend and availability, and why not where unavailable. */
@@ -17,7 +19,19 @@ export async function modelsCommand(
       `Unknown task "${flags.task}".${closest ? ` Did you mean "${closest}"?` : ''} \`jarvis models\` lists the tasks that have models.`,
     );
   }
-  const jarvis = await jarvisFor(flags, io);
+  // With a queue, the models live workers offer are listed too (tagged "worker"), as the server selects them.
+  const { config } = configFor(flags, io);
+  const queue = config.queue.url
+    ? await createQueueDispatcher({
+        url: config.queue.url,
+        prefix: config.queue.prefix,
+        taskTimeoutMs: config.execute.taskTimeoutMs,
+        maxUploadBytes: config.server.maxUploadBytes,
+      })
+    : undefined;
+  const jarvis = queue
+    ? await createJarvis(config, { onNotice: (message) => notices.write(message), wrapBackend: queue.wrap })
+    : await jarvisFor(flags, io);
   try {
     const cards = await jarvis.catalog.list(task);
     if (flags.json) {
@@ -45,7 +59,8 @@ export async function modelsCommand(
       io.stdout.write(`${pc.bold(name)}\n`);
       for (const card of group) {
         const state = card.available ? pc.green('available') : pc.red('unavailable');
-        const note = card.available ? card.description : (card.reason ?? 'unavailable');
+        const worker = card.tags?.includes('worker') ? `${pc.cyan('[worker]')} ` : '';
+        const note = `${worker}${card.available ? card.description : (card.reason ?? 'unavailable')}`;
         const flat = note.replace(/\s+/g, ' ');
         io.stdout.write(
           `  ${modelKey(card)}  ${state}  ${pc.dim(flat.length > 100 ? `${flat.slice(0, 99)}…` : flat)}\n`,
@@ -55,5 +70,6 @@ export async function modelsCommand(
     return 0;
   } finally {
     await jarvis.close();
+    await queue?.close();
   }
 }
