@@ -45,7 +45,7 @@ export type ParsedCommand =
   | { command: 'doctor'; flags: CommonFlags & { json: boolean } }
   | { command: 'serve'; flags: CommonFlags & { host?: string; port?: number } }
   | { command: 'pull'; model: string; flags: CommonFlags & { task?: string } }
-  | { command: 'mcp'; flags: CommonFlags }
+  | { command: 'mcp'; flags: CommonFlags & { root?: string } }
   | { command: 'eval'; benchmark: string; flags: EvalFlags }
   /** Help or version was printed; nothing else to do. */
   | { command: 'exit'; code: number; output: string };
@@ -198,9 +198,14 @@ export function parseArgs(argv: string[]): ParsedCommand {
     program
       .command('mcp')
       .description('serve the task experts and the pipeline as MCP tools over stdio (for desktop clients)'),
-  ).action((flags: CommonFlags) => {
-    parsed = { command: 'mcp', flags };
-  });
+  )
+    .option(
+      '--root <dir>',
+      'run as if started in this folder: tools read files under it (default: the working directory)',
+    )
+    .action((flags: CommonFlags & { root?: string }) => {
+      parsed = { command: 'mcp', flags };
+    });
 
   withCommonOptions(
     program

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { cleanEnvironment, JARVIS_BIN } from '../support/cli.js';
+import { cleanEnvironment, JARVIS_BIN, runJarvis } from '../support/cli.js';
 import { fixture } from '../support/fixtures.js';
 
 const run = promisify(execFile);
@@ -45,8 +45,9 @@ describe('jarvis mcp (stdio)', () => {
     env = cleanEnvironment(home, { JARVIS_OFFLINE: '1', JARVIS_INFERENCE_MODE: 'local' });
     const transport = new StdioClientTransport({
       command: process.execPath,
-      args: [JARVIS_BIN, 'mcp'],
-      cwd,
+      // Started elsewhere, as desktop clients do; --root names the folder the tools may read.
+      args: [JARVIS_BIN, 'mcp', '--root', 'work'],
+      cwd: home,
       env: env as Record<string, string>,
       stderr: 'pipe',
     });
@@ -156,6 +157,16 @@ describe('jarvis mcp (stdio)', () => {
       client.readResource({ uri: 'jarvis://runs/..%2F..%2F/passwd' }),
       /Not a Jarvis run file|not found/i,
     );
+  });
+
+  test('refuses to serve every file of the machine: started in / without --root, or with a --root that is missing', async () => {
+    const fromRoot = await runJarvis(['mcp'], { cwd: '/', env, input: '' });
+    assert.equal(fromRoot.code, 2);
+    assert.match(fromRoot.stderr, /would let its tools read every file under \/: pass --root/);
+    assert.equal(fromRoot.stdout, '');
+    const missing = await runJarvis(['mcp', '--root', join(home, 'nowhere')], { cwd: home, env, input: '' });
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /no such folder/);
   });
 
   test('the official inspector CLI lists the tools, calls object_detection and reads the resource', async () => {

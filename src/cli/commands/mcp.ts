@@ -1,8 +1,10 @@
+import { statSync } from 'node:fs';
+import { parse, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { pipelineHost } from '../../mcp/host.js';
 import { createJarvisMcpServer } from '../../mcp/server.js';
-import { type CliIo, jarvisFor } from '../context.js';
+import { type CliIo, jarvisFor, UsageError } from '../context.js';
 import type { CommonFlags } from '../parse.js';
 
 /**
@@ -37,13 +39,26 @@ function protocolOnlyStdout(io: CliIo): { protocol: Writable; restore: () => voi
   };
 }
 
-/** `jarvis mcp`: Jarvis as an MCP server over stdio, until the client closes the pipe or Ctrl-C. */
-export async function mcpCommand(flags: CommonFlags, io: CliIo): Promise<number> {
+/**
+ * `jarvis mcp`: Jarvis as an MCP server over stdio, until the client closes the pipe or Ctrl-C. It runs as if
+ * started in `--root` (default: the working directory): tools read files under it, and the config file and
+ * data folder are found from it. Desktop clients often start servers in `/`, where that would be every file.
+ */
+export async function mcpCommand(flags: CommonFlags & { root?: string }, io: CliIo): Promise<number> {
+  const root = resolve(io.cwd, flags.root ?? '.');
+  if (parse(root).root === root) {
+    throw new UsageError(
+      `jarvis mcp would let its tools read every file under ${root}: pass --root with the folder they may read`,
+    );
+  }
+  if (!statSync(root, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new UsageError(`--root ${flags.root ?? root}: no such folder (${root})`);
+  }
   const { protocol, restore } = protocolOnlyStdout(io);
   try {
-    const jarvis = await jarvisFor(flags, io);
+    const jarvis = await jarvisFor(flags, { ...io, cwd: root });
     try {
-      const server = await createJarvisMcpServer({ host: pipelineHost(jarvis, io.cwd) });
+      const server = await createJarvisMcpServer({ host: pipelineHost(jarvis, root) });
       const transport = new StdioServerTransport(io.stdin, protocol);
       const closed = new Promise<void>((resolve) => {
         transport.onclose = () => resolve();
