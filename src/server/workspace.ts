@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { mkdir, rm, symlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import type { JarvisConfig } from '../config/schema.js';
@@ -33,19 +33,43 @@ async function mirror(dataDir: string, cwd: string, target: string, type: 'file'
   await symlink(target, link, type);
 }
 
+/**
+ * The working folder of runs that have nothing to link (a first turn without uploads, or earlier runs that
+ * wrote no files): one empty folder for all of them, instead of a folder made and removed per run. Runs write
+ * only into their own run folder, never into their working folder, so it stays empty.
+ */
+function emptyWorkspace(config: JarvisConfig): string {
+  const cwd = join(config.dataDir, 'workspaces', 'empty');
+  // The sweep at start and at close removes it with the rest; a stat is all a run pays when it exists.
+  if (!existsSync(cwd)) mkdirSync(cwd, { recursive: true, mode: 0o700 });
+  return cwd;
+}
+
+/** Whether `target` lies inside `dataDir` (only such targets are mirrored). */
+function insideDataDir(dataDir: string, target: string): boolean {
+  const inside = relative(dataDir, target);
+  return inside !== '' && !inside.startsWith('..') && !isAbsolute(inside);
+}
+
 export async function createRunWorkspace(
   config: JarvisConfig,
   uploads: readonly StoredUpload[],
   earlierRunIds: readonly string[],
 ): Promise<RunWorkspace> {
+  const inputFiles = [...new Set(uploads.map((upload) => upload.path))];
+  const allowedDirs = earlierRunIds.map((id) => runOutputDir(config, id));
+  // An earlier run that wrote no files has no folder: nothing of it to read, nothing to link.
+  const linkedDirs = allowedDirs.filter((dir) => insideDataDir(config.dataDir, dir) && existsSync(dir));
+  const linkedFiles = inputFiles.filter((file) => insideDataDir(config.dataDir, file));
+  if (linkedDirs.length === 0 && linkedFiles.length === 0) {
+    return { cwd: emptyWorkspace(config), inputFiles, allowedDirs, remove: async () => {} };
+  }
   const cwd = join(config.dataDir, 'workspaces', newId('w'));
   await mkdir(cwd, { recursive: true, mode: 0o700 });
   const remove = () => rm(cwd, { recursive: true, force: true });
   try {
-    const inputFiles = [...new Set(uploads.map((upload) => upload.path))];
-    for (const file of inputFiles) await mirror(config.dataDir, cwd, file, 'file');
-    const allowedDirs = earlierRunIds.map((id) => runOutputDir(config, id));
-    for (const dir of allowedDirs) await mirror(config.dataDir, cwd, dir, 'dir');
+    for (const file of linkedFiles) await mirror(config.dataDir, cwd, file, 'file');
+    for (const dir of linkedDirs) await mirror(config.dataDir, cwd, dir, 'dir');
     return { cwd, inputFiles, allowedDirs, remove };
   } catch (error) {
     await remove();

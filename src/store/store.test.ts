@@ -128,9 +128,9 @@ describe('store writes', () => {
         store.createConversation({ id: 'c_two', title: 'Two' }),
       ];
       const [one, again, two] = await Promise.allSettled(writes);
-      assert.equal(one.status, 'fulfilled');
-      assert.equal(again.status, 'rejected', 'a duplicate id is refused');
-      assert.equal(two.status, 'fulfilled', 'the write after the failed one still lands');
+      assert.equal(one?.status, 'fulfilled');
+      assert.equal(again?.status, 'rejected', 'a duplicate id is refused');
+      assert.equal(two?.status, 'fulfilled', 'the write after the failed one still lands');
       // Another connection to the file sees exactly the writes that resolved.
       const titles = onDisk.prepare('SELECT title FROM conversations ORDER BY id').all() as {
         title: string;

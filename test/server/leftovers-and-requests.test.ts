@@ -1,14 +1,22 @@
 // What a start cleans up after a process that died, and requests that used to be answered wrongly: a
 // malformed %-escape (500 instead of 400) and a loopback Host header in capitals (refused).
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createServerApp, type JarvisServerApp } from '../../src/server/index.js';
 import { sweepTemporaryDirs } from '../../src/server/sweep.js';
 import { openStore } from '../../src/store/index.js';
-import { NER_SENTENCE, planWhen, type Setup, setup } from './support.js';
+import { fixture, NER_SENTENCE, planWhen, type Setup, setup } from './support.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -77,12 +85,23 @@ describe('a start after a crash', () => {
 });
 
 describe('after each run', () => {
-  test("the run's workspace is removed whether it succeeded, failed or was cancelled", async () => {
+  test("a run's own workspace is removed whether it succeeded, failed or was cancelled", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'jarvis-after-run-'));
     planWhen(env.llm, 'Take your time', () => ({ content: '[]', delayMs: 5_000 }));
     const server = await open(dataDir);
+    // Runs with nothing to link share one empty folder ("empty"); runs with uploads get a folder of their own.
     const workspaces = () =>
-      existsSync(join(dataDir, 'workspaces')) ? readdirSync(join(dataDir, 'workspaces')) : [];
+      existsSync(join(dataDir, 'workspaces'))
+        ? readdirSync(join(dataDir, 'workspaces')).filter((name) => name !== 'empty')
+        : [];
+    const form = new FormData();
+    form.append('file', new Blob([readFileSync(fixture('images', 'b.jpg'))]), 'zebra.jpg');
+    const uploaded = (await (
+      await server.app.request('/v1/uploads', { method: 'POST', body: form })
+    ).json()) as {
+      uploads: { id: string }[];
+    };
+    const files = [uploaded.uploads[0]!.id];
     const start = async (body: unknown) => {
       const response = await server.app.request('/v1/runs', {
         method: 'POST',
@@ -99,10 +118,10 @@ describe('after each run', () => {
     };
     try {
       const ner = { id: 0, task: 'token-classification', dep: [-1], args: { text: NER_SENTENCE } };
-      const succeeded = await start({ request: 'names', plan: [ner], select: 'top', answer: false });
+      const succeeded = await start({ request: 'names', files, plan: [ner], select: 'top', answer: false });
       const missing = { id: 0, task: 'object-detection', dep: [-1], args: { image: 'uploads/none.png' } };
-      const failed = await start({ request: 'a file', plan: [missing], select: 'top', answer: false });
-      const slow = await start({ request: 'Take your time' });
+      const failed = await start({ request: 'a file', files, plan: [missing], select: 'top', answer: false });
+      const slow = await start({ request: 'Take your time', files });
       assert.ok(workspaces().length > 0, 'the runs have no workspaces to remove');
       await server.app.request(`/v1/runs/${slow}/cancel`, { method: 'POST' });
       assert.deepEqual(
