@@ -123,7 +123,6 @@ interface ExpertResult {
 function sink(dir: string) {
   let counter = 0;
   return {
-    reservePath: (extension: string) => join(dir, `out-${++counter}.${extension}`),
     async write(file: { kind: Artifact['kind']; bytes: Uint8Array; mimeType: string; extension: string }) {
       const path = join(dir, `out-${++counter}.${file.extension}`);
       await writeFile(path, file.bytes);

@@ -41,6 +41,4 @@ export interface ArtifactSink {
     extension: string;
     label?: string;
   }): Promise<Artifact>;
-  /** A fresh path inside the run folder, for tools that write files themselves. */
-  reservePath(extension: string): string;
 }

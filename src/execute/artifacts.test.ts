@@ -35,8 +35,13 @@ describe('artifact directory', () => {
     const outputDir = join(scratch, 'unique');
     const directory = createArtifactDirectory(outputDir);
     const sink = directory.sinkForTask(3, 'text-to-speech');
-    const first = sink.reservePath('wav');
-    assert.equal(first, join(outputDir, '3-text-to-speech.wav'));
+    const first = await sink.write({
+      kind: 'audio',
+      bytes: new Uint8Array([0]),
+      mimeType: 'audio/wav',
+      extension: 'wav',
+    });
+    assert.equal(first.path, join(outputDir, '3-text-to-speech.wav'));
     await writeFile(join(outputDir, '3-text-to-speech-2.wav'), 'from an earlier run');
     const written = await Promise.all(
       [1, 2, 3].map((n) =>
@@ -54,8 +59,10 @@ describe('artifact directory', () => {
   test('odd task names and extensions cannot escape the folder', async () => {
     const outputDir = join(scratch, 'odd');
     const directory = createArtifactDirectory(outputDir);
-    const path = directory.sinkForTask(1, '../../evil').reservePath('../sh');
-    assert.equal(path, join(outputDir, '1-evil.sh'));
+    const artifact = await directory
+      .sinkForTask(1, '../../evil')
+      .write({ kind: 'image', bytes: new Uint8Array([1]), mimeType: 'image/png', extension: '../sh' });
+    assert.equal(artifact.path, join(outputDir, '1-evil.sh'));
     assert.equal(
       directory.reservePath('photo of a cat', 'jpg', '../inputs'),
       join(outputDir, 'inputs', 'photo-of-a-cat.jpg'),

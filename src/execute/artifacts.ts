@@ -87,7 +87,6 @@ export function createArtifactDirectory(outputDir: string): ArtifactDirectory {
     sinkForTask(taskId: number, task: string): ArtifactSink {
       const stem = `${taskId}-${task}`;
       return {
-        reservePath: (extension: string) => reservePath(stem, extension),
         async write(file): Promise<Artifact> {
           await mkdir(root, { recursive: true });
           createdFolders.add(root);

@@ -156,9 +156,6 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
   };
 
   const uploadingSink = (token: string, signal: AbortSignal): ArtifactSink => ({
-    reservePath() {
-      throw new Error('a queue worker writes generated files through the server, not to a path');
-    },
     async write(file): Promise<Artifact> {
       const query = new URLSearchParams({ kind: file.kind, mime: file.mimeType, ext: file.extension });
       if (file.label !== undefined) query.set('label', file.label);

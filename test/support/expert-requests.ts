@@ -17,12 +17,9 @@ export function temporarySink(): ArtifactSink & { dir: string; written: Artifact
   return {
     dir,
     written,
-    reservePath(extension: string): string {
-      counter += 1;
-      return join(dir, `artifact-${counter}.${extension.replace(/^\./, '')}`);
-    },
     async write(file): Promise<Artifact> {
-      const path = this.reservePath(file.extension);
+      counter += 1;
+      const path = join(dir, `artifact-${counter}.${file.extension.replace(/^\./, '')}`);
       await writeFile(path, file.bytes);
       const artifact: Artifact = {
         kind: file.kind,

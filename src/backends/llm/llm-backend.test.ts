@@ -18,9 +18,6 @@ after(() => server.close());
 
 const noFiles: ArtifactSink = {
   write: () => Promise.reject(new Error('text tasks write no files')),
-  reservePath: () => {
-    throw new Error('text tasks write no files');
-  },
 };
 
 describe('llm backend: text tasks the controller does itself', () => {

@@ -70,9 +70,6 @@ function sinkFor(job: number): ArtifactSink {
         post({ type: 'artifact', job, call, file: message }, transfer);
       });
     },
-    reservePath() {
-      throw new Error('an expert worker cannot reserve paths in the run folder; write the bytes instead');
-    },
   };
 }
 

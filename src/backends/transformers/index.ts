@@ -361,9 +361,6 @@ export function createTransformersBackend(options: TransformersBackendOptions): 
         inputs: {},
         artifacts: {
           write: () => Promise.reject(new Error('a download writes no artifacts')),
-          reservePath: () => {
-            throw new Error('a download writes no artifacts');
-          },
         },
         signal: downloadOptions.signal ?? new AbortController().signal,
         ...(downloadOptions.onProgress ? { onProgress: downloadOptions.onProgress } : {}),
