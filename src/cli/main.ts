@@ -36,7 +36,7 @@ export async function main(argv: string[], io?: Partial<CliIo>): Promise<number>
     interrupts += 1;
     if (interrupts === 1) {
       context.stderr.write(
-        `\njarvis: ${parsed.command === 'serve' ? 'stopping' : 'cancelling'} (Ctrl-C again to quit now)\n`,
+        `\njarvis: ${parsed.command === 'serve' || parsed.command === 'worker' ? 'stopping' : 'cancelling'} (Ctrl-C again to quit now)\n`,
       );
       interrupt.abort();
     } else {
@@ -62,6 +62,8 @@ export async function main(argv: string[], io?: Partial<CliIo>): Promise<number>
         return await (await import('./commands/pull.js')).pullCommand(parsed.model, parsed.flags, context);
       case 'serve':
         return await (await import('./commands/serve.js')).serveCommand(parsed.flags, context);
+      case 'worker':
+        return await (await import('./commands/worker.js')).workerCommand(parsed.flags, context);
       case 'mcp':
         return await (await import('./commands/mcp.js')).mcpCommand(parsed.flags, context);
       case 'eval':
@@ -72,7 +74,10 @@ export async function main(argv: string[], io?: Partial<CliIo>): Promise<number>
         );
     }
   } catch (error) {
-    if (error instanceof CancelledError || (interrupt.signal.aborted && parsed.command !== 'serve')) {
+    if (
+      error instanceof CancelledError ||
+      (interrupt.signal.aborted && parsed.command !== 'serve' && parsed.command !== 'worker')
+    ) {
       context.stderr.write('jarvis: cancelled\n');
       return EXIT_CANCELLED;
     }

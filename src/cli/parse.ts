@@ -26,6 +26,15 @@ export interface RunFlags extends CommonFlags {
   file: string[];
 }
 
+/** `jarvis worker`: see src/cli/commands/worker.ts. */
+export interface WorkerFlags extends CommonFlags {
+  queue?: string;
+  server: string;
+  backends?: string;
+  concurrency?: number;
+  models?: string;
+}
+
 /** `jarvis eval taskbench`: see src/cli/commands/eval.ts. */
 export interface EvalFlags extends CommonFlags {
   gold: string;
@@ -43,7 +52,8 @@ export type ParsedCommand =
   | { command: 'chat'; flags: RunFlags }
   | { command: 'models'; flags: CommonFlags & { task?: string; json: boolean } }
   | { command: 'doctor'; flags: CommonFlags & { json: boolean } }
-  | { command: 'serve'; flags: CommonFlags & { host?: string; port?: number } }
+  | { command: 'serve'; flags: CommonFlags & { host?: string; port?: number; queue?: string } }
+  | { command: 'worker'; flags: WorkerFlags }
   | { command: 'pull'; model: string; flags: CommonFlags & { task?: string } }
   | { command: 'mcp'; flags: CommonFlags & { root?: string } }
   | { command: 'eval'; benchmark: string; flags: EvalFlags }
@@ -53,6 +63,13 @@ export type ParsedCommand =
 const positiveInt = (value: string): number => {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return parsed;
+};
+
+const nonNegativeInt = (value: string): number => {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0)
+    throw new InvalidArgumentError('expected 0 or a positive integer');
   return parsed;
 };
 
@@ -66,13 +83,6 @@ const port = (value: string): number => {
 function withCommonOptions(command: Command): Command {
   return command
     .option('--config <file>', 'config file (default: ./jarvis.config.json, ~/.config/jarvis/config.json)')
-const nonNegativeInt = (value: string): number => {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0)
-    throw new InvalidArgumentError('expected 0 or a positive integer');
-  return parsed;
-};
-
     .option('--base-url <url>', 'OpenAI-compatible endpoint of the controller LLM (JARVIS_LLM_BASE_URL)')
     .option('--model <id>', 'controller model name (JARVIS_LLM_MODEL)')
     .option('--api-key <key>', 'API key of the endpoint (JARVIS_LLM_API_KEY); prefer the environment')
@@ -91,6 +101,11 @@ const nonNegativeInt = (value: string): number => {
     .option(
       '--data-dir <dir>',
       'where generated files and the database go (JARVIS_DATA_DIR, default .jarvis)',
+    )
+    .option(
+      '--expert-workers <n>',
+      'worker threads for local experts, 0 = main thread (JARVIS_EXPERT_WORKERS, default: cores + 1, at most 4)',
+      nonNegativeInt,
     );
 }
 
@@ -101,11 +116,6 @@ function withRunOptions(command: Command): Command {
       new Option('--select <strategy>', 'model selection: llm or top (no LLM call)').choices(['llm', 'top']),
     )
     .option('--no-answer', 'skip the answer (stage 4); answer is null')
-    )
-    .option(
-      '--expert-workers <n>',
-      'worker threads for local experts, 0 = main thread (JARVIS_EXPERT_WORKERS, default: cores, at most 4)',
-      nonNegativeInt,
     .option('--json', 'print one JSON object instead of the progress view', false)
     .option('--concurrency <n>', 'tasks run at once', positiveInt)
     .option('--timeout <ms>', 'timeout per task in milliseconds', positiveInt)
@@ -190,8 +200,29 @@ export function parseArgs(argv: string[]): ParsedCommand {
   withCommonOptions(program.command('serve').description('serve the HTTP API and web UI'))
     .option('--host <host>', 'address to bind (default 127.0.0.1)')
     .option('--port <port>', 'port (default 7860)', port)
-    .action((flags: CommonFlags & { host?: string; port?: number }) => {
+    .option(
+      '--queue <redis-url>',
+      'send tasks to `jarvis worker`s through Redis (e.g. redis://127.0.0.1:6379)',
+    )
+    .action((flags: CommonFlags & { host?: string; port?: number; queue?: string }) => {
       parsed = { command: 'serve', flags };
+    });
+
+  withCommonOptions(
+    program
+      .command('worker')
+      .description("run tasks from a server's queue on this machine's experts (scale-out)"),
+  )
+    .option('--queue <redis-url>', 'the Redis the server uses (default: queue.url / JARVIS_QUEUE_URL)')
+    .requiredOption('--server <url>', 'the Jarvis server whose tasks these are, e.g. http://10.0.0.5:7860')
+    .option('--backends <ids>', 'comma-separated backends to offer (default local,transformers)')
+    .option('--concurrency <n>', "tasks run at once (default: the machine's cores)", positiveInt)
+    .option(
+      '--models <ids>',
+      "comma-separated models to offer only (backend:model or model), e.g. a GPU box's",
+    )
+    .action((flags: WorkerFlags) => {
+      parsed = { command: 'worker', flags };
     });
 
   withCommonOptions(
@@ -248,7 +279,9 @@ export function parseArgs(argv: string[]): ParsedCommand {
 }
 
 /** The config layer the flags give (the last word in defaults < file < environment < flags). */
-export function flagsToConfig(flags: Partial<RunFlags> & { host?: string; port?: number }): ConfigLayer {
+export function flagsToConfig(
+  flags: Partial<RunFlags> & { host?: string; port?: number; queue?: string },
+): ConfigLayer {
   return {
     llm: {
       ...(flags.baseUrl ? { baseURL: flags.baseUrl } : {}),
@@ -273,7 +306,7 @@ export function flagsToConfig(flags: Partial<RunFlags> & { host?: string; port?:
       ...(flags.port !== undefined ? { port: flags.port } : {}),
     },
     ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
-  };
-}
     ...(flags.queue ? { queue: { url: flags.queue } } : {}),
     ...(flags.expertWorkers !== undefined ? { experts: { workers: flags.expertWorkers } } : {}),
+  };
+}
