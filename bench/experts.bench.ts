@@ -312,7 +312,7 @@ interface Row {
 }
 
 async function comparisons(): Promise<void> {
-  const { ExpertPool, createPooledBackend } = await import('../src/backends/pool/index.js');
+  const { ExpertPool, createPooledBackend, defaultPoolSize } = await import('../src/backends/pool/index.js');
   const { centernet } = await import('../src/backends/local/support/human-models.js');
   const { decodeImage } = await import('../src/backends/local/support/image.js');
   const { findEntities } = await import('../src/backends/local/experts/compromise-ner.js');
@@ -323,27 +323,28 @@ async function comparisons(): Promise<void> {
   const ratios: Row[] = [];
   const say = (line: string) => console.error(line);
   const mainThread = createLocalBackend();
-  const pool = new ExpertPool({ size: 2 });
+  const pool = new ExpertPool({ size: Number(process.env.BENCH_POOL_SIZE) || defaultPoolSize() });
   const pooled = createPooledBackend(createLocalBackend(), { pool, spec: { kind: 'local' } });
   const images = ['a.jpg', 'b.jpg', 'c.jpg'];
   const detect = (backend: typeof mainThread, name: string) =>
     backend.infer(request('object-detection', 'human-centernet', image(name), dir));
   try {
     // Warm everything first: these figures are about warm calls.
-    say('warming up: detector on the main thread and in both workers, NER, sentiment ...');
+    say(`warming up: detector on the main thread and in the ${pool.size} workers, NER, sentiment ...`);
     for (const name of images) await detect(mainThread, name);
     await Promise.all(images.map((name) => detect(pooled, name)));
     await Promise.all(images.map((name) => detect(pooled, name)));
     const text = SENTENCES[4] as string;
     await mainThread.infer(request('token-classification', 'compromise-ner', { text }, dir));
     await mainThread.infer(request('text-classification', 'wink-sentiment', { text }, dir));
-    // Both workers load both text models: two calls at once go to two workers.
+    // Every worker loads both text models: as many calls at once as workers.
     for (const [task, modelId] of [
       ['token-classification', 'compromise-ner'],
       ['text-classification', 'wink-sentiment'],
     ] as const) {
-      await Promise.all([0, 1].map(() => pooled.infer(request(task, modelId, { text }, dir))));
-      await Promise.all([0, 1].map(() => pooled.infer(request(task, modelId, { text }, dir))));
+      const all = Array.from({ length: pool.size }, () => 0);
+      await Promise.all(all.map(() => pooled.infer(request(task, modelId, { text }, dir))));
+      await Promise.all(all.map(() => pooled.infer(request(task, modelId, { text }, dir))));
     }
 
     // 1. Jarvis vs the bare call, per image, warm; the same images in every run, interleaved.

@@ -71,7 +71,7 @@ export const configSchema = strictSection([], {
   experts: strictSection(['experts'], {
     /**
      * Worker threads that run local experts and transformers.js off the main event loop, each keeping the
-     * models it ran loaded; 0 runs them on the main thread. Default: one per core, at most 4.
+     * models it ran loaded; 0 runs them on the main thread. Default: one more than the cores, at most 4.
      */
     workers: z.number().int().min(0).max(64).optional(),
   }).prefault({}),

@@ -12,11 +12,13 @@ import {
 } from './protocol.js';
 
 /**
- * Expert workers per machine by default: one per core, at most 4 (each worker keeps its own copy of the
- * models it ran, some 100-300 MB each), at least 1.
+ * Expert workers per machine by default: one more than the cores, at most 4 (each worker keeps its own copy
+ * of the models it ran, some 100-300 MB each). One more, because a plan's tasks come in small groups: three
+ * detections on two cores with two workers take two whole rounds (the third waits for a worker), with three
+ * workers the cores share them and all three end after one and a half.
  */
 export function defaultPoolSize(): number {
-  return Math.max(1, Math.min(4, availableParallelism()));
+  return Math.min(4, availableParallelism() + 1);
 }
 
 export interface ExpertPoolOptions {
