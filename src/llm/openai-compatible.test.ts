@@ -38,6 +38,36 @@ describe('OpenAI-compatible controller', () => {
     assert.equal(server.headers.at(-1)?.authorization, 'Bearer sk-test-secret-key-123456');
   });
 
+  test('keeps its connections to the LLM open: calls after the first open no new ones', async () => {
+    const own = await startOpenAITestServer();
+    try {
+      own.rule(() => ({ content: 'ok', delayMs: 5 }));
+      const controller = createOpenAICompatibleController(settings({ baseURL: own.baseURL }));
+      const ask = (stream: boolean) =>
+        controller.chat({
+          stage: stream ? 'respond' : 'plan',
+          messages: user('hi'),
+          ...(stream ? { onDelta: () => {} } : {}),
+        });
+      // One after the other, JSON replies and streamed ones alike, share their connections: the answer of a
+      // stream is complete a moment before its connection is free again, so the next call may open a second.
+      for (let call = 0; call < 12; call++) await ask(call % 2 === 1);
+      assert.ok(own.connections <= 2, `12 calls in a row opened ${own.connections} connections`);
+      // Eight at once need eight; eight more at once reuse them.
+      const before = own.connections;
+      await Promise.all(Array.from({ length: 8 }, () => ask(false)));
+      const opened = own.connections;
+      assert.ok(opened - before <= 8, `at most one new connection per call in flight (${opened - before})`);
+      // A connection is back in the pool a moment after its reply ends (a burst right on the heels of another
+      // may open a few more); after that moment, every one is reused.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await Promise.all(Array.from({ length: 8 }, (_, call) => ask(call % 2 === 0)));
+      assert.equal(own.connections, opened, 'the second round opened no connection');
+    } finally {
+      await own.close();
+    }
+  });
+
   test('streams deltas in order and reports usage', async () => {
     server.enqueue({
       content: 'The answer is four zebras.',

@@ -83,7 +83,11 @@ export function unhealableConnectionCode(error: unknown): string | undefined {
 function failFastFetch(ai: AiSdk): typeof fetch {
   return async (input, init) => {
     try {
-      return capJsonReply(ai, await fetch(input, init), input instanceof Request ? input.url : String(input));
+      return await capJsonReply(
+        ai,
+        await fetch(input, init),
+        input instanceof Request ? input.url : String(input),
+      );
     } catch (error) {
       const code = unhealableConnectionCode(error);
       if (code === undefined) throw error;
@@ -111,8 +115,12 @@ export const MAX_JSON_REPLY_BYTES = 512 * 1024;
 /** Marks the APICallError of an oversized reply, so that it becomes an LlmReplyTooLargeError. */
 const REPLY_TOO_LARGE = 'jarvis:reply-too-large';
 
-/** Refuses a JSON reply past MAX_JSON_REPLY_BYTES, by its Content-Length or while it arrives. */
-function capJsonReply(ai: AiSdk, response: Response, url: string): Response {
+/**
+ * Reads a JSON reply whole, refusing it past MAX_JSON_REPLY_BYTES by its Content-Length or as it arrives. The
+ * bytes are read here in one loop and handed on as a new Response: piping the body through a counting
+ * TransformStream cost more on every call (each web stream stage is several promises per chunk).
+ */
+async function capJsonReply(ai: AiSdk, response: Response, url: string): Promise<Response> {
   if (!response.body || !/json/i.test(response.headers.get('content-type') ?? '')) return response;
   /** `size`: what Content-Length declared, or nothing when the reply was cut off as it arrived. */
   const tooLarge = (size?: number) =>
@@ -129,17 +137,20 @@ function capJsonReply(ai: AiSdk, response: Response, url: string): Response {
     void response.body.cancel();
     throw tooLarge(declared);
   }
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
   let received = 0;
-  const counted = response.body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        received += chunk.byteLength;
-        if (received > MAX_JSON_REPLY_BYTES) controller.error(tooLarge());
-        else controller.enqueue(chunk);
-      },
-    }),
-  );
-  return new Response(counted, {
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    received += value.byteLength;
+    if (received > MAX_JSON_REPLY_BYTES) {
+      void reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return new Response(Buffer.concat(chunks), {
     status: response.status,
     statusText: response.statusText,
     headers: response.headers,

@@ -40,6 +40,8 @@ export interface OpenAITestServer {
   requests: ChatCompletionRequest[];
   /** Headers of each request, in order. */
   headers: IncomingMessage['headers'][];
+  /** TCP connections clients have opened so far (a client that keeps connections alive opens few). */
+  readonly connections: number;
   /** Queue replies played in order before the rules are asked. */
   enqueue(...replies: ScriptedReply[]): void;
   /** Rules asked in order when the queue is empty; the first that answers wins. */
@@ -207,6 +209,10 @@ export async function startOpenAITestServer(options: { port?: number } = {}): Pr
       res.end(String(error));
     });
   });
+  let connections = 0;
+  server.on('connection', () => {
+    connections += 1;
+  });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
@@ -215,6 +221,9 @@ export async function startOpenAITestServer(options: { port?: number } = {}): Pr
     baseURL: `${url}/v1`,
     requests,
     headers,
+    get connections() {
+      return connections;
+    },
     enqueue: (...replies) => queue.push(...replies),
     rule: (rule) => rules.push(rule),
     close: () =>
