@@ -87,7 +87,9 @@ export interface Catalog {
 
 /** Cards the mode allows: `local` keeps models that run on this machine, `huggingface` remote ones. */
 function allowedByMode(card: ModelCard, mode: InferenceMode): boolean {
-  if (card.backend === 'llm') return true;
+  // The inference mode picks between Hugging Face experts here and remote; the controller's own tasks and
+  // the MCP servers the user configured are not such a choice.
+  if (card.backend === 'llm' || card.backend === 'mcp') return true;
   if (mode === 'local') return card.local;
   if (mode === 'huggingface') return !card.local;
   return true;

@@ -62,6 +62,17 @@ describe('jarvis with mcp.servers in its config file', () => {
     );
   });
 
+  test('the servers are there in every inference mode: they are not Hugging Face experts', async () => {
+    for (const mode of ['local', 'huggingface', 'hybrid']) {
+      const result = await runJarvis(['models', '--json', '--mode', mode], { cwd, env });
+      const rows = JSON.parse(result.stdout) as { id: string; backend: string; available: boolean }[];
+      assert.ok(
+        rows.some((row) => row.backend === 'mcp' && row.id === 'everything/echo' && row.available),
+        mode,
+      );
+    }
+  });
+
   test('jarvis doctor reports the MCP backend with the failed server', async () => {
     const result = await runJarvis(['doctor'], { cwd, env });
     assert.match(
