@@ -2,8 +2,10 @@
 // (@modelcontextprotocol/server-everything, over stdio) and against a server that crashes, hangs, fails to
 // start and returns malformed content (test/mcp/servers/misbehaving-server.mjs).
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -14,6 +16,7 @@ import { CancelledError, InferenceError, InputError } from '../../src/core/error
 import type { ResolvedInputs } from '../../src/core/output.js';
 import type { TaskName } from '../../src/core/tasks.js';
 import { createArtifactDirectory } from '../../src/execute/artifacts.js';
+import { fixture } from '../support/fixtures.js';
 
 const EVERYTHING = join(
   dirname(createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/package.json')),
@@ -160,6 +163,17 @@ describe('MCP servers as experts', () => {
     assert.match((await call('flaky/ok', {})).text ?? '', /fine/);
   });
 
+  test("an image argument reaches the tool's image property as base64", async () => {
+    const image = fixture('images', 'a.jpg');
+    const definitions = await backend.taskDefinitions();
+    const sizeTask = definitions.find((definition) => definition.name === 'flaky.image-size');
+    assert.deepEqual(sizeTask?.inputs, ['image']);
+    assert.deepEqual(sizeTask?.required, ['image']);
+    const output = await call('flaky/image-size', { image: { path: image, mimeType: 'image/jpeg' } });
+    assert.equal(output.text, `bytes: ${statSync(image).size}`);
+    await assert.rejects(call('flaky/image-size', {}), /needs image/);
+  });
+
   test('malformed content and tool errors are clear task errors', async () => {
     for (const [tool, message] of [
       ['bad-base64', /malformed content.*not base64|malformed/],
@@ -173,5 +187,65 @@ describe('MCP servers as experts', () => {
         return true;
       });
     }
+  });
+});
+
+describe('an MCP server over Streamable HTTP', () => {
+  let folder: string;
+  let server: ChildProcess;
+  let backend: McpBackend;
+
+  before(async () => {
+    folder = mkdtempSync(join(tmpdir(), 'jarvis-mcp-http-client-'));
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port: free } = probe.address() as { port: number };
+        probe.close(() => resolve(free));
+      });
+    });
+    server = spawn(process.execPath, [EVERYTHING, 'streamableHttp'], {
+      env: { ...process.env, PORT: String(port) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      let said = '';
+      server.stderr?.on('data', (chunk: Buffer) => {
+        said += chunk.toString();
+        if (/listening on port/i.test(said)) resolve();
+      });
+      server.once('exit', (code) => reject(new Error(`server-everything exited (${code}): ${said}`)));
+    });
+    backend = createMcpBackend({
+      servers: { remote: { url: `http://127.0.0.1:${port}/mcp`, headers: { 'x-test': 'yes' } } },
+    });
+  });
+
+  after(async () => {
+    await backend?.close();
+    server?.kill();
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  const call = (tool: string, text?: string) =>
+    backend.infer({
+      task: `remote.${tool}` as TaskName,
+      modelId: `remote/${tool}`,
+      inputs: text === undefined ? {} : { text },
+      artifacts: createArtifactDirectory(join(folder, 'run')).sinkForTask(0, tool),
+      signal: new AbortController().signal,
+    });
+
+  test('its tools are remote models, and a call answers over HTTP', async () => {
+    const cards = await backend.listModels();
+    const echo = cards.find((card) => card.id === 'remote/echo');
+    assert.equal(echo?.available, true);
+    assert.equal(echo?.local, false);
+    assert.match((await call('echo', 'over http')).text ?? '', /over http/);
+  });
+
+  test('resource links it returns are read from the server: text kept as text', async () => {
+    const output = await call('get-resource-links', '{"count": 2}');
+    assert.match(output.text ?? '', /Here are 2 resource links/);
+    assert.match(output.text ?? '', /Resource 2/i);
   });
 });

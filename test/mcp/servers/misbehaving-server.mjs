@@ -9,11 +9,22 @@ if (process.argv[2] === 'fail-start') {
   process.exit(2);
 }
 
-const tools = ['ok', 'crash', 'hang', 'bad-base64', 'bad-mime', 'not-a-list', 'tool-error'].map((name) => ({
-  name,
-  description: `misbehaves: ${name}`,
-  inputSchema: { type: 'object', properties: { text: { type: 'string' } } },
-}));
+const tools = [
+  ...['ok', 'crash', 'hang', 'bad-base64', 'bad-mime', 'not-a-list', 'tool-error'].map((name) => ({
+    name,
+    description: `misbehaves: ${name}`,
+    inputSchema: { type: 'object', properties: { text: { type: 'string' } } },
+  })),
+  {
+    name: 'image-size',
+    description: 'behaves: the size of a base64 image',
+    inputSchema: {
+      type: 'object',
+      properties: { image: { type: 'string', description: 'the picture, base64' } },
+      required: ['image'],
+    },
+  },
+];
 
 const send = (message) => process.stdout.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
 const text = (value) => ({ content: [{ type: 'text', text: value }] });
@@ -24,6 +35,7 @@ const results = {
   'bad-mime': () => ({ content: [{ type: 'image', data: 'aGVsbG8=', mimeType: 'text/plain' }] }),
   'not-a-list': () => ({ content: 'oops' }),
   'tool-error': () => ({ ...text('the tool broke'), isError: true }),
+  'image-size': (args) => text(`bytes: ${Buffer.from(args.image, 'base64').length}`),
 };
 
 createInterface({ input: process.stdin }).on('line', (line) => {
