@@ -2,81 +2,13 @@ import { relative } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { createLogUpdate } from 'log-update';
 import pc from 'picocolors';
-import type { ModelChoice, RunEvent, TaskResult, TaskStatus } from '../core/events.js';
-import type { PlannedTask } from '../core/graph.js';
+import type { RunEvent } from '../core/events.js';
+import { applyRunEvent, emptyRunState, type RunState, type TaskState } from '../core/run-state.js';
 
-interface TaskLine {
-  task: PlannedTask;
-  status: TaskStatus;
-  choice?: ModelChoice;
-  note?: string;
-  startedAt?: number;
-  result?: TaskResult;
-}
+type TaskLine = TaskState;
 
-/** What the progress view knows about a run, built from its events. */
-export class ProgressState {
-  phase: 'planning' | 'selecting' | 'running' | 'answering' | 'done' = 'planning';
-  planSource: 'llm' | 'given' | undefined;
-  planProblems: string[] = [];
-  readonly tasks = new Map<number, TaskLine>();
-  readonly errors: string[] = [];
-
-  apply(event: RunEvent): void {
-    switch (event.type) {
-      case 'plan-repair':
-        this.planProblems = event.problems;
-        break;
-      case 'plan-done':
-        this.planSource = event.source;
-        this.phase = 'selecting';
-        for (const task of event.plan) this.tasks.set(task.id, { task, status: 'waiting' });
-        break;
-      case 'plan-error':
-        this.errors.push(`planning failed: ${event.message}`);
-        break;
-      case 'select-done': {
-        const line = this.tasks.get(event.choice.taskId);
-        if (line) line.choice = event.choice;
-        break;
-      }
-      case 'task-start': {
-        this.phase = 'running';
-        const line = this.tasks.get(event.taskId);
-        if (line) {
-          line.status = 'running';
-          line.startedAt = event.at;
-        }
-        break;
-      }
-      case 'task-progress': {
-        const line = this.tasks.get(event.taskId);
-        if (line) line.note = event.message;
-        break;
-      }
-      case 'task-end': {
-        const line = this.tasks.get(event.result.id);
-        if (line) {
-          line.status = event.result.status;
-          line.result = event.result;
-          line.note = undefined;
-        }
-        break;
-      }
-      case 'response-start':
-        this.phase = 'answering';
-        break;
-      case 'run-error':
-        this.errors.push(`${event.stage}: ${event.message}`);
-        break;
-      case 'run-end':
-        this.phase = 'done';
-        break;
-      default:
-        break;
-    }
-  }
-}
+/** What the progress view knows about a run: the one reducer of run events (src/core/run-state.ts). */
+export type ProgressState = RunState;
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
@@ -99,7 +31,7 @@ function statusLabel(line: TaskLine, now: number, frame: number): string {
   }
 }
 
-function describeArgs(task: PlannedTask): string {
+function describeArgs(task: Pick<TaskState, 'args'>): string {
   return Object.entries(task.args)
     .map(([key, value]) => `${key}=${value.length > 40 ? `${value.slice(0, 39)}…` : value}`)
     .join(' ');
@@ -108,7 +40,7 @@ function describeArgs(task: PlannedTask): string {
 /** One line per detail of a finished task: its text, its files, or its error. */
 function outcomeLines(line: TaskLine, cwd: string): string[] {
   const result = line.result;
-  if (!result) return line.note ? [pc.dim(`      ${line.note}`)] : [];
+  if (!result) return line.progress ? [pc.dim(`      ${line.progress}`)] : [];
   if (result.status !== 'succeeded') return [pc.dim(`      ${result.error.message}`)];
   const lines: string[] = [];
   const text = result.output.text?.replace(/\s+/g, ' ').trim();
@@ -123,7 +55,8 @@ function outcomeLines(line: TaskLine, cwd: string): string[] {
 export function renderProgress(state: ProgressState, cwd: string, now = Date.now(), frame = 0): string {
   const out: string[] = [];
   if (state.tasks.size === 0) {
-    if (state.phase === 'planning') out.push(pc.cyan(`${SPINNER[frame % SPINNER.length]} planning…`));
+    if (state.stage === 'starting' || state.stage === 'planning')
+      out.push(pc.cyan(`${SPINNER[frame % SPINNER.length]} planning…`));
   } else {
     out.push(
       pc.bold(
@@ -131,17 +64,18 @@ export function renderProgress(state: ProgressState, cwd: string, now = Date.now
       ),
     );
     for (const line of state.tasks.values()) {
-      const deps = line.task.dep.filter((id) => id >= 0);
-      const model = line.choice ? `${line.choice.backend}:${line.choice.modelId}` : pc.dim('choosing model…');
+      const deps = line.dep.filter((id) => id >= 0);
+      const model = line.model ? `${line.backend}:${line.model}` : pc.dim('choosing model…');
       out.push(
-        `  [${line.task.id}] ${pc.bold(line.task.task)} ${pc.dim(describeArgs(line.task))}${deps.length ? pc.dim(` ← ${deps.join(',')}`) : ''}`,
+        `  [${line.id}] ${pc.bold(line.task)} ${pc.dim(describeArgs(line))}${deps.length ? pc.dim(` ← ${deps.join(',')}`) : ''}`,
       );
       out.push(`      ${model}  ${statusLabel(line, now, frame)}`);
-      if (line.choice) out.push(pc.dim(`      why: ${line.choice.reason}`));
+      if (line.reason) out.push(pc.dim(`      why: ${line.reason}`));
       out.push(...outcomeLines(line, cwd));
     }
   }
-  for (const error of state.errors) out.push(pc.red(`! ${error}`));
+  if (state.planError !== null) out.push(pc.red(`! planning failed: ${state.planError}`));
+  for (const error of state.errors) out.push(pc.red(`! ${error.stage}: ${error.message}`));
   return out.join('\n');
 }
 
@@ -158,7 +92,7 @@ export interface ProgressView {
  * (pipes, CI logs) each event prints one line as it happens.
  */
 export function createProgressView(stream: NodeJS.WriteStream, cwd: string): ProgressView {
-  const state = new ProgressState();
+  const state = emptyRunState();
   const interactive = Boolean(stream.isTTY);
   let answering = false;
 
@@ -171,7 +105,7 @@ export function createProgressView(stream: NodeJS.WriteStream, cwd: string): Pro
     timer.unref();
     return {
       onEvent(event) {
-        state.apply(event);
+        applyRunEvent(state, event);
         if (event.type === 'response-start') {
           draw(renderProgress(state, cwd, Date.now(), frame));
           draw.done();
@@ -213,7 +147,7 @@ export function createProgressView(stream: NodeJS.WriteStream, cwd: string): Pro
   const line = (text: string) => stream.write(`${text}\n`);
   return {
     onEvent(event) {
-      state.apply(event);
+      applyRunEvent(state, event);
       switch (event.type) {
         case 'plan-repair':
           line(`plan: repairing (${event.problems.join('; ')})`);

@@ -1,6 +1,7 @@
 import { isAbsolute, relative, sep } from 'node:path';
-import type { ModelChoice, RunEvent, RunResult, TaskResult } from '../core/events.js';
+import type { RunEvent, RunResult, TaskResult } from '../core/events.js';
 import type { TaskGraph } from '../core/graph.js';
+import { foldRunEvents } from '../core/run-state.js';
 import type { TaskView } from './task-view.js';
 
 export type { TaskView } from './task-view.js';
@@ -49,90 +50,14 @@ export interface RunProgress {
 }
 
 export function summarizeEvents(events: readonly RunEvent[]): RunProgress {
-  let plan: TaskGraph | null = null;
-  const views = new Map<number, TaskView>();
-  const choices = new Map<number, ModelChoice>();
-  let answer = '';
-  const errors: RunProgress['errors'] = [];
-  let result: RunResult | null = null;
-
-  const viewOf = (id: number): TaskView | undefined => views.get(id);
-  for (const event of events) {
-    switch (event.type) {
-      case 'plan-done':
-        plan = event.plan;
-        for (const task of event.plan) {
-          views.set(task.id, {
-            id: task.id,
-            task: task.task,
-            dep: task.dep,
-            args: { ...task.args } as Record<string, string>,
-            status: 'waiting',
-            model: null,
-            backend: null,
-            reason: null,
-            candidates: [],
-            result: null,
-            progress: null,
-          });
-        }
-        break;
-      case 'select-done': {
-        choices.set(event.choice.taskId, event.choice);
-        const view = viewOf(event.choice.taskId);
-        if (view) {
-          view.model = event.choice.modelId;
-          view.backend = event.choice.backend;
-          view.reason = event.choice.reason;
-          view.candidates = event.choice.candidates;
-        }
-        break;
-      }
-      case 'task-start': {
-        const view = viewOf(event.taskId);
-        if (view) {
-          view.status = 'running';
-          view.model = event.model;
-          view.backend = event.backend;
-        }
-        break;
-      }
-      case 'task-progress': {
-        const view = viewOf(event.taskId);
-        if (view) view.progress = event.message;
-        break;
-      }
-      case 'task-end': {
-        const view = viewOf(event.result.id);
-        if (view) {
-          view.status = event.result.status;
-          view.result = event.result;
-          view.args = event.result.args;
-          view.model = event.result.model ?? view.model;
-          view.backend = event.result.backend ?? view.backend;
-          view.reason = event.result.reason ?? view.reason;
-          view.progress = null;
-        }
-        break;
-      }
-      case 'response-delta':
-        answer += event.text;
-        break;
-      case 'response-done':
-        answer = event.answer;
-        break;
-      case 'run-error':
-        errors.push({ stage: event.stage, code: event.code, message: event.message });
-        break;
-      case 'run-end':
-        result = event.result;
-        if (result.answer !== null) answer = result.answer;
-        break;
-      default:
-        break;
-    }
-  }
-  return { plan, tasks: [...views.values()].sort((a, b) => a.id - b.id), answer, errors, result };
+  const state = foldRunEvents(events);
+  return {
+    plan: state.plan,
+    tasks: [...state.tasks.values()].sort((a, b) => a.id - b.id),
+    answer: state.answer,
+    errors: state.errors,
+    result: state.result,
+  };
 }
 
 /** HuggingGPT's "inference result" of one task: `generated text`, `generated image`, ... or `error`. */

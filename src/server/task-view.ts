@@ -1,20 +1,9 @@
-import type { TaskResult, TaskStatus } from '../core/events.js';
+import type { TaskResult } from '../core/events.js';
+import type { TaskState } from '../core/run-state.js';
 
 /**
- * One task of a run as clients see it: the planned task with its state, model and result so far. Kept apart
- * from the presenter, which needs Node, so that the web UI can import the type. The result is a parameter
- * because over HTTP its artifacts also carry the URLs that serve them.
+ * One task of a run as clients see it: the planned task with its state, model and result so far (the one
+ * reducer in src/core/run-state.ts builds it). Kept apart from the presenter, which needs Node, so that the
+ * web UI can import the type. Over HTTP the result's artifacts also carry the URLs that serve them.
  */
-export interface TaskView<Result = TaskResult> {
-  id: number;
-  task: string;
-  dep: number[];
-  args: Record<string, string>;
-  status: TaskStatus;
-  model: string | null;
-  backend: string | null;
-  reason: string | null;
-  candidates: string[];
-  result: Result | null;
-  progress: string | null;
-}
+export type TaskView<Result = TaskResult> = TaskState<Result>;

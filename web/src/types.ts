@@ -2,6 +2,8 @@
 // its own type-only modules (`import type` is erased, so no server code reaches the bundle); the rest are
 // written here from the API, where the JSON differs from the server's types (artifacts carry their URL).
 import type { TaskStatus } from '../../src/core/events.js';
+import type { PlannedTask } from '../../src/core/graph.js';
+import type { RunEventOf } from '../../src/core/run-state.js';
 import type { TaskView as ServerTaskView } from '../../src/server/task-view.js';
 import type { Conversation, RunStatus } from '../../src/store/types.js';
 
@@ -52,12 +54,7 @@ export interface TaskResult {
   error: { code: string; message: string } | null;
 }
 
-export interface PlannedTask {
-  id: number;
-  task: string;
-  dep: number[];
-  args: Record<string, string>;
-}
+export type { PlannedTask };
 
 export type TaskView = ServerTaskView<TaskResult>;
 
@@ -90,23 +87,5 @@ export interface Settings {
   locked?: ('llm.baseURL' | 'llm.model' | 'llm.apiKey' | 'inference.mode')[];
 }
 
-/** The run events the UI reacts to (the server sends more fields than these). */
-export type RunEvent =
-  | { type: 'run-start'; runId: string }
-  | { type: 'plan-start' }
-  | { type: 'plan-repair'; problems: string[] }
-  | { type: 'plan-done'; plan: PlannedTask[] }
-  | { type: 'plan-error'; message: string }
-  | { type: 'select-start'; taskIds: number[] }
-  | {
-      type: 'select-done';
-      choice: { taskId: number; modelId: string; backend: string; reason: string; candidates: string[] };
-    }
-  | { type: 'task-start'; taskId: number; model: string; backend: string }
-  | { type: 'task-progress'; taskId: number; message: string }
-  | { type: 'task-end'; result: TaskResult }
-  | { type: 'response-start' }
-  | { type: 'response-delta'; text: string }
-  | { type: 'response-done'; answer: string }
-  | { type: 'run-error'; stage: string; code: string; message: string }
-  | { type: 'run-end'; result: { answer: string | null; durationMs: number } };
+/** The run events the server streams, their task results carrying file URLs. */
+export type RunEvent = RunEventOf<TaskResult>;
