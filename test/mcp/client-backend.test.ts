@@ -246,6 +246,9 @@ describe('an MCP server over Streamable HTTP', () => {
   test('resource links it returns are read from the server: text kept as text', async () => {
     const output = await call('get-resource-links', '{"count": 2}');
     assert.match(output.text ?? '', /Here are 2 resource links/);
+    // Resource 1 is a text/plain blob, resource 2 a text resource: both end up as text.
+    assert.match(output.text ?? '', /Resource 1/i);
     assert.match(output.text ?? '', /Resource 2/i);
+    assert.doesNotMatch(output.text ?? '', /bytes\)/);
   });
 });

@@ -87,6 +87,8 @@ export async function toTaskOutput(
     const kind = mediaKindOf(resource.mimeType);
     if (kind && resource.bytes) await keep(kind, resource.bytes, resource.mimeType!, uri);
     else if (resource.text !== undefined) texts.push(resource.text);
+    else if (resource.bytes && /^text\/|^application\/json/.test(resource.mimeType ?? ''))
+      texts.push(Buffer.from(resource.bytes).toString('utf8'));
     else texts.push(`(${uri}: ${resource.mimeType ?? 'unknown type'}, ${resource.bytes?.length ?? 0} bytes)`);
   };
 
