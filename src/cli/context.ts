@@ -1,7 +1,8 @@
 import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import type { JarvisConfig } from '../config/schema.js';
+import { similarFileNames } from '../execute/inputs.js';
 import { createJarvis, type Jarvis } from '../run/index.js';
 import { UsageError } from './exit-codes.js';
 import { type CommonFlags, flagsToConfig, type RunFlags } from './parse.js';
@@ -61,6 +62,42 @@ export function filesNamedIn(request: string, cwd: string): string[] {
     }
   }
   return [...found];
+}
+
+/** Extensions of the files a request names as inputs (images, audio, video, documents). */
+const INPUT_EXTENSION =
+  /\.(jpe?g|png|gif|webp|bmp|tiff?|avif|wav|mp3|ogg|oga|flac|m4a|aac|webm|mp4|mov|mkv|avi|pdf|txt)$/i;
+
+/**
+ * Files the request names that do not exist but are a typo away from one that does ("kitee.jpg" beside
+ * "kite.jpg"): checked before any LLM call, so the user hears it at once instead of after planning. A name
+ * with no close match is left alone: it may be a file the user wants Jarvis to make.
+ */
+export function misspeltFilesIn(request: string, cwd: string): { named: string; meant: string[] }[] {
+  const problems: { named: string; meant: string[] }[] = [];
+  for (const match of request.matchAll(PATH_TOKEN)) {
+    const token = match[1];
+    if (!token || /^https?:/i.test(token) || !INPUT_EXTENSION.test(token)) continue;
+    const path = resolve(cwd, token.replace(/^~(?=\/)/, process.env.HOME ?? '~'));
+    if (existsSync(path)) continue;
+    const meant = similarFileNames(path).map((name) => join(dirname(token), name).replace(/^\.\//, ''));
+    if (meant.length > 0) problems.push({ named: token, meant });
+  }
+  return problems;
+}
+
+/** Throws the usage error for misspelt file names in a request, if any. */
+export function checkFilesNamedIn(request: string, cwd: string): void {
+  const problems = misspeltFilesIn(request, cwd);
+  if (problems.length === 0) return;
+  throw new UsageError(
+    problems
+      .map(
+        ({ named, meant }) =>
+          `no file "${named}" here; did you mean ${meant.map((name) => `"${name}"`).join(' or ')}?`,
+      )
+      .join('\n'),
+  );
 }
 
 /** `--file` paths, resolved from the working directory; each must be an existing file. */

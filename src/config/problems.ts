@@ -1,20 +1,5 @@
 import type { z } from 'zod';
-
-/** Levenshtein distance, case-insensitive: "Select" and "select" are one key misspelt by case only. */
-function editDistance(a: string, b: string): number {
-  const x = a.toLowerCase();
-  const y = b.toLowerCase();
-  let previous = Array.from({ length: y.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= x.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= y.length; j++) {
-      const cost = x[i - 1] === y[j - 1] ? 0 : 1;
-      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost);
-    }
-    previous = current;
-  }
-  return previous[y.length] ?? 0;
-}
+import { closestNames } from '../core/did-you-mean.js';
 
 /** The keys of the object schema at `path`, looking through wrappers such as `.prefault({})`. */
 function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
@@ -43,15 +28,15 @@ function allPaths(schema: z.ZodType, prefix: string[] = []): string[][] {
  * nearly) elsewhere ("concurrency" at the top is "execute.concurrency").
  */
 export function suggestKey(schema: z.ZodType, path: readonly PropertyKey[], key: string): string | undefined {
-  const near = (candidate: string) => editDistance(key, candidate) <= Math.max(2, Math.floor(key.length / 3));
-  const siblings = keysAt(schema, path)
-    .filter(near)
-    .sort((a, b) => editDistance(key, a) - editDistance(key, b));
-  if (siblings[0] !== undefined) return [...path.map(String), siblings[0]].join('.');
-  const elsewhere = allPaths(schema)
-    .filter((candidate) => near(candidate.at(-1) ?? ''))
-    .sort((a, b) => editDistance(key, a.at(-1) ?? '') - editDistance(key, b.at(-1) ?? ''));
-  return elsewhere[0]?.join('.');
+  const [sibling] = closestNames(key, keysAt(schema, path), { max: 1 });
+  if (sibling !== undefined) return [...path.map(String), sibling].join('.');
+  const paths = allPaths(schema);
+  const [leaf] = closestNames(
+    key,
+    paths.map((candidate) => candidate.at(-1) ?? ''),
+    { max: 1 },
+  );
+  return leaf === undefined ? undefined : paths.find((candidate) => candidate.at(-1) === leaf)?.join('.');
 }
 
 /**

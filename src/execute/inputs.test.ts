@@ -71,6 +71,13 @@ describe('local input files', () => {
     );
   });
 
+  test('a misspelt file name is answered with the names it was probably meant to be', async () => {
+    await assert.rejects(
+      resolveLocalFile('photos/catt.png', policy()),
+      /input file "photos\/catt.png" was not found \(looked for .*\); did you mean "cat.png"\?/,
+    );
+  });
+
   test('allowed files and folders outside the working directory may be read', async () => {
     const upload = join(elsewhere, 'upload.png');
     assert.equal(await resolveLocalFile(upload, policy({ allowedFiles: [upload] })), upload);

@@ -1,14 +1,15 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { constants, createWriteStream } from 'node:fs';
+import { constants, createWriteStream, readdirSync } from 'node:fs';
 import { type FileHandle, open, realpath, rename, rm, stat } from 'node:fs/promises';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { createRequire } from 'node:module';
 import type { LookupFunction } from 'node:net';
-import { basename, extname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { basename, dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
+import { closestNames } from '../core/did-you-mean.js';
 import { CancelledError, InputError, type InputFile, redact } from '../core/index.js';
 import type { ArtifactDirectory } from './artifacts.js';
 import { detectMimeType, extensionForMimeType, mimeTypeFromExtension, sniffMimeType } from './mime-types.js';
@@ -36,6 +37,20 @@ export interface InputPolicy {
 
 const MAX_REDIRECTS = 5;
 const KIND_NAMES: Record<FileKind, string> = { image: 'an image', audio: 'audio', video: 'a video' };
+
+/**
+ * Names in the folder of `path` that are a typo away from its file name ("kite.jpg" for "kitee.jpg"), closest
+ * first; empty when the folder cannot be read. Reads at most 10,000 entries.
+ */
+export function similarFileNames(path: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    return [];
+  }
+  return closestNames(basename(path), names, { max: 3, limit: 10_000 });
+}
 
 function isInside(child: string, parent: string): boolean {
   const path = relative(parent, child);
@@ -103,7 +118,9 @@ export async function resolveLocalFile(value: string, policy: InputPolicy): Prom
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EACCES')
       throw new InputError(`input file "${value}" cannot be read (permission denied)`, { path });
-    throw new InputError(`input file "${value}" was not found (looked for ${path})`, { path });
+    const meant = similarFileNames(path);
+    const hint = meant.length > 0 ? `; did you mean ${meant.map((name) => `"${name}"`).join(' or ')}?` : '';
+    throw new InputError(`input file "${value}" was not found (looked for ${path})${hint}`, { path });
   }
   if (!allowsReal(real)) throw refuse();
   const info = await stat(real);

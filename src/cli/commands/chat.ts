@@ -3,7 +3,7 @@ import { CancelledError, errorMessage } from '../../core/errors.js';
 import type { ChatMessage } from '../../core/llm.js';
 import { requireController } from '../../llm/index.js';
 import { historyEntry } from '../../run/history.js';
-import { type CliIo, filesNamedIn, jarvisFor, namedFiles, UsageError } from '../context.js';
+import { type CliIo, filesNamedIn, jarvisFor, misspeltFilesIn, namedFiles, UsageError } from '../context.js';
 import type { RunFlags } from '../parse.js';
 import { runOnce } from './run.js';
 
@@ -29,7 +29,13 @@ export async function chatCommand(flags: RunFlags, io: CliIo): Promise<number> {
     for await (const raw of prompt) {
       const line = raw.trim();
       if (line === '/exit' || line === '/quit') break;
-      if (line !== '') {
+      const misspelt = line === '' ? [] : misspeltFilesIn(line, io.cwd);
+      if (misspelt.length > 0) {
+        for (const { named, meant } of misspelt)
+          io.stderr.write(
+            `jarvis: no file "${named}" here; did you mean ${meant.map((name) => `"${name}"`).join(' or ')}?\n`,
+          );
+      } else if (line !== '') {
         inputFiles.push(...filesNamedIn(line, io.cwd));
         const current = new AbortController();
         turn = current;

@@ -6,7 +6,15 @@ import type { TaskGraph } from '../../core/graph.js';
 import { planFromFile } from '../../plan/index.js';
 import type { Jarvis } from '../../run/index.js';
 import type { RunOptions } from '../../run/types.js';
-import { type CliIo, filesNamedIn, jarvisFor, namedFiles, notices, UsageError } from '../context.js';
+import {
+  type CliIo,
+  checkFilesNamedIn,
+  filesNamedIn,
+  jarvisFor,
+  namedFiles,
+  notices,
+  UsageError,
+} from '../context.js';
 import { EXIT_OK, EXIT_PARTIAL } from '../exit-codes.js';
 import type { RunFlags } from '../parse.js';
 
@@ -74,6 +82,7 @@ export async function runCommand(request: string, flags: RunFlags, io: CliIo): P
   const plan = flags.plan ? await readPlanFile(flags.plan, io.cwd) : undefined;
   if (!plan && request.trim() === '') throw new UsageError('Nothing to do: give a request, or --plan FILE.');
   const files = namedFiles(flags.file, io.cwd);
+  if (!plan) checkFilesNamedIn(request, io.cwd);
   const jarvis = await jarvisFor(flags, io);
   try {
     let result: RunResult;
