@@ -3,6 +3,8 @@
  * between jobs), runs the job, and answers with messages. Cancellation is the main thread's business: it
  * terminates this thread, which is the only way to stop a synchronous model call.
  */
+import { readlinkSync } from 'node:fs';
+import { constants, setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import type { InferenceBackend } from '../../core/backend.js';
 import type { Artifact, ArtifactSink } from '../../core/output.js';
@@ -22,6 +24,22 @@ const port = parentPort;
 if (!port) throw new Error('src/backends/pool/worker.ts runs only as a worker thread');
 
 const post = (message: WorkerToMain, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+
+/**
+ * Experts yield the CPU to the main thread: on Linux a thread has a nice value of its own (and the threads and
+ * programs it starts inherit it), so when experts keep every core busy the event loop that serves requests
+ * still runs at once. Elsewhere the worker keeps the normal priority.
+ */
+function lowerThisThreadsPriority(): void {
+  try {
+    const threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(threadId) && threadId > 0)
+      setPriority(threadId, constants.priority.PRIORITY_BELOW_NORMAL);
+  } catch {
+    // not Linux, or not allowed: the normal priority
+  }
+}
+lowerThisThreadsPriority();
 
 onChildProcess((child) => {
   const pid = child.pid;
