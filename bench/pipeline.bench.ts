@@ -3,7 +3,8 @@
  * latency per call) and test backends (fixed latency per task). For plans of several shapes (wide, deep,
  * mixed; up to 50 tasks) it prints the execution stage's time over the plan's critical path (exec/dag), the
  * whole request's wall time over its floor (LLM calls in sequence + the critical path), LLM calls and prompt
- * tokens per request.
+ * tokens per request. First it prints the prompt tokens per stage of two real requests, counted with a
+ * real tokenizer (see prompt-tokens.ts).
  *
  *   node --import tsx bench/pipeline.bench.ts
  */
@@ -20,6 +21,7 @@ import {
   systemPrompt,
 } from '../test/support/openai-server.js';
 import { createTestBackend } from '../test/support/test-backend.js';
+import { formatPromptTokens, measurePromptTokens } from './prompt-tokens.js';
 import { formatTable } from './table.js';
 
 const LLM_LATENCY_MS = 40;
@@ -185,4 +187,6 @@ async function main() {
   console.log(formatTable(header, rows));
 }
 
+console.log(formatPromptTokens(await measurePromptTokens()));
+console.log('');
 await main();

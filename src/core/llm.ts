@@ -16,6 +16,11 @@ export interface ChatRequest {
   messages: ChatMessage[];
   /** Ask for JSON matching this schema where the provider supports it; the reply is still text. */
   jsonSchema?: { name: string; schema: Record<string, unknown> };
+  /**
+   * A stricter schema for controllers that constrain decoding themselves (the embedded model makes a grammar
+   * of it, which costs no prompt tokens); others ignore it. Must accept only replies `jsonSchema` accepts.
+   */
+  grammar?: { name: string; schema: Record<string, unknown> };
   /** Called with each piece of streamed text; without it the reply is not streamed. */
   onDelta?: (text: string) => void;
   maxOutputTokens?: number;

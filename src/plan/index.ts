@@ -4,7 +4,7 @@ import type { TaskGraph } from '../core/graph.js';
 import type { ChatMessage, ControllerModel, TokenUsage } from '../core/llm.js';
 import type { TaskName, TaskVocabulary } from '../core/tasks.js';
 import { parsePlanText } from './parse.js';
-import { buildPlanMessages, planJsonSchemaFor, repairMessage } from './prompt.js';
+import { buildPlanMessages, planGrammarSchemaFor, planJsonSchemaFor, repairMessage } from './prompt.js';
 import { validatePlan } from './validate.js';
 
 export { planFromFile } from './formats.js';
@@ -13,6 +13,7 @@ export {
   buildPlanMessages,
   PLAN_DEMOS,
   type PlanPromptOptions,
+  planGrammarSchemaFor,
   planJsonSchema,
   planJsonSchemaFor,
   planSystemPrompt,
@@ -100,7 +101,8 @@ export async function planTasks<Name extends string = TaskName>(
     ...(options.vocabulary ? { vocabulary: options.vocabulary } : {}),
     ...(options.demos ? { demos: options.demos } : {}),
   });
-  const jsonSchema = planJsonSchemaFor(options.availableTasks, options.vocabulary);
+  const jsonSchema = planJsonSchemaFor();
+  const grammar = planGrammarSchemaFor(options.availableTasks, options.vocabulary);
   const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
   /** One reply and what is wrong with it; a reply too large to read is a problem of the reply, not a failure. */
   const ask = async (conversation: ChatMessage[]): Promise<[string, Attempt<Name>]> => {
@@ -109,6 +111,7 @@ export async function planTasks<Name extends string = TaskName>(
         stage: 'plan',
         messages: conversation,
         jsonSchema,
+        grammar,
         ...(options.signal ? { signal: options.signal } : {}),
       });
       usage.inputTokens += result.usage.inputTokens;

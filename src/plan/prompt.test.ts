@@ -3,7 +3,14 @@ import { describe, test } from 'node:test';
 import { type ChatMessage, estimateTokens } from '../core/llm.js';
 import { TASK_NAMES } from '../core/tasks.js';
 import { parsePlanText } from './parse.js';
-import { buildPlanMessages, PLAN_DEMOS, planJsonSchema, planSystemPrompt, repairMessage } from './prompt.js';
+import {
+  buildPlanMessages,
+  PLAN_DEMOS,
+  planGrammarSchemaFor,
+  planJsonSchema,
+  planSystemPrompt,
+  repairMessage,
+} from './prompt.js';
 import { validatePlan } from './validate.js';
 
 const tokensOf = (messages: ChatMessage[]) =>
@@ -54,18 +61,21 @@ describe('planning demos', () => {
 });
 
 describe('planSystemPrompt', () => {
-  test('names every task of the vocabulary with its inputs and output', () => {
+  test('names every task of the vocabulary once, grouped under what it takes and gives', () => {
     const prompt = planSystemPrompt();
-    for (const task of TASK_NAMES) assert.ok(prompt.includes(`${task} (`), task);
-    assert.ok(prompt.includes('object-detection (image -> image)'));
-    assert.ok(prompt.includes('visual-question-answering (image, text -> text)'));
+    for (const task of TASK_NAMES) {
+      const named = prompt.match(new RegExp(`(?<=[:,] )${task}(?=,|\\n|$)`, 'gm'));
+      assert.equal(named?.length, 1, task);
+    }
+    assert.match(prompt, /^image -> image: .*\bobject-detection\b/m);
+    assert.match(prompt, /^image, text -> text: .*\bvisual-question-answering\b/m);
     assert.ok(prompt.includes('<GENERATED>-k'));
     assert.ok(prompt.includes('reply []'));
   });
 
   test('lists only the available tasks when given', () => {
     const prompt = planSystemPrompt(['object-detection', 'text-to-speech']);
-    assert.ok(prompt.includes('object-detection (image -> image); text-to-speech (text -> audio).'));
+    assert.ok(prompt.includes('image -> image: object-detection\ntext -> audio: text-to-speech\n'));
     assert.ok(!prompt.includes('text-to-video'));
   });
 });
@@ -106,7 +116,7 @@ describe('buildPlanMessages', () => {
   });
 
   test('drops the earliest demos when even they do not fit, keeping the chit-chat one', () => {
-    const messages = buildPlanMessages({ request: 'hi', history, contextTokens: 2_000 });
+    const messages = buildPlanMessages({ request: 'hi', history, contextTokens: 1_200 });
     assert.ok(messages.length < PLAN_DEMOS.length + 2);
     assert.deepEqual(messages.slice(-3, -1), PLAN_DEMOS.slice(-2));
     assert.deepEqual(messages.at(-1), { role: 'user', content: 'hi' });
@@ -135,12 +145,19 @@ describe('repairMessage', () => {
 });
 
 describe('planJsonSchema', () => {
-  test('has an object root with the task names as an enum', () => {
+  test('has an object root and names no task (the prompt lists them once)', () => {
     const schema = planJsonSchema.schema as {
       type: string;
-      properties: { tasks: { items: { properties: { task: { enum: string[] } } } } };
+      properties: { tasks: { items: { properties: { task: Record<string, unknown> } } } };
     };
     assert.equal(schema.type, 'object');
+    assert.deepEqual(schema.properties.tasks.items.properties.task, { type: 'string' });
+  });
+
+  test('the grammar schema for constrained decoding limits task names to the vocabulary', () => {
+    const schema = planGrammarSchemaFor().schema as {
+      properties: { tasks: { items: { properties: { task: { enum: string[] } } } } };
+    };
     assert.deepEqual(schema.properties.tasks.items.properties.task.enum, [...TASK_NAMES]);
   });
 

@@ -6,11 +6,32 @@ import {
   type TaskVocabulary,
 } from '../core/tasks.js';
 
-/** The vocabulary line for one task: its name and what it takes and gives, so the LLM can chain tasks. */
-function describeTask(definition: TaskDefinition): string {
+/** What a task takes and gives: "image, text? -> image" ("?" marks an optional input). */
+function signatureOf(definition: TaskDefinition): string {
   const inputs = definition.inputs.map((kind) => (definition.required.includes(kind) ? kind : `${kind}?`));
-  const line = `${definition.name} (${inputs.join(', ')} -> ${definition.outputs.join(', ')})`;
-  return definition.description ? `${line}: ${definition.description}` : line;
+  return `${inputs.length > 0 ? inputs.join(', ') : 'nothing'} -> ${definition.outputs.join(', ')}`;
+}
+
+/**
+ * The task list, each task once: tasks without a description grouped under their signature (74 built-in
+ * tasks in about 400 tokens instead of 760), then one line per task that has a description.
+ */
+function describeTasks(definitions: readonly TaskDefinition[]): string {
+  const groups = new Map<string, string[]>();
+  const described: string[] = [];
+  for (const definition of definitions) {
+    const signature = signatureOf(definition);
+    if (definition.description) {
+      described.push(`${definition.name} (${signature}): ${definition.description}`);
+      continue;
+    }
+    const names = groups.get(signature);
+    if (names) names.push(definition.name);
+    else groups.set(signature, [definition.name]);
+  }
+  return [...[...groups].map(([signature, names]) => `${signature}: ${names.join(', ')}`), ...described].join(
+    '\n',
+  );
 }
 
 /** The tasks of `vocabulary`, or only those named in `tasks` when given. */
@@ -23,37 +44,25 @@ function tasksOf(
 }
 
 /**
- * The system prompt of the planning stage, in the spirit of HuggingGPT's "#1 Task Planning Stage".
- * `tasks` limits the list to those names; `vocabulary` is the task list (default: the built-in one).
+ * The system prompt of the planning stage, in the spirit of HuggingGPT's "#1 Task Planning Stage", kept
+ * short: every word here is paid on every request. `tasks` limits the list to those names; `vocabulary` is
+ * the task list (default: the built-in one). The JSON schema sent beside it carries no task names.
  */
 export function planSystemPrompt(
   tasks?: readonly string[],
   vocabulary: TaskVocabulary = HUGGING_FACE_TASKS,
 ): string {
-  const definitions = tasksOf(vocabulary, tasks);
-  const separator = definitions.some((definition) => definition.description) ? '\n' : '; ';
   return [
-    '#1 Task Planning Stage',
-    'You are the planner of an assistant that answers requests by running expert AI models. Turn the ' +
-      "user's request into a JSON list of tasks:",
-    '[{"task": TASK, "id": ID, "dep": [IDS], "args": {"text": TEXT, "image": IMAGE, "audio": AUDIO, "video": VIDEO}}]',
-    '- "task": one of the available tasks below.',
-    '- "id": a unique integer, counting from 0.',
-    '- "dep": the ids of the tasks whose output this task uses, or [-1] when it uses none.',
-    '- "args": only the inputs the task takes (see the list), each a string: a text, or a file name or URL ' +
-      'the user gave. "<GENERATED>-k" stands for the output of task k of the argument\'s kind: ' +
-      '{"image": "<GENERATED>-0"} is the image task 0 produced, {"text": "<GENERATED>-1"} the text of task 1.',
-    '',
-    `Available tasks (inputs -> output; "?" marks an optional input):${separator === '\n' ? '\n' : ' '}${definitions.map(describeTask).join(separator)}${separator === '\n' ? '' : '.'}`,
-    '',
-    'Rules:',
-    '1. Use only the available tasks; never invent a task name.',
-    '2. Use as few tasks as the request needs; add nothing the user did not ask for.',
-    '3. Take files and URLs from the request or from the chat log; never invent one. One task handles one ' +
-      'file: several files need several tasks.',
-    '4. A task may only use outputs of other tasks ("<GENERATED>-k" with k its dependency), never its own.',
-    '5. When no task is needed (greetings, chit-chat, questions you can answer from knowledge), reply [].',
-    '6. Reply with the JSON list only, with no explanation around it.',
+    "#1 Task Planning Stage: turn the user's request into a JSON list of tasks for expert AI models:",
+    '[{"task": TASK, "id": ID, "dep": [IDS], "args": {KIND: VALUE}}]',
+    '- "id": unique integers from 0; "dep": the ids of the tasks whose output it uses, or [-1].',
+    '- "args": only the kinds the task takes (text, image, audio, video), each a string: a text, a file name ' +
+      'or URL from the request or chat log, or "<GENERATED>-k" for the output of that kind of task k.',
+    'Available tasks (inputs -> output; "?" marks an optional input):',
+    describeTasks(tasksOf(vocabulary, tasks)),
+    'Rules: use only these tasks, as few as the request needs; never invent a file; one task per file; ' +
+      'a task uses only outputs of other tasks; reply [] when no task is needed (chit-chat, questions ' +
+      'you can answer from knowledge); reply with the JSON list only.',
   ].join('\n');
 }
 
@@ -108,22 +117,18 @@ export const PLAN_DEMOS: readonly ChatMessage[] = [
     ],
   ),
   ...demo(
-    'Now draw the same pose as a robot dancing on the moon.',
+    'What is she wearing?',
     [
-      { task: 'openpose-control', id: 0, dep: [-1], args: { image: 'uploads/dancer.jpg' } },
       {
-        task: 'openpose-text-to-image',
-        id: 1,
-        dep: [0],
-        args: { text: 'a robot dancing on the moon', image: '<GENERATED>-0' },
+        task: 'visual-question-answering',
+        id: 0,
+        dep: [-1],
+        args: { image: 'uploads/dancer.jpg', text: 'What is she wearing?' },
       },
     ],
     [
       { role: 'user', content: 'Who is in uploads/dancer.jpg?' },
-      {
-        role: 'assistant',
-        content: 'The photo uploads/dancer.jpg shows a ballet dancer mid-leap on a stage.',
-      },
+      { role: 'assistant', content: 'A ballet dancer mid-leap on a stage.' },
     ],
   ),
   ...demo('Thanks, that was helpful! What can you do?', []),
@@ -195,48 +200,56 @@ export function repairMessage(problems: readonly string[]): string {
 
 const nullableString = { type: ['string', 'null'] };
 
-/**
- * The JSON schema of a plan, for providers with structured output. The root is an object because OpenAI's
- * structured outputs need one; every property is required and unused arguments are null, as strict mode
- * wants. `parsePlanText` and `validatePlan` accept this shape.
- */
-export function planJsonSchemaFor(
-  tasks?: readonly string[],
-  vocabulary: TaskVocabulary = HUGGING_FACE_TASKS,
-): {
-  name: string;
-  schema: Record<string, unknown>;
-} {
-  const names = tasksOf(vocabulary, tasks).map((definition) => definition.name);
+/** One task of a plan in the schemas' shape; `task` is any string unless the names are given. */
+function taskItemSchema(names?: readonly string[]): Record<string, unknown> {
   return {
-    name: 'task_plan',
-    schema: {
-      type: 'object',
-      properties: {
-        tasks: {
-          type: 'array',
-          items: {
-            type: 'object',
-            properties: {
-              task: { type: 'string', enum: names },
-              id: { type: 'integer' },
-              dep: { type: 'array', items: { type: 'integer' } },
-              args: {
-                type: 'object',
-                properties: Object.fromEntries(RESOURCE_KINDS.map((kind) => [kind, nullableString])),
-                required: [...RESOURCE_KINDS],
-                additionalProperties: false,
-              },
-            },
-            required: ['task', 'id', 'dep', 'args'],
-            additionalProperties: false,
-          },
-        },
+    type: 'object',
+    properties: {
+      task: names ? { type: 'string', enum: [...names] } : { type: 'string' },
+      id: { type: 'integer' },
+      dep: { type: 'array', items: { type: 'integer' } },
+      args: {
+        type: 'object',
+        properties: Object.fromEntries(RESOURCE_KINDS.map((kind) => [kind, nullableString])),
+        required: [...RESOURCE_KINDS],
+        additionalProperties: false,
       },
-      required: ['tasks'],
-      additionalProperties: false,
     },
+    required: ['task', 'id', 'dep', 'args'],
+    additionalProperties: false,
   };
 }
 
+function planSchema(items: Record<string, unknown>): Record<string, unknown> {
+  return {
+    type: 'object',
+    properties: { tasks: { type: 'array', items } },
+    required: ['tasks'],
+    additionalProperties: false,
+  };
+}
+
+/**
+ * The JSON schema of a plan sent to providers with structured output. The root is an object because
+ * OpenAI's structured outputs need one; every property is required and unused arguments are null, as strict
+ * mode wants. It names no tasks: the prompt lists them once, and the validator checks the names (a
+ * near-miss is mapped, an unknown one goes to the repair round). `parsePlanText` and `validatePlan` accept
+ * this shape.
+ */
+export function planJsonSchemaFor(): { name: string; schema: Record<string, unknown> } {
+  return { name: 'task_plan', schema: planSchema(taskItemSchema()) };
+}
+
 export const planJsonSchema = planJsonSchemaFor();
+
+/**
+ * The stricter schema for controllers that constrain decoding themselves (the embedded model turns it
+ * into a grammar, at no prompt cost): task names limited to the vocabulary (or `tasks`).
+ */
+export function planGrammarSchemaFor(
+  tasks?: readonly string[],
+  vocabulary: TaskVocabulary = HUGGING_FACE_TASKS,
+): { name: string; schema: Record<string, unknown> } {
+  const names = tasksOf(vocabulary, tasks).map((definition) => definition.name);
+  return { name: 'task_plan', schema: planSchema(taskItemSchema(names)) };
+}

@@ -7,7 +7,13 @@ import {
   systemPrompt,
 } from '../../test/support/openai-server.js';
 import { defineTaskVocabulary, HUGGING_FACE_TASKS, type TaskDefinition } from '../core/tasks.js';
-import { planJsonSchemaFor, planSystemPrompt, planTasks, validatePlan } from './index.js';
+import {
+  planGrammarSchemaFor,
+  planJsonSchemaFor,
+  planSystemPrompt,
+  planTasks,
+  validatePlan,
+} from './index.js';
 
 const TOOLS: TaskDefinition[] = [
   {
@@ -86,15 +92,18 @@ describe('a custom task vocabulary', () => {
     assert.match(missing.problems.join(' '), /Task 0 \(Video Voiceover\) needs an audio argument/);
   });
 
-  test('the prompt lists its tasks with descriptions, and the JSON schema enumerates its names', () => {
+  test('the prompt lists its tasks with descriptions, and the grammar schema enumerates its names', () => {
     const prompt = planSystemPrompt(undefined, vocabulary);
     assert.ok(prompt.includes('Image Downloader (text -> image): Downloads an image from a URL.'));
-    assert.ok(prompt.includes('Video Voiceover (video, audio -> video)'));
+    // A task without a description is listed under its signature.
+    assert.ok(prompt.includes('video, audio -> video: Video Voiceover'));
     assert.ok(!prompt.includes('object-detection'));
-    const schema = JSON.stringify(planJsonSchemaFor(undefined, vocabulary).schema);
+    const grammar = JSON.stringify(planGrammarSchemaFor(undefined, vocabulary).schema);
     assert.ok(
-      schema.includes('"enum":["Image Downloader","Image-to-Text","Text-to-Audio","Video Voiceover"]'),
+      grammar.includes('"enum":["Image Downloader","Image-to-Text","Text-to-Audio","Video Voiceover"]'),
     );
+    // The schema sent to providers names no task: the prompt already lists them.
+    assert.ok(!JSON.stringify(planJsonSchemaFor().schema).includes('Image'));
   });
 
   test('a broken definition list is refused with the task named', () => {

@@ -8,6 +8,7 @@ import { CancelledError, ConfigError, errorMessage, JarvisError } from '../core/
 import type { RunEvent, RunEventListener, RunResult, TaskResult } from '../core/events.js';
 import type { TaskGraph } from '../core/graph.js';
 import type { ChatMessage, ControllerModel } from '../core/llm.js';
+import { HUGGING_FACE_TASKS, isTaskName } from '../core/tasks.js';
 import { executePlan } from '../execute/index.js';
 import { createController, requireController } from '../llm/index.js';
 import { planningVocabulary } from '../mcp/vocabulary.js';
@@ -95,8 +96,15 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
   ) {
     // MCP servers' tools join the built-in tasks (the servers start on the first plan that needs their list).
     const extended = await planningVocabulary(backends);
+    // The planner lists only the tasks some backend here can run (each listed task is paid for on every
+    // request, and a plan naming another one could not run anyway); other vocabularies' tools as they are.
+    const names = (extended?.vocabulary ?? HUGGING_FACE_TASKS).names;
+    const runnable = names.filter(
+      (name) => !isTaskName(name) || backends.some((backend) => backend.supports(name)),
+    );
     return planTasks({
       ...(extended ?? {}),
+      ...(runnable.some(isTaskName) ? { availableTasks: runnable } : {}),
       request,
       ...(history ? { history } : {}),
       controller: requireController(controller, 'Planning'),

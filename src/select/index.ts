@@ -27,42 +27,56 @@ export interface SelectOutcome {
   unavailable: Map<number, string>;
 }
 
-const SYSTEM_PROMPT = `#2 Model Selection Stage: you choose, for each task of a plan, the most suitable model from that task's candidate list.
-Consider the user's request, what each task has to do, the candidates' descriptions, whether they run locally, and their popularity.
-Only choose models from the task's own candidate list, by their exact "model" key.
-Reply with JSON only: {"choices": [{"task_id": <id>, "model": "<backend:model>", "reason": "<one short sentence>"}]}, one entry per task.`;
+const SYSTEM_PROMPT = `#2 Model Selection Stage: for each task, choose the most suitable model among the candidates of its task type, by its exact key.
+Weigh the request, the task, the descriptions, local models and popularity.
+Reply with JSON only: {"choices": [{"task_id": ID, "model": "KEY", "reason": "one short sentence"}]}, one entry per task.`;
 
 function truncate(text: string, max: number): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
 }
 
-function describeCandidate(card: ModelCard, descriptionChars: number) {
-  return {
-    model: modelKey(card),
-    local: card.local,
-    ...(card.downloads === undefined ? {} : { downloads: card.downloads }),
-    description: truncate(card.description, descriptionChars),
-  };
+function describeCandidate(card: ModelCard, descriptionChars: number): string {
+  const traits = [
+    ...(card.local ? ['local'] : []),
+    ...(card.downloads === undefined ? [] : [`${card.downloads} downloads`]),
+  ];
+  const description = truncate(card.description, descriptionChars);
+  return `- ${modelKey(card)}${traits.length > 0 ? ` (${traits.join(', ')})` : ''}${description ? `: ${description}` : ''}`;
 }
 
+/**
+ * The selection messages, compact: one line per task, then each distinct candidate list once, under the
+ * tasks it serves (three detection tasks share one list instead of repeating it three times).
+ */
 export function selectionPrompt(
   request: string,
   tasks: { task: PlannedTask; candidates: ModelCard[] }[],
   descriptionChars: number,
 ): ChatMessage[] {
-  const listing = tasks.map(({ task, candidates }) => ({
-    task_id: task.id,
-    task: task.task,
-    args: task.args,
-    candidates: candidates.map((card) => describeCandidate(card, descriptionChars)),
-  }));
+  const lines = [`User request: ${request}`, '', 'Tasks:'];
+  for (const { task } of tasks) lines.push(`${task.id} ${task.task} ${JSON.stringify(task.args)}`);
+  const lists = new Map<string, { type: string; ids: number[]; candidates: ModelCard[] }>();
+  for (const { task, candidates } of tasks) {
+    const key = `${task.task}\n${candidates.map(modelKey).join('\n')}`;
+    const list = lists.get(key);
+    if (list) list.ids.push(task.id);
+    else lists.set(key, { type: task.task, ids: [task.id], candidates });
+  }
+  const perType = new Map<string, number>();
+  for (const { type } of lists.values()) perType.set(type, (perType.get(type) ?? 0) + 1);
+  for (const { type, ids, candidates } of lists.values()) {
+    // A type with one list names its type only; otherwise each list says which tasks it is for.
+    const whose = perType.get(type) === 1 ? type : `${type}, tasks ${ids.join(', ')}`;
+    lines.push(
+      '',
+      `Candidates for ${whose}:`,
+      ...candidates.map((card) => describeCandidate(card, descriptionChars)),
+    );
+  }
   return [
     { role: 'system', content: SYSTEM_PROMPT },
-    {
-      role: 'user',
-      content: `User request: ${request}\n\nTasks and their candidates:\n${JSON.stringify(listing, null, 1)}`,
-    },
+    { role: 'user', content: lines.join('\n') },
   ];
 }
 

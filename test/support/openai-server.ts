@@ -241,14 +241,31 @@ export async function startOpenAITestServer(options: { port?: number } = {}): Pr
 export function pickCandidateRule(index = 0): ReplyRule {
   return (request) => {
     if (!/model selection/i.test(systemPrompt(request))) return undefined;
-    const listing = lastUserMessage(request).split('Tasks and their candidates:\n')[1] ?? '[]';
-    const tasks = JSON.parse(listing.trim()) as { task_id: number; candidates: { model: string }[] }[];
+    // The prompt lists the tasks ("0 object-detection {...}"), then each task type's candidates once
+    // ("Candidates for object-detection:" or "Candidates for object-detection, tasks 0, 2:", "- key ...").
+    const tasks: { id: number; type: string }[] = [];
+    const lists: { type: string; ids?: number[]; models: string[] }[] = [];
+    for (const line of lastUserMessage(request).split('\n')) {
+      const task = /^(\d+) (\S+) /.exec(line);
+      const heading = /^Candidates for ([^,:]+)(?:, tasks ([\d, ]+))?:$/.exec(line);
+      const candidate = /^- (\S+)/.exec(line);
+      if (heading) {
+        const ids = heading[2]?.split(',').map((id) => Number(id.trim()));
+        lists.push({ type: heading[1]!, ...(ids ? { ids } : {}), models: [] });
+      } else if (candidate && lists.length > 0) {
+        lists.at(-1)!.models.push(candidate[1]!.replace(/:$/, ''));
+      } else if (task && lists.length === 0) {
+        tasks.push({ id: Number(task[1]), type: task[2]! });
+      }
+    }
     return JSON.stringify({
-      choices: tasks.map((task) => ({
-        task_id: task.task_id,
-        model: task.candidates[index]?.model ?? task.candidates[0]?.model,
-        reason: 'It fits the task best.',
-      })),
+      choices: tasks.flatMap((task) => {
+        const list = lists.find((one) => one.type === task.type && (!one.ids || one.ids.includes(task.id)));
+        if (!list) return [];
+        return [
+          { task_id: task.id, model: list.models[index] ?? list.models[0], reason: 'It fits the task best.' },
+        ];
+      }),
     });
   };
 }

@@ -81,7 +81,8 @@ function isAbort(error: unknown, signal: AbortSignal | undefined): boolean {
 
 /**
  * The controller running in this process on a GGUF model through node-llama-cpp: no server, no key.
- * `jsonSchema` becomes a grammar (bounded, so that generation always ends), so every reply parses.
+ * The request's `grammar` (else its `jsonSchema`) becomes a grammar (bounded, so that generation always
+ * ends), so every reply parses.
  */
 export async function createEmbeddedController(options: EmbeddedControllerOptions): Promise<ControllerModel> {
   const threads = options.threads ?? defaultThreads();
@@ -125,7 +126,8 @@ export async function createEmbeddedController(options: EmbeddedControllerOption
 
   async function generate(loaded: LoadedModel, request: ChatRequest): Promise<ChatResult> {
     const history = toHistory(request.messages);
-    const grammar = request.jsonSchema ? await grammarFor(loaded, request.jsonSchema.schema) : undefined;
+    const schema = request.grammar ?? request.jsonSchema;
+    const grammar = schema ? await grammarFor(loaded, schema.schema) : undefined;
     const prompt = loaded.chat.chatWrapper.generateContextState({ chatHistory: history }).contextText;
     const inputTokens = prompt.tokenize(loaded.model.tokenizer).length;
     if (inputTokens >= contextTokens) {
