@@ -24,13 +24,18 @@
  *
  *   npm run build && npm run bench:server -- [--levels 1,8,32,100] [--turns 4] [--repeat 5] [--latency 100]
  *     [--max-seconds 120] [--server-config config.json] [--cpu-prof DIR]
+ *     [--compare OTHER/bin/jarvis.js [--compare-config config.json]]
+ *
+ * `--compare` runs a second `jarvis serve` from another build (e.g. a worktree of the commit before a change)
+ * beside this one, repetitions interleaved so that the machine's load falls on both, and prints the ratios
+ * of their medians.
  *
  * `--cpu-prof DIR` profiles the server (`node --cpu-prof`); `bench/support/cpu-profile-summary.ts DIR/*.cpuprofile`
  * says where its time went.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -57,6 +62,10 @@ const [MAX_SECONDS] = positiveNumbers('max-seconds', '120') as [number];
 const TURN_TIMEOUT_MS = 60_000;
 /** A config file for the server (JSON), e.g. to compare settings; default: none, so the defaults. */
 const SERVER_CONFIG = option('server-config', '');
+/** Another build of `jarvis` (its bin/jarvis.js) to run beside this one, e.g. the code before a change. */
+const COMPARE_BIN = option('compare', '');
+/** A config file for the compared server (JSON). */
+const COMPARE_CONFIG = option('compare-config', '');
 /** A folder for a CPU profile of the server (`node --cpu-prof`), written when it stops. */
 const CPU_PROFILE_DIR = option('cpu-prof', '');
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -140,7 +149,7 @@ interface Server {
   stderr(): string;
 }
 
-async function startJarvisServe(baseURL: string, home: string): Promise<Server> {
+async function startJarvisServe(baseURL: string, home: string, bin: string, config: string): Promise<Server> {
   const env = cleanEnvironment(home, {
     JARVIS_DATA_DIR: join(home, 'data'),
     JARVIS_LLM_BASE_URL: baseURL,
@@ -148,10 +157,10 @@ async function startJarvisServe(baseURL: string, home: string): Promise<Server> 
     JARVIS_LLM_MODEL: 'bench',
     JARVIS_OFFLINE: '1',
     JARVIS_INFERENCE_MODE: 'local',
-    ...(SERVER_CONFIG ? { JARVIS_CONFIG: resolve(SERVER_CONFIG) } : {}),
+    ...(config ? { JARVIS_CONFIG: resolve(config) } : {}),
   });
   const profile = CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROFILE_DIR}`] : [];
-  const args = [...profile, JARVIS_BIN, 'serve', '--host', '127.0.0.1', '--port', '0'];
+  const args = [...profile, bin, 'serve', '--host', '127.0.0.1', '--port', '0'];
   const child = spawn(process.execPath, args, {
     cwd: home,
     env,
@@ -303,26 +312,86 @@ function spread(values: readonly (number | undefined)[], digits = 0): string {
     : `${show(median(sorted))} (${show(sorted[0]!)}-${show(sorted.at(-1)!)})`;
 }
 
+const overheadAt = (rep: Repetition, p: number) =>
+  percentile(
+    rep.latencies.map((latency) => latency - rep.floorMs).sort((a, b) => a - b),
+    p,
+  );
+
+/** The table row of one server at one level. */
+function levelRow(label: string, conversations: number, reps: readonly Repetition[]): string[] {
+  return [
+    label,
+    String(conversations),
+    String(reps.reduce((sum, rep) => sum + rep.turns, 0)),
+    spread(
+      reps.map((rep) => rep.turns / rep.seconds),
+      1,
+    ),
+    spread(reps.map((rep) => overheadAt(rep, 50))),
+    spread(reps.map((rep) => overheadAt(rep, 99))),
+    String(reps.reduce((sum, rep) => sum + rep.errors, 0)),
+    String(reps.reduce((sum, rep) => sum + rep.refused, 0)),
+    spread(
+      reps.map((rep) => rep.loopP99Ms),
+      1,
+    ),
+    spread(
+      reps.map((rep) => rep.cpuMsPerTurn),
+      1,
+    ),
+    spread(
+      reps.map((rep) => rep.loopThreadCpuMsPerTurn),
+      1,
+    ),
+    spread(reps.map((rep) => rep.peakRssMiB)),
+    spread(reps.map((rep) => rep.floorMs)),
+  ];
+}
+
+async function stopServer(server: Server, label: string): Promise<void> {
+  server.child.kill('SIGINT');
+  await new Promise((resolve) => server.child.once('exit', resolve));
+  const lines = server
+    .stderr()
+    .split('\n')
+    .filter((line) => line.trim() !== '');
+  if (lines.length > 0) console.log(`\n${label} stderr (last lines):\n${lines.slice(-5).join('\n')}`);
+}
+
 async function main(): Promise<void> {
   if (!existsSync(fileURLToPath(new URL('../dist/cli/main.js', import.meta.url)))) {
     throw new Error('bin/jarvis.js needs dist/: run `npm run build` first.');
   }
-  const home = mkdtempSync(join(tmpdir(), 'jarvis-server-load-'));
+  if (COMPARE_BIN && !existsSync(COMPARE_BIN)) throw new Error(`--compare: no such file ${COMPARE_BIN}`);
+  const homes: string[] = [];
   const llm = await startFakeLlm();
-  let server: Server | undefined;
+  const servers: { label: string; server: Server }[] = [];
   try {
-    server = await startJarvisServe(llm.baseURL, home);
-    // Loads the expert, opens the database and the LLM client's connections before anything is measured.
-    await Promise.all(
-      Array.from({ length: 4 }, (_, index) =>
-        turn(server!.url, [{ role: 'user', content: `Find the people: Person warm-${index}` }], index === 1),
-      ),
-    );
+    const wanted = [
+      { label: 'this', bin: JARVIS_BIN, config: SERVER_CONFIG },
+      ...(COMPARE_BIN ? [{ label: 'compare', bin: resolve(COMPARE_BIN), config: COMPARE_CONFIG }] : []),
+    ];
+    for (const { label, bin, config } of wanted) {
+      const home = mkdtempSync(join(tmpdir(), 'jarvis-server-load-'));
+      homes.push(home);
+      const server = await startJarvisServe(llm.baseURL, home, bin, config);
+      servers.push({ label, server });
+      // Loads the expert, opens the database and the LLM client's connections before anything is measured.
+      await Promise.all(
+        Array.from({ length: 4 }, (_, index) =>
+          turn(server.url, [{ role: 'user', content: `Find the people: Person warm-${index}` }], index === 1),
+        ),
+      );
+    }
     console.log(
       `jarvis serve under load: ${TURNS} turns per conversation, fake LLM ${LATENCY_MS} ms per call, ` +
-        `${REPEAT} repetition(s) per level; median (min-max) over repetitions`,
+        `${REPEAT} repetition(s) per level; median (min-max) over repetitions` +
+        (COMPARE_BIN ? `; "compare" is ${COMPARE_BIN}, its repetitions interleaved with these` : ''),
     );
+    console.log(`${availableParallelism()} CPU cores; load average at start ${loadavg()[0]!.toFixed(1)}`);
     const header = [
+      'server',
       'conversations',
       'turns',
       'turns/s',
@@ -337,59 +406,61 @@ async function main(): Promise<void> {
       'LLM floor ms',
     ];
     const rows: string[][] = [];
+    const ratioRows: string[][] = [];
     const summary: { conversations: number; reps: Repetition[] }[] = [];
     for (const conversations of LEVELS) {
-      const reps: Repetition[] = [];
-      for (let index = 0; index < REPEAT; index++) reps.push(await repetition(server, llm, conversations));
-      summary.push({ conversations, reps });
-      const overhead = (rep: Repetition, p: number) =>
-        percentile(
-          rep.latencies.map((latency) => latency - rep.floorMs).sort((a, b) => a - b),
-          p,
-        );
-      const row = [
-        String(conversations),
-        String(reps.reduce((sum, rep) => sum + rep.turns, 0)),
-        spread(
-          reps.map((rep) => rep.turns / rep.seconds),
-          1,
-        ),
-        spread(reps.map((rep) => overhead(rep, 50))),
-        spread(reps.map((rep) => overhead(rep, 99))),
-        String(reps.reduce((sum, rep) => sum + rep.errors, 0)),
-        String(reps.reduce((sum, rep) => sum + rep.refused, 0)),
-        spread(
-          reps.map((rep) => rep.loopP99Ms),
-          1,
-        ),
-        spread(
-          reps.map((rep) => rep.cpuMsPerTurn),
-          1,
-        ),
-        spread(
-          reps.map((rep) => rep.loopThreadCpuMsPerTurn),
-          1,
-        ),
-        spread(reps.map((rep) => rep.peakRssMiB)),
-        spread(reps.map((rep) => rep.floorMs)),
-      ];
-      rows.push(row);
-      console.log(`level ${conversations} done: ${row.slice(2).join(' | ')}`);
+      const reps = servers.map(() => [] as Repetition[]);
+      for (let index = 0; index < REPEAT; index++) {
+        // Alternate which server goes first, so that a change in the machine's load falls on both.
+        const order = servers.map((_, at) => at);
+        if (index % 2 === 1) order.reverse();
+        for (const at of order) reps[at]!.push(await repetition(servers[at]!.server, llm, conversations));
+      }
+      summary.push({ conversations, reps: reps[0]! });
+      servers.forEach(({ label }, at) => {
+        const row = levelRow(label, conversations, reps[at]!);
+        rows.push(row);
+        console.log(`${label} at ${conversations}: ${row.slice(3).join(' | ')}`);
+      });
+      if (servers.length === 2) {
+        const ratio = (figure: (rep: Repetition) => number) =>
+          (median(reps[0]!.map(figure)) / median(reps[1]!.map(figure))).toFixed(2);
+        ratioRows.push([
+          String(conversations),
+          ratio((rep) => rep.turns / rep.seconds),
+          ratio((rep) => overheadAt(rep, 50)),
+          ratio((rep) => overheadAt(rep, 99)),
+          ratio((rep) => rep.cpuMsPerTurn),
+          ratio((rep) => rep.loopThreadCpuMsPerTurn),
+          ratio((rep) => rep.peakRssMiB),
+        ]);
+      }
+      console.log(`load average after level ${conversations}: ${loadavg()[0]!.toFixed(1)}`);
     }
     console.log();
     console.log(formatTable(header, rows));
-    // Each figure against the issue's target: below 1 meets it.
+    if (ratioRows.length > 0) {
+      console.log();
+      console.log('this / compare (medians over the interleaved repetitions):');
+      console.log(
+        formatTable(
+          [
+            'conversations',
+            'turns/s',
+            'overhead p50',
+            'overhead p99',
+            'CPU/turn',
+            'loop-thread CPU/turn',
+            'peak RSS',
+          ],
+          ratioRows,
+        ),
+      );
+    }
+    // Each figure of "this" against the issue's target: below 1 meets it.
     const targetRows: string[][] = [];
     for (const { conversations, reps } of summary) {
-      const overheads = (p: number) =>
-        median(
-          reps.map((rep) =>
-            percentile(
-              rep.latencies.map((latency) => latency - rep.floorMs).sort((a, b) => a - b),
-              p,
-            ),
-          ),
-        );
+      const overheads = (p: number) => median(reps.map((rep) => overheadAt(rep, p)));
       const turnsPerSecond = median(reps.map((rep) => rep.turns / rep.seconds));
       const cpu = median(reps.map((rep) => rep.loopThreadCpuMsPerTurn));
       if (conversations === 1) {
@@ -403,22 +474,14 @@ async function main(): Promise<void> {
       targetRows.push([String(conversations), 'loop-thread CPU per turn / 8 ms', (cpu / 8).toFixed(2)]);
     }
     console.log();
-    console.log('Against the targets of issue 10 (a ratio <= 1 meets the target):');
+    console.log('"this" against the targets of issue 10 (a ratio <= 1 meets the target):');
     console.log(formatTable(['conversations', 'figure', 'ratio'], targetRows));
     if (firstError) console.log(`\nfirst failure: ${firstError}`);
   } finally {
-    if (server) {
-      server.child.kill('SIGINT');
-      await new Promise((resolve) => server!.child.once('exit', resolve));
-      const lines = server
-        .stderr()
-        .split('\n')
-        .filter((line) => line.trim() !== '');
-      if (lines.length > 0) console.log(`\njarvis serve stderr (last lines):\n${lines.slice(-5).join('\n')}`);
-    }
+    for (const { label, server } of servers) await stopServer(server, label);
     llm.stop();
     await sleep(100);
-    rmSync(home, { recursive: true, force: true });
+    for (const home of homes) rmSync(home, { recursive: true, force: true });
   }
 }
 
