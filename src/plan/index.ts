@@ -34,6 +34,8 @@ export interface PlanOptions<Name extends string = TaskName> {
   vocabulary?: TaskVocabulary<Name>;
   /** Few-shot demonstrations; default Jarvis's own for the built-in vocabulary, none for a custom one. */
   demos?: readonly ChatMessage[];
+  /** Hears what was cut to fit the controller's context (older history, the middle of a long request). */
+  onNotice?: (message: string) => void;
 }
 
 export interface PlanOutcome<Name extends string = TaskName> {
@@ -100,6 +102,7 @@ export async function planTasks<Name extends string = TaskName>(
     ...(options.availableTasks ? { availableTasks: options.availableTasks } : {}),
     ...(options.vocabulary ? { vocabulary: options.vocabulary } : {}),
     ...(options.demos ? { demos: options.demos } : {}),
+    ...(options.onNotice ? { onNotice: options.onNotice } : {}),
   });
   const jsonSchema = planJsonSchemaFor();
   const grammar = planGrammarSchemaFor(options.availableTasks, options.vocabulary);

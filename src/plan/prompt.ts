@@ -1,4 +1,5 @@
-import { type ChatMessage, estimateTokens } from '../core/llm.js';
+import { cutMiddle, messagesTokens, replyReserve } from '../core/context-fit.js';
+import type { ChatMessage } from '../core/llm.js';
 import {
   HUGGING_FACE_TASKS,
   RESOURCE_KINDS,
@@ -150,15 +151,11 @@ export interface PlanPromptOptions {
    * none for a custom one (the demos name built-in tasks).
    */
   demos?: readonly ChatMessage[];
+  /** Hears what was cut to fit the context (older history, the middle of a long request). */
+  onNotice?: (message: string) => void;
 }
 
-/** Tokens kept free for the reply (a plan of a dozen tasks is well under 1,000 tokens). */
-function outputReserve(contextTokens: number): number {
-  return Math.min(2_048, Math.floor(contextTokens / 4));
-}
-
-const tokensOf = (messages: readonly ChatMessage[]): number =>
-  messages.reduce((total, message) => total + estimateTokens(message.content) + 4, 0);
+const tokensOf = messagesTokens;
 
 /**
  * The messages of a planning call: system prompt, demos, then the request with as much recent history as
@@ -170,7 +167,8 @@ export function buildPlanMessages(options: PlanPromptOptions): ChatMessage[] {
     role: 'system',
     content: planSystemPrompt(options.availableTasks, vocabulary),
   };
-  const budget = options.contextTokens - outputReserve(options.contextTokens);
+  // Room for the reply: a plan of a dozen tasks is well under 1,000 tokens.
+  const budget = options.contextTokens - replyReserve(options.contextTokens);
   const maxHistory = options.maxHistoryMessages ?? 20;
   const history = (options.history ?? []).filter((message) => message.role !== 'system');
 
@@ -180,13 +178,30 @@ export function buildPlanMessages(options: PlanPromptOptions): ChatMessage[] {
   while (demos.length > 2 && bare() > budget) demos = demos.slice(2);
 
   const kept: ChatMessage[] = [];
-  for (let index = history.length - 1; index >= 0 && kept.length < maxHistory; index--) {
+  let index = history.length - 1;
+  for (; index >= 0 && kept.length < maxHistory; index--) {
     const candidate = [history[index]!, ...kept];
     const user: ChatMessage = { role: 'user', content: planUserMessage(options.request, candidate) };
     if (tokensOf([system, ...demos, user]) > budget) break;
     kept.unshift(history[index]!);
   }
-  return [system, ...demos, { role: 'user', content: planUserMessage(options.request, kept) }];
+  // Messages past maxHistoryMessages are a setting; messages the context had no room for are news.
+  const leftOut = kept.length < maxHistory ? index + 1 : 0;
+  if (leftOut > 0) {
+    options.onNotice?.(
+      `${leftOut} earlier message${leftOut === 1 ? '' : 's'} of the conversation left out to fit the controller's context of ${options.contextTokens} tokens.`,
+    );
+  }
+  let request = options.request;
+  if (bare() > budget) {
+    // Even alone the request does not fit: its middle goes, never the instructions.
+    const room = (budget - tokensOf([system, ...demos, { role: 'user', content: '' }])) * 4;
+    request = cutMiddle(request, Math.max(0, room));
+    options.onNotice?.(
+      `The request (${options.request.length} characters) is longer than the controller's context of ${options.contextTokens} tokens allows: its middle was cut, with a marker, to fit.`,
+    );
+  }
+  return [system, ...demos, { role: 'user', content: planUserMessage(request, kept) }];
 }
 
 /** The follow-up message of the repair round: what was wrong with the previous reply. */

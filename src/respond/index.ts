@@ -1,4 +1,5 @@
 import { basename, dirname, isAbsolute, relative } from 'node:path';
+import { fitMessages } from '../core/context-fit.js';
 import type { TaskResult } from '../core/events.js';
 import type { TaskGraph } from '../core/graph.js';
 import type { ChatMessage, ControllerModel } from '../core/llm.js';
@@ -16,6 +17,8 @@ export interface RespondOptions {
   roots: string[];
   onDelta?: (text: string) => void;
   signal?: AbortSignal;
+  /** Hears what was cut to fit the controller's context (older history, the middle of long texts). */
+  onNotice?: (message: string) => void;
 }
 
 const SYSTEM_PROMPT = `#4 Response Generation Stage: you are Jarvis, who ran expert models on the user's request. You get the request and each task's model and result.
@@ -114,23 +117,23 @@ export function describeResults(
   };
 }
 
-function resultsMessage(options: RespondOptions): string {
+function resultsMessage(options: RespondOptions, cut: (text: string) => string): string {
   const { models, folder, json } = describeResults(options.plan, options.results, options.roots);
   const chosen = models.length > 0 ? `Models used, and why:\n${models.join('\n')}\n` : '';
   const where = folder ? `Generated files are in ${folder}/.\n` : '';
-  return `${options.request}\n\n---\n${chosen}${where}Task results (JSON):\n${json}`;
+  return `${cut(options.request)}\n\n---\n${chosen}${where}Task results (JSON):\n${cut(json)}`;
 }
 
 /** Stage 4: the LLM answers from the results, then describes the workflow; streamed through onDelta. */
 export async function generateResponse(options: RespondOptions): Promise<string> {
-  const messages: ChatMessage[] = [
-    { role: 'system', content: SYSTEM_PROMPT },
-    ...(options.history ?? []),
-    {
-      role: 'user',
-      content: resultsMessage(options),
-    },
-  ];
+  const { messages, notices } = fitMessages({
+    system: { role: 'system', content: SYSTEM_PROMPT },
+    history: options.history ?? [],
+    build: (cut) => resultsMessage(options, cut),
+    contextTokens: options.controller.contextTokens,
+    what: 'The request with its results',
+  });
+  for (const notice of notices) options.onNotice?.(notice);
   const reply = await options.controller.chat({
     stage: 'respond',
     messages,
@@ -144,13 +147,17 @@ export async function generateResponse(options: RespondOptions): Promise<string>
 export async function chatResponse(
   options: Omit<RespondOptions, 'plan' | 'results' | 'roots'>,
 ): Promise<string> {
+  const { messages, notices } = fitMessages({
+    system: { role: 'system', content: CHAT_PROMPT },
+    history: options.history ?? [],
+    build: (cut) => cut(options.request),
+    contextTokens: options.controller.contextTokens,
+    what: 'The request',
+  });
+  for (const notice of notices) options.onNotice?.(notice);
   const reply = await options.controller.chat({
     stage: 'chat',
-    messages: [
-      { role: 'system', content: CHAT_PROMPT },
-      ...(options.history ?? []),
-      { role: 'user', content: options.request },
-    ],
+    messages,
     ...(options.onDelta ? { onDelta: options.onDelta } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });

@@ -93,6 +93,7 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
     history: ChatMessage[] | undefined,
     signal: AbortSignal | undefined,
     onEvent?: RunEventListener,
+    notice: (message: string) => void = onNotice,
   ) {
     // MCP servers' tools join the built-in tasks (the servers start on the first plan that needs their list).
     const extended = await planningVocabulary(backends);
@@ -111,6 +112,7 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
       maxHistoryMessages: config.plan.maxHistoryMessages,
       ...(signal ? { signal } : {}),
       ...(onEvent ? { onEvent } : {}),
+      onNotice: notice,
     });
   }
 
@@ -126,6 +128,13 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
     const startedAt = Date.now();
     const emit = (event: RunEvent) => options.onEvent?.(event);
     const errors: RunResult['errors'] = [];
+    // What had to be cut to fit the controller's context is said once per run, not once per stage.
+    const noticed = new Set<string>();
+    const notice = (message: string) => {
+      if (noticed.has(message)) return;
+      noticed.add(message);
+      onNotice(message);
+    };
     const wantAnswer = options.answer ?? config.respond.enabled;
     const strategy = options.select ?? config.select.strategy;
     const signal = options.signal;
@@ -177,7 +186,7 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
       plan = validated;
       emit({ type: 'plan-done', plan, source: 'given', at: Date.now() });
     } else {
-      const outcome = await planRequest(options.request, options.history, signal, emit);
+      const outcome = await planRequest(options.request, options.history, signal, emit, notice);
       plan = outcome.plan;
       if (!outcome.ok) {
         errors.push({ stage: 'plan', code: 'plan', message: outcome.problems.join('; ') || 'invalid plan' });
@@ -231,6 +240,7 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
                 ...(options.history ? { history: options.history } : {}),
                 controller,
                 onDelta,
+                onNotice: notice,
                 ...(signal ? { signal } : {}),
               })
             : await generateResponse({
@@ -241,6 +251,7 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
                 controller,
                 roots: [cwd, config.dataDir],
                 onDelta,
+                onNotice: notice,
                 ...(signal ? { signal } : {}),
               });
         emit({ type: 'response-done', answer, at: Date.now() });

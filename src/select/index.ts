@@ -1,5 +1,6 @@
 import type { Catalog } from '../catalog/index.js';
 import { type ModelCard, modelKey } from '../core/backend.js';
+import { cutMiddle } from '../core/context-fit.js';
 import { errorMessage } from '../core/errors.js';
 import type { ModelChoice, RunEventListener } from '../core/events.js';
 import type { PlannedTask, TaskGraph } from '../core/graph.js';
@@ -31,6 +32,8 @@ const SYSTEM_PROMPT = `#2 Model Selection Stage: for each task, choose the most 
 Weigh the request, the task, the descriptions, local models and popularity.
 Reply with JSON only: {"choices": [{"task_id": ID, "model": "KEY", "reason": "one short sentence"}]}, one entry per task.`;
 
+const MAX_REQUEST_CHARS = 2_000;
+
 function truncate(text: string, max: number): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
@@ -54,7 +57,9 @@ export function selectionPrompt(
   tasks: { task: PlannedTask; candidates: ModelCard[] }[],
   descriptionChars: number,
 ): ChatMessage[] {
-  const lines = [`User request: ${request}`, '', 'Tasks:'];
+  // The request is context for choosing models, not the task itself: a long one is cut (the plan stage
+  // has already told the user when it had to cut it).
+  const lines = [`User request: ${cutMiddle(request, MAX_REQUEST_CHARS)}`, '', 'Tasks:'];
   for (const { task } of tasks) lines.push(`${task.id} ${task.task} ${JSON.stringify(task.args)}`);
   const lists = new Map<string, { type: string; ids: number[]; candidates: ModelCard[] }>();
   for (const { task, candidates } of tasks) {
