@@ -17,12 +17,20 @@ export interface TaskOutput {
   /** Structured result: labels, boxes, entities, keypoints. JSON-serialisable. */
   data?: unknown;
   artifacts?: Artifact[];
+  /**
+   * Set when the expert worked but found nothing of what it looks for ("no text was found in page.png", "no
+   * objects were found in a.jpg"): `text` says so for the answer, and a task that would read this task's text
+   * is skipped with this reason instead of being fed the sentence.
+   */
+  nothingFound?: string;
 }
 
 /** A file handed to an expert. */
 export interface InputFile {
   path: string;
   mimeType: string;
+  /** The file's name as the user knows it (the expert may read a private copy under another name). */
+  name?: string;
 }
 
 export type ResolvedInputs = {

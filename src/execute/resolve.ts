@@ -1,4 +1,5 @@
 import { rm } from 'node:fs/promises';
+import { basename } from 'node:path';
 import {
   GENERATED_PATTERN,
   InputError,
@@ -138,7 +139,7 @@ export async function resolveArguments(
       await checkInputFile(file, name);
       // The record names the file the user gave; the expert reads the private copy made of it.
       args[name] = source ?? file.path;
-      inputs[name] = { path: file.path, mimeType: file.mimeType };
+      inputs[name] = { path: file.path, mimeType: file.mimeType, name: basename(source ?? file.path) };
     }
   } catch (error) {
     // A later argument failed: the copies made for the earlier ones are nobody's to remove otherwise.

@@ -64,6 +64,19 @@ function describe(task: PlannedTask): string {
   return `task ${task.id} (${task.task})`;
 }
 
+/** What an expert found nothing of: its own word, or empty text from a backend that does not say. */
+function nothingFoundIn(output: TaskOutput): string | undefined {
+  if (output.nothingFound !== undefined) return output.nothingFound;
+  return output.text !== undefined && output.text.trim() === '' ? 'no text came out' : undefined;
+}
+
+/** Whether `task`'s text argument takes the text of task `sourceId` (`<GENERATED>-k` anywhere in it). */
+function readsTextOf(task: PlannedTask, sourceId: number): boolean {
+  const text = task.args.text;
+  if (typeof text !== 'string') return false;
+  return [...text.matchAll(/<GENERATED>-(\d+)/g)].some((match) => Number(match[1]) === sourceId);
+}
+
 function failureOf(error: unknown): Failure {
   if (error instanceof JarvisError) return { code: error.code, message: redact(error.message) };
   return { code: 'inference', message: redact(errorMessage(error)) };
@@ -183,7 +196,7 @@ export function executePlan(options: ExecuteOptions): Promise<TaskResult[]> {
   /** Finished results by task id, for `<GENERATED>-k`. */
   const resultsById = new Map<number, TaskResult>();
   /** The failed task that a skipped task ultimately waits on, to name it in the reason. */
-  const rootCause = new Map<number, PlannedTask>();
+  const rootCause = new Map<number, { task: PlannedTask; why: string }>();
   const queue: number[] = [];
   let running = 0;
   let finished = 0;
@@ -221,12 +234,19 @@ export function executePlan(options: ExecuteOptions): Promise<TaskResult[]> {
 
   function skipped(node: Node, cause: Node): TaskResult {
     const causeResult = results[cause.index]!;
-    const root = rootCause.get(cause.index) ?? cause.task;
+    const root = rootCause.get(cause.index) ?? { task: cause.task, why: 'failed' };
     rootCause.set(node.index, root);
     const message =
       causeResult.status === 'skipped'
-        ? `skipped: it depends on ${describe(cause.task)}, which was skipped because ${describe(root)} failed`
+        ? `skipped: it depends on ${describe(cause.task)}, which was skipped because ${describe(root.task)} ${root.why}`
         : `skipped: it depends on ${describe(cause.task)}, which failed`;
+    return { ...baseResult(node), status: 'skipped', output: null, error: { code: 'skipped', message } };
+  }
+
+  /** A task that would read the text of a task that found nothing: skipped with what was not found. */
+  function skippedForNothing(node: Node, cause: Node, nothingFound: string): TaskResult {
+    rootCause.set(node.index, { task: cause.task, why: `found nothing (${nothingFound})` });
+    const message = `skipped: ${nothingFound} (${describe(cause.task)}), so there is no text to pass on`;
     return { ...baseResult(node), status: 'skipped', output: null, error: { code: 'skipped', message } };
   }
 
@@ -240,6 +260,8 @@ export function executePlan(options: ExecuteOptions): Promise<TaskResult[]> {
       if (state[dependantIndex] !== 'waiting') continue;
       const dependant = nodes[dependantIndex]!;
       if (result.status !== 'succeeded') finish(dependant, skipped(dependant, node));
+      else if (nothingFoundIn(result.output) !== undefined && readsTextOf(dependant.task, result.id))
+        finish(dependant, skippedForNothing(dependant, node, nothingFoundIn(result.output)!));
       else if (--remaining[dependantIndex]! === 0) {
         state[dependantIndex] = 'queued';
         queue.push(dependantIndex);

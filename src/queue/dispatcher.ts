@@ -147,7 +147,7 @@ export async function createQueueDispatcher(options: QueueDispatcherOptions): Pr
     for (const kind of ['image', 'audio', 'video'] as const) {
       const file = request.inputs[kind];
       if (!file) continue;
-      const fileName = basename(file.path);
+      const fileName = file.name ?? basename(file.path);
       const token = exchange.offer(file, fileName, ttl);
       tokens.push(token);
       inputs[kind] = { token, mimeType: file.mimeType, name: fileName };
@@ -232,6 +232,7 @@ export async function createQueueDispatcher(options: QueueDispatcherOptions): Pr
       if (result.data.text !== undefined) output.text = result.data.text;
       if (result.data.data !== undefined) output.data = result.data.data;
       if (artifacts.length > 0) output.artifacts = artifacts;
+      if (result.data.nothingFound !== undefined) output.nothingFound = result.data.nothingFound;
       return output;
     } finally {
       listeners.delete(key);

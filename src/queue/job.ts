@@ -50,6 +50,8 @@ export const taskJobResultSchema = z.strictObject({
   artifacts: z.array(z.string().max(128)).max(64),
   /** Which worker ran it, for the run's events. */
   worker: z.string().max(200),
+  /** The expert worked but found nothing (TaskOutput.nothingFound). */
+  nothingFound: z.string().max(2000).optional(),
 });
 export type TaskJobResult = z.infer<typeof taskJobResultSchema>;
 

@@ -152,7 +152,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
       throw new UnrecoverableError(`input ${file.name} is over ${maxInputBytes} bytes`);
     const path = join(folder, `input-${randomBytes(4).toString('hex')}${extname(file.name).slice(0, 12)}`);
     await writeFile(path, bytes);
-    return { path, mimeType: file.mimeType } satisfies InputFile;
+    return { path, mimeType: file.mimeType, name: file.name } satisfies InputFile;
   };
 
   const uploadingSink = (token: string, signal: AbortSignal): ArtifactSink => ({
@@ -224,6 +224,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
         };
         if (output.text !== undefined) result.text = output.text;
         if (output.data !== undefined) result.data = output.data;
+        if (output.nothingFound !== undefined) result.nothingFound = output.nothingFound;
         const size = Buffer.byteLength(JSON.stringify(result));
         if (size > MAX_RESULT_BYTES)
           throw new UnrecoverableError(`the result takes ${size} bytes, over ${MAX_RESULT_BYTES}`);

@@ -203,6 +203,7 @@ export const compromiseNer: LocalExpert = {
         entities,
         ...(read.truncated ? { charactersRead: read.read, charactersGiven: read.total } : {}),
       },
+      ...(entities.length === 0 ? { nothingFound: 'no named entities were found in the text' } : {}),
     };
   },
 };

@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import type { InferenceRequest } from '../../../core/backend.js';
 import type { TaskOutput } from '../../../core/output.js';
 import { writePng } from '../../shared/artifacts.js';
@@ -90,6 +91,11 @@ export const humanObjectDetection: LocalExpert = {
       text,
       data: { detections, counts, width: image.originalWidth, height: image.originalHeight },
       artifacts: [artifact],
+      ...(detections.length === 0
+        ? {
+            nothingFound: `no objects were found in ${request.inputs.image?.name ?? basename(request.inputs.image?.path ?? 'the image')}`,
+          }
+        : {}),
     };
   },
 };

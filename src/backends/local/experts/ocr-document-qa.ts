@@ -1,5 +1,6 @@
+import { basename } from 'node:path';
 import type { InferenceRequest } from '../../../core/backend.js';
-import { InferenceError, ModelUnavailableError } from '../../../core/errors.js';
+import { ModelUnavailableError } from '../../../core/errors.js';
 import type { TaskOutput } from '../../../core/output.js';
 import type { ExpertContext, LocalExpert } from '../expert.js';
 import { requireImage, requireText, throwIfAborted } from '../support/inputs.js';
@@ -35,9 +36,12 @@ export const ocrDocumentQa: LocalExpert = {
     const ocr = await recognizeText(input.path, request.onProgress);
     throwIfAborted(request.signal);
     if (ocr.text === '') {
-      throw new InferenceError(
-        'No printed text was found in the document image, so the question cannot be answered',
-      );
+      const name = input.name ?? basename(input.path);
+      return {
+        text: `No printed text was found in ${name}, so the question cannot be answered from it.`,
+        data: { answer: null, question, ocrText: '', ocrConfidence: ocr.confidence },
+        nothingFound: `no printed text was found in ${name}`,
+      };
     }
     const documentText =
       ocr.text.length > MAX_DOCUMENT_CHARS ? `${ocr.text.slice(0, MAX_DOCUMENT_CHARS)} [...]` : ocr.text;

@@ -59,9 +59,10 @@ describe('OCR (tesseract-ocr)', () => {
     assert.match(paragraph.text ?? '', /^technical details are too complex/);
   });
 
-  test('a photo without text yields no text rather than noise', async () => {
+  test('a photo without text yields "nothing found" as data rather than noise', async () => {
     const output = await backend.infer(inferenceRequest('image-to-text', 'tesseract-ocr', image('b.jpg')));
-    assert.equal(output.text, 'No printed text found in the image.');
+    assert.equal(output.text, 'No printed text was found in b.jpg.');
+    assert.equal(output.nothingFound, 'no printed text was found in b.jpg');
   });
 });
 

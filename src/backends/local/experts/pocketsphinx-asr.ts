@@ -1,4 +1,4 @@
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { InferenceRequest } from '../../../core/backend.js';
 import type { TaskOutput } from '../../../core/output.js';
 import type { LocalExpert } from '../expert.js';
@@ -101,9 +101,11 @@ export const pocketsphinxAsr: LocalExpert = {
     } finally {
       request.signal.removeEventListener('abort', onAbort);
     }
+    const name = request.inputs.audio?.name ?? basename(request.inputs.audio?.path ?? 'the recording');
     return {
-      text: transcript === '' ? 'No speech recognized.' : transcript,
+      text: transcript === '' ? `No speech was recognized in ${name}.` : transcript,
       data: { text: transcript, seconds, sampleRate: SAMPLE_RATE },
+      ...(transcript === '' ? { nothingFound: `no speech was recognized in ${name}` } : {}),
     };
   },
 };

@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import type { InferenceRequest } from '../../../core/backend.js';
 import type { TaskOutput } from '../../../core/output.js';
 import type { LocalExpert } from '../expert.js';
@@ -23,9 +24,11 @@ export const tesseractOcr: LocalExpert = {
     const result = await recognizeText(input.path, request.onProgress);
     throwIfAborted(request.signal);
     if (result.text === '' || result.confidence < MIN_CONFIDENCE) {
+      const name = input.name ?? basename(input.path);
       return {
-        text: 'No printed text found in the image.',
+        text: `No printed text was found in ${name}.`,
         data: { text: '', confidence: result.confidence, lines: [], lowConfidenceText: result.text },
+        nothingFound: `no printed text was found in ${name}`,
       };
     }
     return { text: result.text, data: result };
