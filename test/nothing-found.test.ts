@@ -76,3 +76,25 @@ test('OCR, detection, speech recognition and NER that find nothing say so, and t
   assert.equal(ner.output?.nothingFound, 'no named entities were found in the text');
   assert.equal(byId(result.tasks, 7).status, 'skipped');
 });
+
+test('an empty input file is named as empty, before any expert tries to decode it', async () => {
+  writeFileSync(join(work, 'empty.wav'), '');
+  writeFileSync(join(work, 'empty.png'), '');
+  const result = await jarvis.run({
+    request: 'transcribe and look',
+    cwd: work,
+    answer: false,
+    plan: [
+      { id: 0, task: 'automatic-speech-recognition', dep: [-1], args: { audio: 'empty.wav' } },
+      { id: 1, task: 'object-detection', dep: [-1], args: { image: 'empty.png' } },
+    ],
+  });
+  for (const [id, name, kind] of [
+    [0, 'empty.wav', 'audio'],
+    [1, 'empty.png', 'image'],
+  ] as const) {
+    const task = byId(result.tasks, id);
+    assert.equal(task.status, 'failed');
+    assert.equal(task.error?.message, `${name} is empty (0 bytes): there is no ${kind} in it`);
+  }
+});

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { InputError, type InputFile } from '../core/index.js';
 import { imageSizeProblem } from '../core/media-limits.js';
@@ -10,6 +11,11 @@ import type { FileKind } from './inputs.js';
  * whatever the image declares.
  */
 export async function checkInputFile(file: InputFile, kind: FileKind): Promise<void> {
+  const name = file.name ?? basename(file.path);
+  // An empty file is the user's problem to hear about as such, not as "this format needs ffmpeg".
+  const size = (await stat(file.path).catch(() => undefined))?.size;
+  if (size === 0)
+    throw new InputError(`${name} is empty (0 bytes): there is no ${kind} in it`, { path: file.path });
   if (kind !== 'image') return;
   // Imported on first use: sharp's native binding costs start-up time that runs without images should not pay.
   const { default: sharp } = await import('sharp');
@@ -21,5 +27,5 @@ export async function checkInputFile(file: InputFile, kind: FileKind): Promise<v
     return;
   }
   const problem = imageSizeProblem(meta.width ?? 0, meta.height ?? 0);
-  if (problem) throw new InputError(`refused: ${basename(file.path)}: ${problem}`, { path: file.path });
+  if (problem) throw new InputError(`refused: ${name}: ${problem}`, { path: file.path });
 }

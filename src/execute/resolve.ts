@@ -136,10 +136,11 @@ export async function resolveArguments(
           });
       const source = (file as Partial<LocalInput>).source;
       if (source !== undefined) copies.push(file.path);
-      await checkInputFile(file, name);
+      const shownName = basename(source ?? file.path);
+      await checkInputFile({ ...file, name: shownName }, name);
       // The record names the file the user gave; the expert reads the private copy made of it.
       args[name] = source ?? file.path;
-      inputs[name] = { path: file.path, mimeType: file.mimeType, name: basename(source ?? file.path) };
+      inputs[name] = { path: file.path, mimeType: file.mimeType, name: shownName };
     }
   } catch (error) {
     // A later argument failed: the copies made for the earlier ones are nobody's to remove otherwise.
