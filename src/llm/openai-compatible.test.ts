@@ -86,6 +86,104 @@ describe('OpenAI-compatible controller', () => {
     assert.equal(server.requests.at(-1)?.stream, true);
   });
 
+  describe('streamed answers', () => {
+    const stream = (overrides: Partial<OpenAICompatibleSettings> = {}, signal?: AbortSignal) => {
+      const deltas: string[] = [];
+      const done = createOpenAICompatibleController(settings(overrides)).chat({
+        stage: 'respond',
+        messages: [{ role: 'system', content: 'Be brief.' }, ...user('count')],
+        onDelta: (text) => deltas.push(text),
+        ...(signal ? { signal } : {}),
+      });
+      return { deltas, done };
+    };
+
+    test('send the system prompt and the messages, and ask for usage in the stream', async () => {
+      server.enqueue({ content: 'Four zebras.', usage: { prompt_tokens: 9, completion_tokens: 3 } });
+      const { deltas, done } = stream();
+      assert.deepEqual((await done).usage, { inputTokens: 9, outputTokens: 3 });
+      assert.equal(deltas.join(''), 'Four zebras.');
+      const sent = server.requests.at(-1)!;
+      assert.equal(sent.stream, true);
+      assert.deepEqual(sent.stream_options, { include_usage: true });
+      assert.deepEqual(
+        sent.messages.map((message) => message.role),
+        ['system', 'user'],
+      );
+      assert.equal(server.headers.at(-1)?.authorization, 'Bearer sk-test-secret-key-123456');
+    });
+
+    test('a 429 is retried after its Retry-After, then the answer streams', async () => {
+      server.enqueue({ status: 429, headers: { 'retry-after': '1' } }, 'streamed after retry');
+      const started = Date.now();
+      const { deltas, done } = stream();
+      assert.equal((await done).text, 'streamed after retry');
+      assert.equal(deltas.join(''), 'streamed after retry');
+      assert.ok(Date.now() - started >= 900, 'waited for Retry-After');
+    });
+
+    test('a persistent 500 becomes an LlmError naming the status and the attempts, key redacted', async () => {
+      const failing = {
+        status: 500,
+        body: '{"error":{"message":"boom sk-test-secret-key-123456"}}',
+        headers: { 'retry-after': '0' },
+      };
+      server.enqueue(failing, failing);
+      const error = await stream({ maxRetries: 1 }).done.catch((caught: unknown) => caught);
+      assert.ok(error instanceof LlmError, String(error));
+      assert.match(error.message, /failed after 2 attempts, HTTP 500: boom/);
+      assert.ok(!error.message.includes('sk-test-secret-key-123456'), error.message);
+      assert.equal(error.context.status, 500);
+    });
+
+    test('nothing listening fails at once, without retries', async () => {
+      const port = await closedPort();
+      const started = Date.now();
+      const error = await stream({ baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 3 }).done.catch(
+        (caught: unknown) => caught,
+      );
+      assert.ok(error instanceof LlmError, String(error));
+      assert.match(error.message, /cannot connect \(ECONNREFUSED\)/);
+      assert.ok(Date.now() - started < 2000);
+    });
+
+    test('a stream cut off after its first words is not sent again: those words were shown already', async () => {
+      let attempts = 0;
+      const cutting = createServer((_request, response) => {
+        attempts += 1;
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        response.write(
+          `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: 'Four' } }] })}\n\n`,
+        );
+        setTimeout(() => response.socket?.destroy(), 20);
+      });
+      await new Promise<void>((ready) => cutting.listen(0, '127.0.0.1', ready));
+      const { port } = cutting.address() as AddressInfo;
+      try {
+        const { deltas, done } = stream({ baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 2 });
+        const error = await done.catch((caught: unknown) => caught);
+        assert.ok(error instanceof LlmError, String(error));
+        assert.deepEqual(deltas, ['Four']);
+        assert.equal(attempts, 1);
+      } finally {
+        cutting.close();
+      }
+    });
+
+    test('cancelling mid-stream cancels the call; a slow stream hits the timeout', async () => {
+      server.enqueue({ content: 'one two three four five six seven', chunkDelayMs: 200 });
+      const cancel = new AbortController();
+      const cancelled = stream({}, cancel.signal);
+      setTimeout(() => cancel.abort(), 300);
+      assert.ok((await cancelled.done.catch((caught: unknown) => caught)) instanceof CancelledError);
+      assert.ok(cancelled.deltas.length > 0, 'some words came before the cancel');
+
+      server.enqueue({ content: 'one two three four five six seven', chunkDelayMs: 200 });
+      const slow = stream({ timeoutMs: 300, maxRetries: 0 });
+      assert.ok((await slow.done.catch((caught: unknown) => caught)) instanceof TimeoutError);
+    });
+  });
+
   test('asks for JSON schema output and keeps text that does not match the schema', async () => {
     server.enqueue('not json at all');
     const result = await createOpenAICompatibleController(settings()).chat({
