@@ -35,35 +35,21 @@ const decoder = lazyModel(
   async () => {
     const found = await recognizer();
     if (typeof found === 'string') throw new Error(found);
-    return PocketsphinxDecoder.start(batchBinary(found.binary), found.model, SAMPLE_RATE);
+    return PocketsphinxDecoder.start(found.binary, found.model, SAMPLE_RATE);
   },
   (loaded) => loaded.stop(),
 );
 
-/** `pocketsphinx_batch` sits beside `pocketsphinx_continuous` in both Debian's and Homebrew's packages. */
-function batchBinary(continuous: string): string {
-  return join(dirname(continuous), 'pocketsphinx_batch');
-}
-
 /** The binary and its model files, or why they cannot be used. */
 async function recognizer(): Promise<Recognizer | string> {
-  const binary = await findExecutable('pocketsphinx_continuous');
-  if (!binary || !(await readable(batchBinary(binary)))) return INSTALL_BOTH;
+  // The batch decoder reads a list of files and keeps its model loaded between them; it comes in the same
+  // package as pocketsphinx_continuous, which Jarvis no longer needs.
+  const binary = await findExecutable('pocketsphinx_batch');
+  if (!binary) return INSTALL_BOTH;
   const model = modelFiles(binary);
   const complete =
     (await readable(model.lm)) && (await readable(model.dict)) && (await readable(join(model.hmm, 'mdef')));
   return complete ? { binary, model } : INSTALL_MODEL;
-}
-
-/** pocketsphinx prints one hypothesis line per utterance it found. */
-export function transcriptFrom(stdout: string): string {
-  return stdout
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line !== '' && !line.startsWith('INFO:') && !line.startsWith('ERROR:'))
-    .join(' ')
-    .replace(/\s+/g, ' ')
-    .trim();
 }
 
 export const pocketsphinxAsr: LocalExpert = {
