@@ -1,4 +1,4 @@
-import type { APICallError, LanguageModel, ModelMessage } from 'ai';
+import type { APICallError } from 'ai';
 import { createParser } from 'eventsource-parser';
 import type { JarvisConfig } from '../config/schema.js';
 import { CancelledError, LlmError, LlmReplyTooLargeError, redact, TimeoutError } from '../core/errors.js';
@@ -33,12 +33,13 @@ export function settingsFromConfig(config: JarvisConfig): OpenAICompatibleSettin
 type AiSdk = typeof import('ai');
 
 /**
- * The AI SDK and its OpenAI-compatible provider, imported on the first LLM call: together they are a few
- * hundred milliseconds of start-up that `--help`, `models` and runs that never call the LLM should not pay.
+ * The AI SDK, imported on the first LLM call for its error classes (APICallError, RetryError), in which failures
+ * are described: its import is a few hundred milliseconds of start-up that `--help`, `models` and runs that
+ * never call the LLM should not pay.
  */
-let aiSdk: Promise<[AiSdk, typeof import('@ai-sdk/openai-compatible')]> | undefined;
-function loadAiSdk(): Promise<[AiSdk, typeof import('@ai-sdk/openai-compatible')]> {
-  aiSdk ??= Promise.all([import('ai'), import('@ai-sdk/openai-compatible')]);
+let aiSdk: Promise<AiSdk> | undefined;
+function loadAiSdk(): Promise<AiSdk> {
+  aiSdk ??= import('ai');
   return aiSdk;
 }
 
@@ -75,11 +76,11 @@ export function unhealableConnectionCode(error: unknown): string | undefined {
 }
 
 /**
- * fetch for the provider. The AI SDK marks every failed fetch as retryable (4 attempts over 14 s and more),
- * which only delays the error for a wrong address. A connection failure that cannot heal becomes an
- * APICallError with `isRetryable: false`, so the SDK's retry loop, which still handles 429, 5xx and resets,
- * gives up at once. Its cause is a plain object, not an Error, because the SDK looks for network codes along
- * the chain of Errors and would mark it retryable again.
+ * fetch for the controller. Retrying every failed fetch (4 attempts over 14 s and more) would only delay the
+ * error for a wrong address: a connection failure that cannot heal becomes an APICallError with
+ * `isRetryable: false`, so the retry loop, which still handles 429, 5xx and resets, gives up at once. Its
+ * cause is a plain object, not an Error, so that nothing looking for network codes along the chain of Errors
+ * marks it retryable again.
  */
 function failFastFetch(ai: AiSdk): typeof fetch {
   return async (input, init) => {
@@ -106,8 +107,8 @@ function failFastFetch(ai: AiSdk): typeof fetch {
 }
 
 /**
- * Largest non-streamed reply read: the AI SDK reads, parses and validates a JSON reply in one go on the event
- * loop (a 700 KB reply held it 63-248 ms), while no plan, choice or answer Jarvis asks for comes near this
+ * Largest non-streamed reply read: a JSON reply is read and parsed in one go on the event loop (a 700 KB reply
+ * held it 63-248 ms when the AI SDK read it), while no plan, choice or answer Jarvis asks for comes near this
  * (a plan reply is refused past 100,000 characters anyway). Streamed replies are read piece by piece and
  * carry ~200 bytes of framing per token, so they are not capped here.
  */
@@ -203,17 +204,19 @@ interface StreamedChunk {
  * rules are the same: 408, 409, 429, 5xx and dropped connections, Retry-After honoured, 2 s doubling
  * otherwise; nothing is retried once a delta has been handed on.
  */
-async function streamAnswer(
+async function completion(
   ai: AiSdk,
   settings: OpenAICompatibleSettings,
   body: Record<string, unknown>,
   abortSignal: AbortSignal,
-  onDelta: (text: string) => void,
+  onDelta: ((text: string) => void) | undefined,
 ): Promise<ChatResult> {
   const url = `${settings.baseURL.replace(/\/+$/, '')}/chat/completions`;
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (settings.apiKey) headers.authorization = `Bearer ${settings.apiKey}`;
-  const payload = JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } });
+  const payload = JSON.stringify(
+    onDelta ? { ...body, stream: true, stream_options: { include_usage: true } } : body,
+  );
   const fetchReply = failFastFetch(ai);
   const errors: unknown[] = [];
   let delivered = false;
@@ -244,6 +247,7 @@ async function streamAnswer(
           isRetryable: RETRYABLE_STATUS(response.status),
         });
       }
+      if (!onDelta) return readReply(response);
       let text = '';
       let usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
       const parser = createParser({
@@ -289,6 +293,34 @@ async function streamAnswer(
       await sleep(retryDelayMs(error, attempt), abortSignal);
     }
   }
+}
+
+interface JsonReply {
+  choices?: { message?: { content?: string | null } }[];
+  usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
+  error?: { message?: string } | string;
+}
+
+/** The text and usage of a reply that is not streamed (already capped at MAX_JSON_REPLY_BYTES by its fetch). */
+async function readReply(response: Response): Promise<ChatResult> {
+  const raw = await response.text();
+  let reply: JsonReply;
+  try {
+    reply = JSON.parse(raw) as JsonReply;
+  } catch {
+    throw new Error(`the LLM's reply is not JSON: ${raw.slice(0, 200)}`);
+  }
+  if (reply.error) {
+    const message = typeof reply.error === 'string' ? reply.error : reply.error.message;
+    throw new Error(`the LLM answered with an error: ${message ?? 'unknown'}`);
+  }
+  return {
+    text: reply.choices?.[0]?.message?.content ?? '',
+    usage: {
+      inputTokens: reply.usage?.prompt_tokens ?? 0,
+      outputTokens: reply.usage?.completion_tokens ?? 0,
+    },
+  };
 }
 
 const errorMessageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -382,83 +414,36 @@ function toLlmError(
   });
 }
 
-function usageOf(
-  usage: { inputTokens?: number | undefined; outputTokens?: number | undefined } | undefined,
-): TokenUsage {
-  return { inputTokens: usage?.inputTokens ?? 0, outputTokens: usage?.outputTokens ?? 0 };
-}
-
 /**
  * The controller over any OpenAI-compatible chat completions endpoint (OpenAI, Azure, Ollama, vLLM,
- * llama.cpp server, LM Studio, the Hugging Face router), through the AI SDK's provider. The AI SDK retries
- * 429, 5xx and connection resets with exponential backoff and honours `Retry-After`; a connection that
- * cannot heal (DNS, refused, TLS) fails at once.
+ * llama.cpp server, LM Studio, the Hugging Face router), speaking the protocol directly over fetch (see
+ * `completion`): 429, 5xx and connection resets are retried with exponential backoff honouring
+ * `Retry-After`; a connection that cannot heal (DNS, refused, TLS) fails at once.
  */
 export function createOpenAICompatibleController(settings: OpenAICompatibleSettings): ControllerModel {
-  let model: LanguageModel | undefined;
-  const modelOf = (ai: AiSdk, providers: typeof import('@ai-sdk/openai-compatible')): LanguageModel => {
-    model ??= providers
-      .createOpenAICompatible({
-        name: 'jarvis-llm',
-        baseURL: settings.baseURL,
-        ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
-        supportsStructuredOutputs: settings.structuredOutputs,
-        includeUsage: true,
-        fetch: failFastFetch(ai),
-      })
-      .chatModel(settings.model);
-    return model;
-  };
-
   async function chat(request: ChatRequest): Promise<ChatResult> {
-    const [ai, providers] = await loadAiSdk();
-    const { generateText, jsonSchema, NoObjectGeneratedError, Output } = ai;
+    const ai = await loadAiSdk();
     const timeout = AbortSignal.timeout(settings.timeoutMs);
     const abortSignal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
-    const system = request.messages
-      .filter((message) => message.role === 'system')
-      .map((message) => message.content)
-      .join('\n\n');
-    const messages: ModelMessage[] = request.messages
-      .filter((message) => message.role !== 'system')
-      .map((message) => ({ role: message.role as 'user' | 'assistant', content: message.content }));
-    const common = {
-      model: modelOf(ai, providers),
-      messages,
-      ...(system ? { system } : {}),
-      maxRetries: settings.maxRetries,
-      abortSignal,
+    // A JSON reply is asked for by its schema where the endpoint supports that, else as any JSON object. A
+    // reply that does not match is still returned: the planner parses tolerantly and repairs.
+    const responseFormat = request.jsonSchema
+      ? settings.structuredOutputs
+        ? {
+            type: 'json_schema',
+            json_schema: { name: request.jsonSchema.name, schema: request.jsonSchema.schema },
+          }
+        : { type: 'json_object' }
+      : undefined;
+    const body = {
+      model: settings.model,
+      messages: request.messages.map((message) => ({ role: message.role, content: message.content })),
       temperature: request.temperature ?? settings.temperature,
-      ...(request.maxOutputTokens ? { maxOutputTokens: request.maxOutputTokens } : {}),
+      ...(request.maxOutputTokens ? { max_tokens: request.maxOutputTokens } : {}),
+      ...(responseFormat && !request.onDelta ? { response_format: responseFormat } : {}),
     };
     try {
-      if (request.onDelta) {
-        return await streamAnswer(
-          ai,
-          settings,
-          {
-            model: settings.model,
-            messages: request.messages.map((message) => ({ role: message.role, content: message.content })),
-            temperature: common.temperature,
-            ...(request.maxOutputTokens ? { max_tokens: request.maxOutputTokens } : {}),
-          },
-          abortSignal,
-          request.onDelta,
-        );
-      }
-      const output = request.jsonSchema
-        ? Output.object({ schema: jsonSchema(request.jsonSchema.schema), name: request.jsonSchema.name })
-        : undefined;
-      try {
-        const result = await generateText({ ...common, ...(output ? { output } : {}) });
-        return { text: result.text, usage: usageOf(result.totalUsage) };
-      } catch (error) {
-        // The reply did not match the schema: the planner parses tolerantly and repairs, so keep the text.
-        if (NoObjectGeneratedError.isInstance(error) && error.text !== undefined) {
-          return { text: error.text, usage: usageOf(error.usage) };
-        }
-        throw error;
-      }
+      return await completion(ai, settings, body, abortSignal, request.onDelta);
     } catch (error) {
       throw toLlmError(ai, error, settings, request.signal ? { caller: request.signal } : {});
     }
