@@ -158,7 +158,26 @@ export function createTransformersBackend(options: TransformersBackendOptions): 
     };
   }
 
-  function absentCard(entry: CuratedModel): ModelCard {
+  // Whether the Hub answers, asked at most once a minute: a model that is not here is available only if it
+  // can be downloaded now.
+  const hubUrl = (options.remoteHost ?? 'https://huggingface.co').replace(/\/+$/, '');
+  let hubCheck: { at: number; problem: Promise<string | undefined> } | undefined;
+  function hubProblem(): Promise<string | undefined> {
+    if (hubCheck && Date.now() - hubCheck.at < 60_000) return hubCheck.problem;
+    const problem = fetch(`${hubUrl}/api/models?limit=1`, {
+      method: 'HEAD',
+      signal: AbortSignal.timeout(3000),
+    })
+      .then((response) => (response.status >= 500 ? `${hubUrl} answered HTTP ${response.status}` : undefined))
+      .catch((error: unknown) => {
+        const cause = (error as { cause?: { code?: string } }).cause?.code;
+        return `${hubUrl} cannot be reached (${cause ?? errorMessage(error)})`;
+      });
+    hubCheck = { at: Date.now(), problem };
+    return problem;
+  }
+
+  function absentCard(entry: CuratedModel, hubDown: string | undefined): ModelCard {
     const card = {
       id: entry.id,
       backend: TRANSFORMERS_BACKEND_ID,
@@ -167,13 +186,14 @@ export function createTransformersBackend(options: TransformersBackendOptions): 
       sizeBytes: entry.sizeBytes,
       local: true,
     };
-    if (options.offline) {
+    if (options.offline || hubDown !== undefined) {
+      const why = options.offline ? 'Jarvis is offline' : hubDown;
       return {
         ...card,
         description: entry.description,
         tags: ['onnx', 'transformers.js'],
         available: false,
-        reason: `not in the model cache (${cacheDir}) and Jarvis is offline: when online, \`jarvis pull ${entry.id}\` downloads it (about ${megabytes(entry.sizeBytes)})`,
+        reason: `not in the model cache (${cacheDir}) and ${why}: when online, \`jarvis pull ${entry.id}\` downloads it (about ${megabytes(entry.sizeBytes)})`,
       };
     }
     // Online, a documented model is downloaded the first time a task runs it (with progress); the catalog
@@ -195,11 +215,12 @@ export function createTransformersBackend(options: TransformersBackendOptions): 
         cards.push(cardOf(model, modelTask));
       }
     }
-    for (const entry of curated) {
-      if (task !== undefined && entry.task !== task) continue;
-      if (stored.some((model) => model.id === entry.id)) continue;
-      cards.push(absentCard(entry));
-    }
+    const absent = curated.filter(
+      (entry) =>
+        (task === undefined || entry.task === task) && !stored.some((model) => model.id === entry.id),
+    );
+    const hubDown = absent.length > 0 && !options.offline ? await hubProblem() : undefined;
+    for (const entry of absent) cards.push(absentCard(entry, hubDown));
     return cards;
   }
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { TINY_MODELS, writeImageClassifier, writeTinyModels } from '../../../scripts/make-tiny-onnx.js';
+import { closedPort } from '../../../test/support/closed-port.js';
 import { fixture, inferenceRequest } from '../../../test/support/expert-requests.js';
 import { type HfTestServer, startHfServer } from '../../../test/support/hf-server.js';
 import { pngDeclaring, wavDeclaring } from '../../../test/support/hostile-media.js';
@@ -407,6 +408,41 @@ describe('transformers backend downloading a missing model', () => {
   after(async () => {
     await server.close();
     await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a model not on disk is available only while the Hub can be reached to download it', async () => {
+    const curated = [
+      {
+        id: 'jarvis-tiny/downloadable-classifier',
+        task: 'image-classification' as const,
+        description: 'A tiny classifier.',
+        sizeBytes: 1000,
+      },
+    ];
+    const reachable = createTransformersBackend({
+      cacheDir: join(dir, 'empty-cache-1'),
+      offline: false,
+      remoteHost: server.url,
+      pythonHubCache: false,
+      curated,
+    });
+    const [ready] = await reachable.listModels('image-classification');
+    assert.equal(ready?.available, true);
+    assert.ok(ready?.tags?.includes('download-on-first-use'));
+
+    const unreachable = createTransformersBackend({
+      cacheDir: join(dir, 'empty-cache-2'),
+      offline: false,
+      remoteHost: `http://127.0.0.1:${await closedPort()}`,
+      pythonHubCache: false,
+      curated,
+    });
+    const [stranded] = await unreachable.listModels('image-classification');
+    assert.equal(stranded?.available, false);
+    assert.match(
+      stranded?.reason ?? '',
+      /not in the model cache .* and http:\/\/127\.0\.0\.1:\d+ cannot be reached \(ECONNREFUSED\)/,
+    );
   });
 
   test('online, it downloads into the cache with progress; afterwards it runs offline from the cache', async () => {
