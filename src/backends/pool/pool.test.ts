@@ -347,3 +347,44 @@ describe('transformers.js in the worker pool', () => {
     }
   });
 });
+
+describe('backends from the configuration', () => {
+  test('local experts run in the shared pool, which closes with the last backend using it', async () => {
+    const { createBackends } = await import('../registry.js');
+    const { configSchema } = await import('../../config/schema.js');
+    const config = configSchema.parse({ experts: { workers: 1 }, inference: { offline: true } });
+    const backends = createBackends({ config, controller: undefined });
+    const local = backends.find((backend) => backend.id === 'local');
+    assert.ok(local);
+    const ner = () =>
+      local.infer({
+        task: 'token-classification',
+        modelId: 'compromise-ner',
+        inputs: { text: 'Ada Lovelace met Charles Babbage in London.' },
+        artifacts: temporarySink(),
+        signal: new AbortController().signal,
+      });
+    assert.match((await ner()).text ?? '', /Ada Lovelace/);
+    await Promise.all(backends.map((backend) => backend.close?.()));
+    await assert.rejects(ner(), /expert worker pool is closed/);
+  });
+
+  test('experts.workers 0 runs the experts in the calling thread', async () => {
+    const { createBackends } = await import('../registry.js');
+    const { configSchema } = await import('../../config/schema.js');
+    const config = configSchema.parse({ experts: { workers: 0 }, inference: { offline: true } });
+    const backends = createBackends({ config, controller: undefined });
+    const local = backends.find((backend) => backend.id === 'local');
+    assert.ok(local);
+    await Promise.all(backends.map((backend) => backend.close?.()));
+    // Closed or not, an in-thread backend still runs: there is no pool to close.
+    const output = await local.infer({
+      task: 'text-classification',
+      modelId: 'wink-sentiment',
+      inputs: { text: 'What a lovely day.' },
+      artifacts: temporarySink(),
+      signal: new AbortController().signal,
+    });
+    assert.match(output.text ?? '', /POSITIVE/);
+  });
+});
