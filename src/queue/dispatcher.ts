@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { basename } from 'node:path';
 import { type Job, Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
+import type { JarvisConfig } from '../config/schema.js';
 import type { InferenceBackend, InferenceRequest, ModelCard } from '../core/backend.js';
 import { ConfigError, errorMessage, InferenceError, JarvisError } from '../core/errors.js';
 import type { Artifact, TaskOutput } from '../core/output.js';
@@ -79,6 +80,17 @@ export async function connectRedis(redis: Redis, url: string, timeoutMs = 5000):
 }
 
 const WORKERS_CACHE_MS = 1000;
+
+/** The dispatcher the settings ask for (`queue.url`), or undefined when tasks run in-process. */
+export async function queueDispatcherFor(config: JarvisConfig): Promise<QueueDispatcher | undefined> {
+  if (!config.queue.url) return undefined;
+  return createQueueDispatcher({
+    url: config.queue.url,
+    prefix: config.queue.prefix,
+    taskTimeoutMs: config.execute.taskTimeoutMs,
+    maxUploadBytes: config.server.maxUploadBytes,
+  });
+}
 
 export async function createQueueDispatcher(options: QueueDispatcherOptions): Promise<QueueDispatcher> {
   const prefix = options.prefix ?? DEFAULT_QUEUE_PREFIX;

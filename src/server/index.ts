@@ -7,7 +7,7 @@ import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { ConfigLayer, JarvisConfig } from '../config/schema.js';
 import { ConfigError } from '../core/errors.js';
-import { createQueueDispatcher, type QueueDispatcher } from '../queue/dispatcher.js';
+import { type QueueDispatcher, queueDispatcherFor } from '../queue/dispatcher.js';
 import { createJarvis, type Jarvis, type JarvisOverrides } from '../run/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { admissionLimits } from './admission.js';
@@ -80,14 +80,7 @@ export async function createServerApp(options: ServerOptions): Promise<JarvisSer
   const store = await openStore(databasePath(config));
   let queue: QueueDispatcher | undefined;
   try {
-    queue = config.queue.url
-      ? await createQueueDispatcher({
-          url: config.queue.url,
-          prefix: config.queue.prefix,
-          taskTimeoutMs: config.execute.taskTimeoutMs,
-          maxUploadBytes: config.server.maxUploadBytes,
-        })
-      : undefined;
+    queue = await queueDispatcherFor(config);
     const overrides: JarvisOverrides = queue ? { wrapBackend: queue.wrap } : {};
     const build = options.createJarvis ?? createJarvis;
     const buildJarvis = (next: JarvisConfig) => build(next, overrides);

@@ -2,7 +2,7 @@ import pc from 'picocolors';
 import { modelKey } from '../../core/backend.js';
 import { normalizeTaskName } from '../../core/tasks.js';
 import { closestTask } from '../../plan/index.js';
-import { createQueueDispatcher } from '../../queue/dispatcher.js';
+import { queueDispatcherFor } from '../../queue/dispatcher.js';
 import { createJarvis } from '../../run/index.js';
 import { type CliIo, configFor, jarvisFor, notices, UsageError } from '../context.js';
 import type { CommonFlags } from '../parse.js';
@@ -21,14 +21,7 @@ export async function modelsCommand(
   }
   // With a queue, the models live workers offer are listed too (tagged "worker"), as the server selects them.
   const { config } = configFor(flags, io);
-  const queue = config.queue.url
-    ? await createQueueDispatcher({
-        url: config.queue.url,
-        prefix: config.queue.prefix,
-        taskTimeoutMs: config.execute.taskTimeoutMs,
-        maxUploadBytes: config.server.maxUploadBytes,
-      })
-    : undefined;
+  const queue = await queueDispatcherFor(config);
   const jarvis = queue
     ? await createJarvis(config, { onNotice: (message) => notices.write(message), wrapBackend: queue.wrap })
     : await jarvisFor(flags, io);
