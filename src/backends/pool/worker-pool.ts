@@ -165,9 +165,10 @@ export class ExpertPool {
     while (this.#queue.length > 0 && !this.#closed) {
       const idle = this.#slots.filter((slot) => !slot.job && !slot.ended);
       // The first waiting job that an idle worker has warm goes there; otherwise the oldest job goes to a
-      // worker with nothing loaded, a new one, or the idle one left.
+      // worker with nothing loaded, a new one, or the idle one left. Only the first few waiting jobs may pass
+      // the oldest, so that a stream of warm jobs cannot keep it waiting for ever.
       let chosen: { job: Job; slot: Slot | undefined } | undefined;
-      for (const job of this.#queue) {
+      for (const job of this.#queue.slice(0, this.size)) {
         const warm = idle.find((slot) => slot.warm.has(job.key));
         if (warm) {
           chosen = { job, slot: warm };
