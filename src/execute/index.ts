@@ -9,12 +9,5 @@ export {
   resolveInputFile,
   resolveLocalFile,
 } from './inputs.js';
-export {
-  detectMimeType,
-  detectMimeTypeOfBytes,
-  extensionForMimeType,
-  mimeTypeFromExtension,
-  sniffMimeType,
-} from './mime-types.js';
 export { type ResolvedArguments, referencedTasks, resolveArguments } from './resolve.js';
 export { type ExecuteOptions, executePlan } from './scheduler.js';

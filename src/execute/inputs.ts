@@ -11,8 +11,13 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { closestNames } from '../core/did-you-mean.js';
 import { CancelledError, InputError, type InputFile, redact } from '../core/index.js';
+import {
+  detectFileType,
+  extensionForMimeType,
+  mimeTypeFromExtension,
+  sniffFileType,
+} from '../media/types.js';
 import type { ArtifactDirectory } from './artifacts.js';
-import { detectMimeType, extensionForMimeType, mimeTypeFromExtension, sniffMimeType } from './mime-types.js';
 
 export type FileKind = 'image' | 'audio' | 'video';
 
@@ -202,7 +207,7 @@ export async function openLocalInput(
     } finally {
       await target.close().catch(() => {});
     }
-    return { path: copy, mimeType: await detectMimeType(copy), source: real };
+    return { path: copy, mimeType: await detectFileType(copy), source: real };
   } finally {
     await handle.close();
   }
@@ -442,7 +447,7 @@ async function saveResponse(
     throw new InputError(`fetching ${shown} failed: ${(error as Error).message}`, { url: shown });
   }
 
-  const sniffed = await sniffMimeType(path);
+  const sniffed = await sniffFileType(path);
   if (sniffed?.startsWith(`${kind}/`)) {
     const better = extensionForMimeType(sniffed);
     if (extension !== 'bin' || better === undefined) return { path, mimeType: sniffed };

@@ -3,7 +3,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JarvisConfig } from '../config/schema.js';
 import { InputError } from '../core/errors.js';
-import { detectMimeTypeOfBytes, extensionForMimeType } from '../execute/index.js';
+import { extensionForMimeType, sniffBytesType } from '../media/types.js';
 import { runOutputDir } from '../run/index.js';
 
 export type FileArgumentKind = 'image' | 'audio' | 'video';
@@ -69,7 +69,7 @@ export class InlineFiles {
       throw new InputError(`${argument} is larger than the ${this.maxBytes}-byte limit`);
     }
     const bytes = Buffer.from(base64, 'base64');
-    const sniffed = await detectMimeTypeOfBytes(bytes);
+    const sniffed = await sniffBytesType(bytes);
     if (!sniffed?.startsWith(`${kind}/`)) {
       throw new InputError(
         `${argument} does not hold ${kind === 'image' ? 'an image' : kind === 'video' ? 'a video' : 'audio'} (content is ${sniffed ?? 'unrecognised'})`,

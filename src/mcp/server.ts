@@ -9,7 +9,8 @@ import type { ModelCard } from '../core/backend.js';
 import { CancelledError, errorMessage, InputError } from '../core/errors.js';
 import type { RunEvent } from '../core/events.js';
 import { type TaskName, taskSignature } from '../core/tasks.js';
-import { detectMimeType, resolveLocalFile } from '../execute/index.js';
+import { resolveLocalFile } from '../execute/index.js';
+import { detectFileType } from '../media/types.js';
 import { runOutputDir } from '../run/index.js';
 import { runToolResult } from './content.js';
 import type { McpHost } from './host.js';
@@ -314,7 +315,7 @@ export async function createJarvisMcpServer(options: JarvisMcpServerOptions): Pr
         maxDownloadBytes: 0,
         urlTimeoutMs: 1,
       });
-      const mimeType = await detectMimeType(path);
+      const mimeType = await detectFileType(path);
       const bytes = await readFile(path);
       const isText = mimeType.startsWith('text/') || mimeType === 'application/json';
       return {

@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
-import { extname, isAbsolute, relative } from 'node:path';
+import { isAbsolute, relative } from 'node:path';
 import { Readable } from 'node:stream';
-import { sniffFile } from './media-types.js';
+import { detectFileType, mimeTypeFromExtension } from '../media/types.js';
 
 /** True when `path` is `root` itself or lies beneath it (both already resolved). */
 export function isInside(root: string, path: string): boolean {
@@ -13,20 +13,6 @@ export function isInside(root: string, path: string): boolean {
 /** Types a browser may show in place; anything else (HTML, SVG, scripts) is sent as a download. */
 const INLINE_TYPES =
   /^(image\/(png|jpeg|gif|webp|bmp|avif)|audio\/[\w.+-]+|video\/[\w.+-]+|text\/plain|application\/json)$/;
-
-const STATIC_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.webmanifest': 'application/manifest+json',
-  '.woff2': 'font/woff2',
-  '.txt': 'text/plain; charset=utf-8',
-};
 
 const notFound = () =>
   new Response(
@@ -60,8 +46,8 @@ export async function sendFile(
   if (!info?.isFile()) return notFound();
 
   const mimeType = options.forStaticSite
-    ? (STATIC_TYPES[extname(real).toLowerCase()] ?? 'application/octet-stream')
-    : (options.mimeType ?? (await sniffFile(real)));
+    ? (mimeTypeFromExtension(real) ?? 'application/octet-stream')
+    : (options.mimeType ?? (await detectFileType(real)));
   const headers = new Headers({
     'content-type': mimeType,
     'x-content-type-options': 'nosniff',

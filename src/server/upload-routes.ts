@@ -3,13 +3,12 @@ import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { imageSizeProblem } from '../core/media-limits.js';
-
+import { extensionOrSubtype, sniffBytesType } from '../media/types.js';
 import { newId, type StoredUpload } from '../store/index.js';
 import type { AppEnv } from './app.js';
 import { presentUpload, type ServerContext } from './context.js';
 import { sendFile } from './files.js';
 import { badRequest, HttpError, notFound } from './http-errors.js';
-import { extensionFor, sniffBytes } from './media-types.js';
 
 const MEDIA_KINDS = ['image', 'audio', 'video'] as const;
 
@@ -48,7 +47,7 @@ export async function saveUpload(
   const limit = context.config.server.maxUploadBytes;
   if (bytes.byteLength > limit) throw tooLarge(limit);
   if (bytes.byteLength === 0) throw badRequest(`The file "${name}" is empty.`, 'empty_upload');
-  const mimeType = await sniffBytes(bytes);
+  const mimeType = await sniffBytesType(bytes);
   const kind = MEDIA_KINDS.find((candidate) => mimeType?.startsWith(`${candidate}/`));
   if (!mimeType || !kind) {
     throw new HttpError(
@@ -61,7 +60,7 @@ export async function saveUpload(
   if (kind === 'image') await refuseOversizedImage(bytes, name);
   await mkdir(context.uploadsDir, { recursive: true });
   const id = newId('u');
-  const path = join(context.uploadsDir, `${id}.${extensionFor(mimeType)}`);
+  const path = join(context.uploadsDir, `${id}.${extensionOrSubtype(mimeType)}`);
   await writeFile(path, bytes, { flag: 'wx', mode: 0o600 });
   return context.store.addUpload({
     id,

@@ -3,6 +3,7 @@ import type { InferenceClient, InferenceProviderOrPolicy, Options } from '@huggi
 import type { InferenceRequest } from '../../core/backend.js';
 import type { Artifact, InputFile, TaskOutput } from '../../core/output.js';
 import type { TaskName } from '../../core/tasks.js';
+import { extensionOrSubtype } from '../../media/types.js';
 import { writePng } from '../shared/artifacts.js';
 import { detectionOutput, type LabelledBox } from '../shared/draw-boxes.js';
 import {
@@ -30,20 +31,6 @@ type TaskRunner = (call: TaskCall) => Promise<TaskOutput>;
 /** The model and provider every client call names. */
 const target = (call: TaskCall): { model: string; provider?: InferenceProviderOrPolicy } =>
   call.provider ? { model: call.model, provider: call.provider } : { model: call.model };
-
-const EXTENSIONS: Record<string, string> = {
-  'image/png': 'png',
-  'image/jpeg': 'jpg',
-  'image/webp': 'webp',
-  'image/gif': 'gif',
-  'audio/flac': 'flac',
-  'audio/wav': 'wav',
-  'audio/x-wav': 'wav',
-  'audio/mpeg': 'mp3',
-  'audio/ogg': 'ogg',
-  'video/mp4': 'mp4',
-  'video/webm': 'webm',
-};
 
 function fail(call: TaskCall, message: string): never {
   throw inputError(call.request, 'hf-inference', message);
@@ -83,7 +70,7 @@ async function saveBlob(
     kind,
     bytes: new Uint8Array(await data.arrayBuffer()),
     mimeType,
-    extension: EXTENSIONS[mimeType] ?? fallbackType.split('/')[1] ?? 'bin',
+    extension: extensionOrSubtype(mimeType, fallbackType.split('/')[1] ?? 'bin'),
     label,
   });
 }
@@ -310,7 +297,7 @@ const RUNNERS: Partial<Record<TaskName, TaskRunner>> = {
           kind: 'audio',
           bytes: new Uint8Array(Buffer.from(item.blob, 'base64')),
           mimeType,
-          extension: EXTENSIONS[mimeType] ?? 'flac',
+          extension: extensionOrSubtype(mimeType, 'flac'),
           label: item.label,
         }),
       );

@@ -1,6 +1,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { InferenceError } from '../../core/errors.js';
 import type { Artifact, ArtifactSink, TaskOutput } from '../../core/output.js';
+import { extensionOrSubtype } from '../../media/types.js';
 
 type MediaKind = Artifact['kind'];
 
@@ -14,27 +15,6 @@ export interface LinkedResourceReader {
 }
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
-const EXTENSIONS: Record<string, string> = {
-  'image/jpeg': 'jpg',
-  'image/svg+xml': 'svg',
-  'audio/mpeg': 'mp3',
-  'audio/x-wav': 'wav',
-  'audio/wave': 'wav',
-  'audio/vnd.wave': 'wav',
-  'video/quicktime': 'mov',
-};
-
-function extensionOf(mimeType: string): string {
-  return (
-    EXTENSIONS[mimeType] ??
-    (mimeType
-      .split('/')[1]
-      ?.replace(/[^a-z0-9]/gi, '')
-      .slice(0, 10) ||
-      'bin')
-  );
-}
 
 function mediaKindOf(mimeType: string | undefined): MediaKind | undefined {
   const kind = mimeType?.split('/')[0];
@@ -77,7 +57,13 @@ export async function toTaskOutput(
   const artifacts: Artifact[] = [];
   const keep = async (kind: MediaKind, bytes: Uint8Array, mimeType: string, label: string) => {
     artifacts.push(
-      await options.artifacts.write({ kind, bytes, mimeType, extension: extensionOf(mimeType), label }),
+      await options.artifacts.write({
+        kind,
+        bytes,
+        mimeType,
+        extension: extensionOrSubtype(mimeType),
+        label,
+      }),
     );
   };
   const keepResource = async (
