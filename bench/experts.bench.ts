@@ -520,11 +520,22 @@ async function comparisons(): Promise<void> {
     const serial: number[] = [];
     const mainParallel: number[] = [];
     const parallelRatio: number[] = [];
+    // Cores this process got while it ran (CPU time / wall time): on a busy machine the parallel run cannot
+    // be faster than the share of the cores the machine gives it, and this says what that share was.
+    const coresSerial: number[] = [];
+    const coresParallel: number[] = [];
+    const cores = async (work: () => Promise<unknown>, into: number[]) => {
+      const cpu = process.cpuUsage();
+      const wall = await timed(work);
+      const used = process.cpuUsage(cpu);
+      into.push((used.user + used.system) / 1000 / wall);
+      return wall;
+    };
     for (let run = 0; run < RUNS; run++) {
-      const s = await timed(async () => {
+      const s = await cores(async () => {
         for (const name of images) await detect(pooled, name);
-      });
-      const p = await timed(() => Promise.all(images.map((name) => detect(pooled, name))));
+      }, coresSerial);
+      const p = await cores(() => Promise.all(images.map((name) => detect(pooled, name))), coresParallel);
       mainParallel.push(await timed(() => Promise.all(images.map((name) => detect(mainThread, name)))));
       serial.push(s);
       parallel.push(p);
@@ -540,6 +551,11 @@ async function comparisons(): Promise<void> {
         figure: 'three detections, pool, in parallel',
         value: ms(spread(parallel)),
         includes: `Promise.all over ${pool.size} workers`,
+      },
+      {
+        figure: 'cores used: one after another / in parallel',
+        value: `${spread(coresSerial).median.toFixed(2)} / ${spread(coresParallel).median.toFixed(2)}`,
+        includes: 'CPU time / wall time of this process: the share of the machine the runs got',
       },
       {
         figure: 'three detections, main thread, Promise.all',
