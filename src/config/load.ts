@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ConfigError } from '../core/errors.js';
+import { shownPath } from '../core/paths.js';
 import { configProblems } from './problems.js';
 import { type ConfigLayer, configSchema, type JarvisConfig } from './schema.js';
 
@@ -128,8 +129,7 @@ export function parseConfig(layer: unknown, source?: string): JarvisConfig {
 
 /** How a config file is named in messages: relative to the working directory when inside it. */
 function displayPath(file: string, cwd: string): string {
-  const relativePath = relative(cwd, file);
-  return relativePath.startsWith('..') || isAbsolute(relativePath) ? file : relativePath;
+  return shownPath(file, [cwd]);
 }
 
 export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {

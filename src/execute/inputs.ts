@@ -5,12 +5,13 @@ import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { createRequire } from 'node:module';
 import type { LookupFunction } from 'node:net';
-import { basename, dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { basename, dirname, extname, resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { closestNames } from '../core/did-you-mean.js';
 import { CancelledError, InputError, type InputFile, redact } from '../core/index.js';
+import { isInside } from '../core/paths.js';
 import {
   detectFileType,
   extensionForMimeType,
@@ -57,11 +58,6 @@ export function similarFileNames(path: string): string[] {
   return closestNames(basename(path), names, { max: 3, limit: 10_000 });
 }
 
-function isInside(child: string, parent: string): boolean {
-  const path = relative(parent, child);
-  return path === '' || (path !== '..' && !path.startsWith(`..${sep}`) && !isAbsolute(path));
-}
-
 async function realOrUndefined(path: string): Promise<string | undefined> {
   try {
     return await realpath(path);
@@ -93,7 +89,7 @@ async function realConfinement(policy: InputPolicy) {
     lexicalFiles,
     realRoots,
     realFiles,
-    allowsReal: (real: string) => realRoots.some((root) => isInside(real, root)) || realFiles.includes(real),
+    allowsReal: (real: string) => realRoots.some((root) => isInside(root, real)) || realFiles.includes(real),
   };
 }
 
@@ -112,7 +108,7 @@ export async function resolveLocalFile(value: string, policy: InputPolicy): Prom
       path: value,
     });
   const lexicallyAllowed =
-    [...lexicalRoots, ...realRoots].some((root) => isInside(path, root)) ||
+    [...lexicalRoots, ...realRoots].some((root) => isInside(root, path)) ||
     [...lexicalFiles, ...realFiles].includes(path);
   if (!lexicallyAllowed) throw refuse();
 

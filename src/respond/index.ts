@@ -1,8 +1,9 @@
-import { basename, dirname, isAbsolute, relative } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { fitMessages } from '../core/context-fit.js';
 import type { TaskResult } from '../core/events.js';
 import type { TaskGraph } from '../core/graph.js';
 import type { ChatMessage, ControllerModel } from '../core/llm.js';
+import { shownPath } from '../core/paths.js';
 
 export interface RespondOptions {
   request: string;
@@ -40,11 +41,7 @@ function clip(text: string, max: number): string {
 
 /** A path as the user knows it: relative to the first root that contains it. */
 function displayPath(path: string, roots: readonly string[]): string {
-  for (const root of roots) {
-    const shown = relative(root, path);
-    if (shown && !shown.startsWith('..') && !isAbsolute(shown)) return shown;
-  }
-  return path;
+  return shownPath(path, roots);
 }
 
 /** The folder all generated files are in, when there is one, so each file is named by its name only. */

@@ -1,14 +1,10 @@
 import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
-import { isAbsolute, relative } from 'node:path';
 import { Readable } from 'node:stream';
+import { isInside } from '../core/paths.js';
 import { detectFileType, mimeTypeFromExtension } from '../media/types.js';
 
-/** True when `path` is `root` itself or lies beneath it (both already resolved). */
-export function isInside(root: string, path: string): boolean {
-  const inside = relative(root, path);
-  return inside === '' || (!inside.startsWith('..') && !isAbsolute(inside));
-}
+export { isInside } from '../core/paths.js';
 
 /** Types a browser may show in place; anything else (HTML, SVG, scripts) is sent as a download. */
 const INLINE_TYPES =

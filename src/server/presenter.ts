@@ -1,6 +1,7 @@
-import { isAbsolute, relative, sep } from 'node:path';
+import { isAbsolute, sep } from 'node:path';
 import type { RunEvent, RunResult, TaskResult } from '../core/events.js';
 import type { TaskGraph } from '../core/graph.js';
+import { pathInside } from '../core/paths.js';
 import { foldRunEvents } from '../core/run-state.js';
 import type { TaskView } from './task-view.js';
 
@@ -16,8 +17,8 @@ export function runFileResolver(
 ): FileUrlResolver {
   return (path) => {
     if (!isAbsolute(path)) return null;
-    const inside = relative(outputDir, path);
-    if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) return null;
+    const inside = pathInside(outputDir, path);
+    if (!inside) return null;
     const encoded = inside.split(sep).map(encodeURIComponent).join('/');
     return sign(`/v1/runs/${encodeURIComponent(runId)}/files/${encoded}`);
   };

@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { mkdir, rm, symlink } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { JarvisConfig } from '../config/schema.js';
+import { pathInside } from '../core/paths.js';
 import { runOutputDir } from '../run/index.js';
 import { newId, type StoredUpload } from '../store/index.js';
 
@@ -25,8 +26,8 @@ export interface RunWorkspace {
 
 /** Links `target` at the place its path under `dataDir` names inside `cwd`; targets elsewhere are left out. */
 async function mirror(dataDir: string, cwd: string, target: string, type: 'file' | 'dir'): Promise<void> {
-  const inside = relative(dataDir, target);
-  if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) return;
+  const inside = pathInside(dataDir, target);
+  if (!inside) return;
   const link = join(cwd, inside);
   if (existsSync(link)) return;
   await mkdir(dirname(link), { recursive: true });
@@ -47,8 +48,7 @@ function emptyWorkspace(config: JarvisConfig): string {
 
 /** Whether `target` lies inside `dataDir` (only such targets are mirrored). */
 function insideDataDir(dataDir: string, target: string): boolean {
-  const inside = relative(dataDir, target);
-  return inside !== '' && !inside.startsWith('..') && !isAbsolute(inside);
+  return Boolean(pathInside(dataDir, target));
 }
 
 export async function createRunWorkspace(
