@@ -11,6 +11,7 @@ export { planFromFile } from './formats.js';
 export { parsePlanText } from './parse.js';
 export {
   buildPlanMessages,
+  MAX_GRAMMAR_TASKS,
   PLAN_DEMOS,
   type PlanPromptOptions,
   planGrammarSchemaFor,

@@ -3,6 +3,7 @@ import type { ChatMessage } from '../core/llm.js';
 import {
   HUGGING_FACE_TASKS,
   RESOURCE_KINDS,
+  type ResourceKind,
   type TaskDefinition,
   type TaskVocabulary,
 } from '../core/tasks.js';
@@ -257,14 +258,102 @@ export function planJsonSchemaFor(): { name: string; schema: Record<string, unkn
 
 export const planJsonSchema = planJsonSchemaFor();
 
+/** Most tasks a plan may have under the grammar: each position is its own rule, so the grammar grows with it. */
+export const MAX_GRAMMAR_TASKS = 6;
+
+/** Tasks that take the same argument kinds (and need the same ones) share one rule of the grammar. */
+function argumentGroups(
+  definitions: readonly TaskDefinition[],
+): { names: string[]; definition: TaskDefinition }[] {
+  const groups = new Map<string, { names: string[]; definition: TaskDefinition }>();
+  for (const definition of definitions) {
+    const key = RESOURCE_KINDS.map((kind) =>
+      definition.required.includes(kind) ? 'R' : definition.inputs.includes(kind) ? 'O' : '-',
+    ).join('');
+    const group = groups.get(key);
+    if (group) group.names.push(definition.name);
+    else groups.set(key, { names: [definition.name], definition });
+  }
+  return [...groups.values()];
+}
+
+/**
+ * One argument under the grammar: null for a kind the task does not take; else a non-empty text (a value
+ * the user gave), or for a text argument the output of an earlier task ("<GENERATED>-k", k < position,
+ * which every task can give as text); null too when the kind is optional.
+ */
+function argumentSchema(
+  definition: TaskDefinition,
+  kind: ResourceKind,
+  position: number,
+): Record<string, unknown> {
+  if (!definition.inputs.includes(kind)) return { type: 'null' };
+  // Bounded well below the validator's limits: a file name or a short text (longer texts come from tasks).
+  const literal = { type: 'string', minLength: 1, maxLength: kind === 'text' ? 240 : 120 };
+  const references = Array.from({ length: position }, (_, id) => `<GENERATED>-${id}`);
+  const options: Record<string, unknown>[] = [
+    ...(kind === 'text' && references.length > 0 ? [{ enum: references }] : []),
+    literal,
+    ...(definition.required.includes(kind) ? [] : [{ type: 'null' }]),
+  ];
+  return options.length === 1 ? options[0]! : { oneOf: options };
+}
+
+/** The task at one position of the plan: its id is its position; it may use only earlier tasks. */
+function positionSchema(groups: { names: string[]; definition: TaskDefinition }[], position: number) {
+  const options = groups.map(({ names, definition }) => ({
+    type: 'object',
+    properties: {
+      task: { enum: names },
+      id: { const: position },
+      dep: { type: 'array', items: { enum: [-1, ...Array.from({ length: position }, (_, id) => id)] } },
+      args: {
+        type: 'object',
+        properties: Object.fromEntries(
+          RESOURCE_KINDS.map((kind) => [kind, argumentSchema(definition, kind, position)]),
+        ),
+        required: [...RESOURCE_KINDS],
+        additionalProperties: false,
+      },
+    },
+    required: ['task', 'id', 'dep', 'args'],
+    additionalProperties: false,
+  }));
+  return options.length === 1 ? options[0]! : { oneOf: options };
+}
+
 /**
  * The stricter schema for controllers that constrain decoding themselves (the embedded model turns it
- * into a grammar, at no prompt cost): task names limited to the vocabulary (or `tasks`).
+ * into a grammar, at no prompt cost). It encodes the rules the validator checks, so that whatever the model
+ * writes is a valid plan: task names from the vocabulary (or `tasks`); ids 0, 1, 2, ... in order; each
+ * task's required argument kinds present, kinds it does not take null; references only to earlier tasks,
+ * and only where any output fits (text); at most MAX_GRAMMAR_TASKS tasks. A reply it accepts is one the
+ * lean `planJsonSchema` accepts.
  */
 export function planGrammarSchemaFor(
   tasks?: readonly string[],
   vocabulary: TaskVocabulary = HUGGING_FACE_TASKS,
 ): { name: string; schema: Record<string, unknown> } {
-  const names = tasksOf(vocabulary, tasks).map((definition) => definition.name);
-  return { name: 'task_plan', schema: planSchema(taskItemSchema(names)) };
+  const groups = argumentGroups(tasksOf(vocabulary, tasks));
+  if (groups.length === 0) {
+    return { name: 'task_plan', schema: planSchema(taskItemSchema([])) };
+  }
+  return {
+    name: 'task_plan',
+    schema: {
+      type: 'object',
+      properties: {
+        tasks: {
+          type: 'array',
+          prefixItems: Array.from({ length: MAX_GRAMMAR_TASKS }, (_, position) =>
+            positionSchema(groups, position),
+          ),
+          minItems: 0,
+          maxItems: MAX_GRAMMAR_TASKS,
+        },
+      },
+      required: ['tasks'],
+      additionalProperties: false,
+    },
+  };
 }

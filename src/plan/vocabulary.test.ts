@@ -99,9 +99,9 @@ describe('a custom task vocabulary', () => {
     assert.ok(prompt.includes('video, audio -> video: Video Voiceover'));
     assert.ok(!prompt.includes('object-detection'));
     const grammar = JSON.stringify(planGrammarSchemaFor(undefined, vocabulary).schema);
-    assert.ok(
-      grammar.includes('"enum":["Image Downloader","Image-to-Text","Text-to-Audio","Video Voiceover"]'),
-    );
+    for (const name of ['Image Downloader', 'Image-to-Text', 'Text-to-Audio', 'Video Voiceover']) {
+      assert.ok(grammar.includes(`"${name}"`), name);
+    }
     // The schema sent to providers names no task: the prompt already lists them.
     assert.ok(!JSON.stringify(planJsonSchemaFor().schema).includes('Image'));
   });
