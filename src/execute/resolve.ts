@@ -138,8 +138,9 @@ export async function resolveArguments(
       if (source !== undefined) copies.push(file.path);
       const shownName = basename(source ?? file.path);
       await checkInputFile({ ...file, name: shownName }, name);
-      // The record names the file the user gave; the expert reads the private copy made of it.
-      args[name] = source ?? file.path;
+      // The record names the file as the plan did (the user's name, a URL), never a server path; a generated
+      // file by its path. The expert reads the private copy made of it.
+      args[name] = reference ? file.path : value;
       inputs[name] = { path: file.path, mimeType: file.mimeType, name: shownName };
     }
   } catch (error) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -286,7 +286,7 @@ describe('executePlan', () => {
       [watching],
     );
     assert.equal(result!.status, 'succeeded');
-    assert.equal(result!.args.image, join(await realpath(cwd), 'cat.png'));
+    assert.equal(result!.args.image, 'cat.png', 'the record names the file as the plan did');
     assert.equal(seen.length, 1);
     assert.equal(seen[0]!.path, join(cwd, 'out', 'inputs', 'cat.png'));
     assert.ok(seen[0]!.existed, 'the copy was there while the expert ran');

@@ -1,4 +1,3 @@
-import { relative } from 'node:path';
 import type { JarvisConfig } from '../config/schema.js';
 import { InputError } from '../core/errors.js';
 import type { RunResult } from '../core/events.js';
@@ -10,6 +9,7 @@ import type { Jarvis } from '../run/index.js';
 import { runOutputDir } from '../run/index.js';
 import type { Conversation, Store, StoredUpload } from '../store/index.js';
 import type { Slot } from './admission.js';
+import { uploadNames } from './file-names.js';
 import type { ServerMetrics } from './metrics.js';
 import { type FileUrlResolver, runFileResolver } from './presenter.js';
 import type { ActiveRun, RunManager } from './run-manager.js';
@@ -37,7 +37,12 @@ export interface ServerContext {
 
 /** The URL resolver for the files of one run. */
 export function fileUrlsOf(context: ServerContext, runId: string): FileUrlResolver {
-  return runFileResolver(runId, runOutputDir(context.config, runId), context.signer.sign);
+  return runFileResolver(
+    runId,
+    runOutputDir(context.config, runId),
+    context.signer.sign,
+    context.config.dataDir,
+  );
 }
 
 export function uploadUrl(context: ServerContext, id: string): string {
@@ -55,23 +60,35 @@ export function presentUpload(context: ServerContext, upload: StoredUpload) {
   };
 }
 
-/** Names a user gave their files go into the prompt: keep them to one short, quote-free line. */
-const displayName = (name: string) =>
-  name
-    .replace(/[\r\n"`]+/g, ' ')
-    .trim()
-    .slice(0, 80);
-
 /**
- * The request the planner sees: the user's words plus the attached files, named by their path relative to
- * the run's working folder (the data folder), which is also how later turns and answers refer to files.
+ * The request the planner sees: the user's words plus the attached files, named as the user knows them
+ * (`kite.jpg`, linked under that name in the run's working folder), which is also how later turns and answers
+ * refer to them.
  */
-export function requestWithAttachments(text: string, uploads: StoredUpload[], cwd: string): string {
+export function requestWithAttachments(
+  text: string,
+  uploads: readonly StoredUpload[],
+  names: ReadonlyMap<string, string>,
+): string {
   if (uploads.length === 0) return text;
-  const lines = uploads.map(
-    (upload) => `- ${upload.kind}: ${relative(cwd, upload.path)} (uploaded as "${displayName(upload.name)}")`,
-  );
+  const lines = uploads.map((upload) => `- ${upload.kind}: ${names.get(upload.id) ?? upload.name}`);
   return `${text}\n\nAttached files:\n${lines.join('\n')}`;
+}
+
+/** Every upload of a conversation, oldest first, and the names they go by in it. */
+async function conversationUploads(
+  context: ServerContext,
+  conversationId: string | undefined,
+  adding: readonly StoredUpload[] = [],
+): Promise<{ uploads: StoredUpload[]; names: Map<string, string> }> {
+  const earlier = conversationId
+    ? await loadUploads(
+        context,
+        (await context.store.listMessages(conversationId)).flatMap((message) => message.files),
+      ).catch(() => [])
+    : [];
+  const uploads = [...earlier, ...adding];
+  return { uploads, names: uploadNames(uploads) };
 }
 
 export async function loadUploads(context: ServerContext, ids: readonly string[]): Promise<StoredUpload[]> {
@@ -92,11 +109,12 @@ export async function conversationHistory(
   const cwd = context.config.dataDir;
   const messages = await context.store.listMessages(conversationId);
   const runs = new Map((await context.store.listRuns(conversationId)).map((run) => [run.id, run]));
+  const { names } = await conversationUploads(context, conversationId);
   const history: ChatMessage[] = [];
   for (const message of messages) {
     if (message.role === 'user') {
       const uploads = await loadUploads(context, message.files).catch(() => []);
-      history.push({ role: 'user', content: requestWithAttachments(message.content, uploads, cwd) });
+      history.push({ role: 'user', content: requestWithAttachments(message.content, uploads, names) });
       continue;
     }
     const run = message.runId ? runs.get(message.runId) : undefined;
@@ -151,7 +169,6 @@ async function startInSlot(
   uploads: StoredUpload[],
   slot: Slot,
 ): Promise<{ run: ActiveRun; conversation: Conversation }> {
-  const cwd = context.config.dataDir;
   let conversation: Conversation | undefined;
   if (input.conversationId) {
     conversation = await context.store.getConversation(input.conversationId);
@@ -159,14 +176,13 @@ async function startInSlot(
   }
   const history = input.history ?? (conversation ? await conversationHistory(context, conversation.id) : []);
   // A run may read its own conversation's uploads and earlier runs' files, and nothing else of the data folder.
-  const earlierUploads = conversation
-    ? await loadUploads(
-        context,
-        (await context.store.listMessages(conversation.id)).flatMap((message) => message.files),
-      ).catch(() => [])
-    : [];
+  const files = await conversationUploads(context, conversation?.id, uploads);
   const earlierRuns = conversation ? await context.store.listRunIds(conversation.id) : [];
-  const workspace = await createRunWorkspace(context.config, [...earlierUploads, ...uploads], earlierRuns);
+  const workspace = await createRunWorkspace(
+    context.config,
+    files.uploads.map((upload) => ({ path: upload.path, name: files.names.get(upload.id)! })),
+    earlierRuns,
+  );
   const existing = conversation;
   let created: Conversation | undefined;
   const run = await context.runs
@@ -188,7 +204,7 @@ async function startInSlot(
       },
       key: input.key,
       slot,
-      request: requestWithAttachments(input.text, uploads, cwd),
+      request: requestWithAttachments(input.text, uploads, files.names),
       history,
       inputFiles: workspace.inputFiles,
       allowedDirs: workspace.allowedDirs,

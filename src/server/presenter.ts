@@ -1,4 +1,4 @@
-import { isAbsolute, sep } from 'node:path';
+import { isAbsolute, resolve, sep } from 'node:path';
 import type { RunEvent, RunResult, TaskResult } from '../core/events.js';
 import type { TaskGraph } from '../core/graph.js';
 import { pathInside } from '../core/paths.js';
@@ -7,21 +7,42 @@ import type { TaskView } from './task-view.js';
 
 export type { TaskView } from './task-view.js';
 
-/** Maps a file a run wrote to the URL that serves it, or null when it lies outside the run's folder. */
-export type FileUrlResolver = (path: string) => string | null;
+/**
+ * Maps a file a run wrote to the URL that serves it, or null when it lies outside the run's folder; `hide`
+ * rewrites the server's own paths in any text to the paths a client knows (`runs/<run id>/….png`, `kite.jpg`).
+ */
+export type FileUrlResolver = ((path: string) => string | null) & { hide?: (text: string) => string };
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Removes the server's folders from paths in `text`: a run's working folder (where uploads go by their
+ * names), then the data folder (`runs/…`), so that no reply carries `/srv/…/.jarvis/…`.
+ */
+export function serverPathHider(dataDir: string): (text: string) => string {
+  const root = escapeRegExp(resolve(dataDir));
+  const pattern = new RegExp(
+    `${root}${escapeRegExp(sep)}(?:workspaces${escapeRegExp(sep)}[^${escapeRegExp(sep)}]+${escapeRegExp(sep)})?`,
+    'g',
+  );
+  return (text) => (text.includes(sep) ? text.replace(pattern, '') : text);
+}
 
 export function runFileResolver(
   runId: string,
   outputDir: string,
   sign: (path: string) => string,
+  dataDir?: string,
 ): FileUrlResolver {
-  return (path) => {
+  const resolver: FileUrlResolver = (path) => {
     if (!isAbsolute(path)) return null;
     const inside = pathInside(outputDir, path);
     if (!inside) return null;
     const encoded = inside.split(sep).map(encodeURIComponent).join('/');
     return sign(`/v1/runs/${encodeURIComponent(runId)}/files/${encoded}`);
   };
+  if (dataDir !== undefined) resolver.hide = serverPathHider(dataDir);
+  return resolver;
 }
 
 const isArtifactLike = (value: Record<string, unknown>): boolean =>
@@ -33,6 +54,7 @@ const isArtifactLike = (value: Record<string, unknown>): boolean =>
  */
 export function withFileUrls<T>(value: T, urlOf: FileUrlResolver): T {
   if (Array.isArray(value)) return value.map((item) => withFileUrls(item, urlOf)) as T;
+  if (typeof value === 'string') return (urlOf.hide?.(value) ?? value) as T;
   if (value === null || typeof value !== 'object') return value;
   const record = value as Record<string, unknown>;
   const copy: Record<string, unknown> = {};

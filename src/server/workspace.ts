@@ -4,15 +4,14 @@ import { dirname, join } from 'node:path';
 import type { JarvisConfig } from '../config/schema.js';
 import { pathInside } from '../core/paths.js';
 import { runOutputDir } from '../run/index.js';
-import { newId, type StoredUpload } from '../store/index.js';
+import { newId } from '../store/index.js';
 
 /**
- * The working folder of one server run. Plans name files by their path under the data folder
- * (`uploads/u_….png`, `runs/<run id>/….png`), but a run working in the data folder itself could read all of
- * it: the database, every conversation's uploads and results. So each run works in a folder of its own that
- * mirrors the data folder with links to exactly what it may read (its conversation's uploads and earlier
- * runs), and the same files are its only allowed inputs. Anything else a plan names is not there, or lies
- * outside, and is refused.
+ * The working folder of one server run. A run working in the data folder itself could read all of it: the
+ * database, every conversation's uploads and results. So each run works in a folder of its own holding links
+ * to exactly what it may read: its conversation's uploads under the names the user knows them by (`kite.jpg`),
+ * and earlier runs' folders at their place under the data folder (`runs/<run id>/….png`). The same files are
+ * its only allowed inputs; anything else a plan names is not there, or lies outside, and is refused.
  */
 export interface RunWorkspace {
   /** The run's working folder (`cwd`). */
@@ -53,14 +52,14 @@ function insideDataDir(dataDir: string, target: string): boolean {
 
 export async function createRunWorkspace(
   config: JarvisConfig,
-  uploads: readonly StoredUpload[],
+  uploads: readonly { path: string; name: string }[],
   earlierRunIds: readonly string[],
 ): Promise<RunWorkspace> {
   const inputFiles = [...new Set(uploads.map((upload) => upload.path))];
   const allowedDirs = earlierRunIds.map((id) => runOutputDir(config, id));
   // An earlier run that wrote no files has no folder: nothing of it to read, nothing to link.
   const linkedDirs = allowedDirs.filter((dir) => insideDataDir(config.dataDir, dir) && existsSync(dir));
-  const linkedFiles = inputFiles.filter((file) => insideDataDir(config.dataDir, file));
+  const linkedFiles = uploads.filter((upload) => insideDataDir(config.dataDir, upload.path));
   if (linkedDirs.length === 0 && linkedFiles.length === 0) {
     return { cwd: emptyWorkspace(config), inputFiles, allowedDirs, remove: async () => {} };
   }
@@ -68,7 +67,7 @@ export async function createRunWorkspace(
   await mkdir(cwd, { recursive: true, mode: 0o700 });
   const remove = () => rm(cwd, { recursive: true, force: true });
   try {
-    for (const file of linkedFiles) await mirror(config.dataDir, cwd, file, 'file');
+    for (const upload of linkedFiles) await symlink(upload.path, join(cwd, upload.name), 'file');
     for (const dir of linkedDirs) await mirror(config.dataDir, cwd, dir, 'dir');
     return { cwd, inputFiles, allowedDirs, remove };
   } catch (error) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createServerApp, type JarvisServerApp } from '../../src/server/index.js';
 import { tinyPng } from '../support/test-backend.js';
@@ -144,7 +144,8 @@ describe('POST /v1/chat/completions', () => {
     const body = (await response.json()) as {
       jarvis: { tasks: { args: Record<string, string>; status: string }[] };
     };
-    assert.match(body.jarvis.tasks[0]?.args.image ?? '', /uploads\/u_.+\.jpg$/);
+    // An inline image has no name of its own: it goes by a readable one, never by a server path.
+    assert.equal(body.jarvis.tasks[0]?.args.image, 'image-1.jpg');
     assert.equal(body.jarvis.tasks[0]?.status, 'succeeded');
   });
 
@@ -232,7 +233,7 @@ describe('run API', () => {
       )
       .find((event) => event.result.id === 0)!;
     // The planner saw the uploaded file by its path, and the expert got that file.
-    assert.match(detection.result.args.image, /uploads\/u_.+\.jpg$/);
+    assert.equal(detection.result.args.image, 'zebra.jpg');
     const artifact = detection.result.output.artifacts[0]!;
     assert.match(artifact.url, new RegExp(`^/v1/runs/${id}/files/`));
     const served = await server.app.request(artifact.url);
@@ -383,6 +384,7 @@ describe('run API', () => {
 
 describe('what a plan may read', () => {
   type RunBody = {
+    id: string;
     conversationId: string;
     status: string;
     tasks: {
@@ -408,18 +410,55 @@ describe('what a plan may read', () => {
     args: { image },
   });
 
+  test('uploads go by the names people gave them (made unique), and no reply carries a server path', async () => {
+    const bytes = new Uint8Array(readFileSync(fixture('images', 'b.jpg')));
+    const ids: string[] = [];
+    for (const name of ['kite.jpg', 'kite.jpg']) {
+      const body = (await (await upload(bytes, name)).json()) as { uploads: { id: string }[] };
+      ids.push(body.uploads[0]!.id);
+    }
+    const first = await runPlan({ files: [ids[0]], plan: [detect(0, 'kite.jpg')] });
+    const second = await runPlan({
+      conversationId: first.conversationId,
+      files: [ids[1]],
+      plan: [detect(0, 'kite.jpg'), detect(1, 'kite (2).jpg'), detect(2, 'kitee.jpg')],
+    });
+    const view = (await (await server.app.request(`/v1/runs/${second.id}`)).json()) as {
+      request: string;
+      tasks: {
+        status: string;
+        args: Record<string, string>;
+        result: { error: { message: string } | null };
+      }[];
+    };
+    assert.match(view.request, /Attached files:\n- image: kite \(2\)\.jpg$/);
+    assert.deepEqual(
+      view.tasks.map((task) => [task.args.image, task.status]),
+      [
+        ['kite.jpg', 'succeeded'],
+        ['kite (2).jpg', 'succeeded'],
+        ['kitee.jpg', 'failed'],
+      ],
+    );
+    assert.match(view.tasks[2]!.result.error!.message, /did you mean "kite\.jpg"/);
+    const everything = JSON.stringify(view);
+    assert.ok(!everything.includes(resolve(env.dataDir)), `a server path in ${everything}`);
+  });
+
   test("a conversation's later turn reads its own uploads and results; another conversation, the database and other uploads are refused", async () => {
     const uploaded = (await (
       await upload(new Uint8Array(readFileSync(fixture('images', 'b.jpg'))), 'zebra.jpg')
     ).json()) as { uploads: { id: string }[] };
     const uploadId = uploaded.uploads[0]!.id;
     const stored = await server.context.store.getUpload(uploadId);
-    const uploadPath = relative(env.dataDir, stored!.path);
+    // The run sees the upload by the name the user gave it; its stored path is not how a plan reaches it.
+    const uploadPath = 'zebra.jpg';
+    const storedPath = relative(env.dataDir, stored!.path);
 
     const first = await runPlan({ files: [uploadId], plan: [detect(0, uploadPath)] });
     assert.equal(first.status, 'succeeded');
-    const producedPath = first.tasks[0]!.result.output.artifacts![0]!.path;
-    const produced = relative(env.dataDir, producedPath);
+    // The API names the file by its path under the data folder, never by the server's absolute path.
+    const produced = first.tasks[0]!.result.output.artifacts![0]!.path;
     assert.match(produced, /^runs\//);
 
     const later = await runPlan({
@@ -441,6 +480,7 @@ describe('what a plan may read', () => {
         detect(3, '../../jarvis.db'),
         detect(4, database),
         detect(5, stored!.path),
+        detect(6, storedPath),
       ],
     });
     assert.notEqual(other.conversationId, first.conversationId);

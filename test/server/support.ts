@@ -53,7 +53,8 @@ export function answerWhen(llm: OpenAITestServer, marker: string, answer: Script
   });
 }
 
-export const UPLOAD_PATH = /uploads\/u_[a-z0-9_]+\.[a-z0-9]+/;
+/** The name of the first file attached to a request, as the planner sees it (`- image: zebra.jpg`). */
+export const UPLOAD_PATH = /(?<=^- (?:image|audio|video): ).+$/m;
 
 export interface Setup {
   dataDir: string;
