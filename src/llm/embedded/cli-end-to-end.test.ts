@@ -70,20 +70,30 @@ describe('jarvis with an embedded model and no endpoint', { timeout: 300_000 }, 
   });
 
   test('jarvis run --no-answer reports a schema-valid run with the planning call counted', async () => {
-    const result = await jarvis(['run', '--no-answer', '--json', 'Describe the objects in photo.jpg'], {
-      ...baseEnv(),
-      JARVIS_LOCAL_MODEL: modelPath,
-    });
+    // The plan is valid by construction, so its tasks run (on whatever the random model wrote): bounded here.
+    const result = await jarvis(
+      ['run', '--no-answer', '--json', '--timeout', '10000', 'Describe the objects in photo.jpg'],
+      {
+        ...baseEnv(),
+        JARVIS_LOCAL_MODEL: modelPath,
+      },
+    );
     assert.ok(result.code === 0 || result.code === 3, result.stderr);
     const run = JSON.parse(result.stdout) as {
       plan: unknown;
-      tasks: unknown[];
       answer: unknown;
       usage: { inputTokens: number; byStage: Record<string, { calls: number }> };
       errors: { stage: string }[];
+      tasks: { status: string }[];
     };
     assertTaskGraph(run.plan);
-    if (result.code === 3) assert.equal(run.errors[0]?.stage, 'plan');
+    // Exit 3: a task failed on the random arguments (or, for a reply too long to read, planning did).
+    if (result.code === 3) {
+      assert.ok(
+        run.errors[0]?.stage === 'plan' || run.tasks.some((task) => task.status !== 'succeeded'),
+        result.stdout,
+      );
+    }
     assert.ok(Array.isArray(run.tasks));
     assert.equal(run.answer, null);
     assert.ok(run.usage.byStage.plan!.calls >= 1);
