@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { encode, encodeChat } from 'gpt-tokenizer/model/gpt-4';
 import { configSchema } from '../src/config/schema.js';
 import { createJarvis } from '../src/run/index.js';
-import { closedPort } from '../test/support/closed-port.js';
 import { fixture } from '../test/support/fixtures.js';
+import { startHfServer } from '../test/support/hf-server.js';
 import {
   type ChatCompletionRequest,
   pickCandidateRule,
@@ -84,6 +84,7 @@ export async function measurePromptTokens(): Promise<Map<string, StageTokens>> {
     copyFileSync(fixture('images', name), join(work, name));
   }
   const server = await startOpenAITestServer();
+  const hub = await startHfServer({ models: [] });
   let plan = '[]';
   const pick = pickCandidateRule(0);
   server.rule((request, index) => {
@@ -94,9 +95,10 @@ export async function measurePromptTokens(): Promise<Map<string, StageTokens>> {
   });
   const config = configSchema.parse({
     llm: { baseURL: server.baseURL, apiKey: 'bench', model: 'gpt-4o-mini', maxRetries: 0 },
-    // Online, with no Hub reachable: the planner lists every task a backend here supports, the
-    // candidates are the local experts and transformers.js models (issue 12 measured this setup).
-    inference: { hubUrl: `http://127.0.0.1:${await closedPort()}` },
+    // Online, the Hub (a loopback one, listing no models) answering: the planner lists every task a backend
+    // here supports; the candidates are the local experts and the documented transformers.js models, which
+    // download on first use (issue 12 measured this setup).
+    inference: { hubUrl: hub.url },
     dataDir: join(work, 'data'),
   });
   const jarvis = await createJarvis(config, { onNotice: () => {} });
@@ -121,6 +123,7 @@ export async function measurePromptTokens(): Promise<Map<string, StageTokens>> {
   } finally {
     await jarvis.close();
     await server.close();
+    await hub.close();
     rmSync(work, { recursive: true, force: true });
   }
   return figures;
