@@ -134,7 +134,7 @@ describe('hf-inference backend against a loopback Inference Providers server', (
       image: { path: fixture('images', 'b.jpg'), mimeType: 'image/jpeg' },
     });
     const output = await backend().infer(request);
-    assert.equal(output.text, '2 zebra, 1 giraffe');
+    assert.equal(output.text, '2 zebras, 1 giraffe');
     assert.equal((output.data as unknown[]).length, 3);
     const artifact = output.artifacts?.[0];
     assert.ok(artifact);

@@ -6,7 +6,7 @@ import type { TaskOutput } from '../../core/output.js';
 import type { TaskName } from '../../core/tasks.js';
 import { HF_INFERENCE_TASKS, runnerFor } from './tasks.js';
 
-export { countLabels, drawBoxes, type LabelledBox } from '../shared/draw-boxes.js';
+export { countSummary, type LabelledBox } from '../shared/detections.js';
 export { HF_INFERENCE_TASKS } from './tasks.js';
 
 export const HF_INFERENCE_BACKEND_ID = 'hf-inference';

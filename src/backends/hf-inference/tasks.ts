@@ -5,7 +5,7 @@ import type { Artifact, InputFile, TaskOutput } from '../../core/output.js';
 import type { TaskName } from '../../core/tasks.js';
 import { extensionOrSubtype } from '../../media/types.js';
 import { writePng } from '../shared/artifacts.js';
-import { detectionOutput, type LabelledBox } from '../shared/draw-boxes.js';
+import { detectionOutput, type LabelledBox } from '../shared/detections.js';
 import {
   inputError,
   requireFile,

@@ -4,7 +4,7 @@ import { MAX_IMAGE_PIXELS } from '../../core/media-limits.js';
 import type { InputFile, TaskOutput } from '../../core/output.js';
 import type { TaskName } from '../../core/tasks.js';
 import { writePng } from '../shared/artifacts.js';
-import { detectionOutput, type LabelledBox } from '../shared/draw-boxes.js';
+import { detectionOutput, type LabelledBox } from '../shared/detections.js';
 import {
   inputError,
   requireFile,

@@ -1,27 +1,18 @@
 import { basename } from 'node:path';
 import type { InferenceRequest } from '../../../core/backend.js';
 import type { TaskOutput } from '../../../core/output.js';
+import { boxesOverlay, type LabelledBox } from '../../../media/draw-boxes.js';
 import { writePng } from '../../shared/artifacts.js';
+import { countSummary } from '../../shared/detections.js';
 import type { LocalExpert } from '../expert.js';
-import { boxesOverlay, type LabelledBox } from '../support/draw.js';
 import { centernet, MIN_OBJECT_SCORE } from '../support/human-models.js';
 import { type DecodedImage, decodeRequestImage } from '../support/image.js';
-import { pluralize, throwIfAborted } from '../support/inputs.js';
+import { throwIfAborted } from '../support/inputs.js';
 import { loadSharp } from '../support/modules.js';
 
 export type Detection = LabelledBox;
 
-/** "2 zebras, 1 giraffe": most frequent first, then alphabetical. */
-export function countSummary(detections: Detection[]): { counts: Record<string, number>; text: string } {
-  const counts: Record<string, number> = {};
-  for (const detection of detections) counts[detection.label] = (counts[detection.label] ?? 0) + 1;
-  const ordered = Object.entries(counts).sort(([a, x], [b, y]) => y - x || a.localeCompare(b));
-  const text =
-    ordered.length === 0
-      ? 'No objects found'
-      : ordered.map(([label, count]) => pluralize(count, label)).join(', ');
-  return { counts: Object.fromEntries(ordered), text };
-}
+export { countSummary };
 
 /**
  * The boxes drawn on the pixels the detector saw (the image upright, at most 1280 px a side: display size),

@@ -81,8 +81,3 @@ export async function uprightImage(path: string): Promise<Sharp> {
   const sharp = await loadSharp();
   return sharp(path, { limitInputPixels: MAX_IMAGE_PIXELS }).rotate();
 }
-
-/** Escapes text for use inside SVG. */
-export function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (char) => `&#${char.charCodeAt(0)};`);
-}

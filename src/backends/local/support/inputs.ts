@@ -22,22 +22,5 @@ export function throwIfAborted(signal: AbortSignal): void {
 }
 
 /** "1 zebra", "2 zebras", "3 people": good enough for COCO labels and entity types. */
-export function pluralize(count: number, noun: string): string {
-  if (count === 1) return `${count} ${noun}`;
-  const irregular: Record<string, string> = {
-    person: 'people',
-    mouse: 'mice',
-    knife: 'knives',
-    sheep: 'sheep',
-  };
-  const last = noun.split(' ').pop() ?? noun;
-  const head = noun.slice(0, noun.length - last.length);
-  const plural =
-    irregular[last] ??
-    (/(s|x|z|ch|sh)$/.test(last)
-      ? `${last}es`
-      : /[^aeiou]y$/.test(last)
-        ? `${last.slice(0, -1)}ies`
-        : `${last}s`);
-  return `${count} ${head}${plural}`;
-}
+
+export { pluralize } from '../../shared/detections.js';
