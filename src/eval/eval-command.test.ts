@@ -95,8 +95,6 @@ async function jarvisEval(args: string[]): Promise<{ code: number; stdout: strin
   return { code, stdout: out, stderr: err };
 }
 
-const planningRequests = () => llm.requests.filter((request) => request.response_format !== undefined);
-
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'jarvis-eval-'));
   llm = await startOpenAITestServer();
