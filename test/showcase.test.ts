@@ -15,6 +15,7 @@ import { wordErrorRate } from '../src/backends/local/support/word-error-rate.js'
 import type { RunResult, TaskResult } from '../src/core/events.js';
 import { cleanEnvironment, NO_LLM_FLAGS, runJarvis } from './support/cli.js';
 import { FIXTURES } from './support/fixtures.js';
+import { startHfServer } from './support/hf-server.js';
 import {
   lastUserMessage,
   type OpenAITestServer,
@@ -194,6 +195,8 @@ describe('showcase requests planned by the controller LLM', () => {
 
   test('a chosen model that cannot be downloaded falls back to a ready one, and the reason says so', async () => {
     const picker = await startOpenAITestServer();
+    // A Hub that answers (so a model not in the cache counts as downloadable) but does not have the model.
+    const hub = await startHfServer({ models: [] });
     try {
       // This controller prefers the second candidate: the transformers.js DETR model, not in the cache.
       picker.rule(pickCandidateRule(1));
@@ -204,7 +207,7 @@ describe('showcase requests planned by the controller LLM', () => {
       );
       const { code, stdout, stderr } = await jarvis(['run', '--json', 'What animals are in b.jpg?'], {
         JARVIS_LLM_BASE_URL: picker.baseURL,
-        HF_ENDPOINT: 'http://127.0.0.1:9',
+        HF_ENDPOINT: hub.url,
       });
       assert.equal(code, 0, stderr);
       const task = succeeded((JSON.parse(stdout) as RunResult).tasks[0]);
@@ -215,6 +218,7 @@ describe('showcase requests planned by the controller LLM', () => {
       );
     } finally {
       await picker.close();
+      await hub.close();
     }
   });
 

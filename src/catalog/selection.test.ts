@@ -149,7 +149,7 @@ describe('model selection among the models HuggingGPT offered (p0_models.jsonl)'
     assert.equal(choices.get(0)?.candidates[0], `transformers:${TINY_MODELS.objectDetector}`);
     assert.match(
       promptText(llm.requests.at(-1)!),
-      /"model": "transformers:jarvis-tiny\/colour-detector",\s*"local": true/,
+      /Candidates for object-detection:\n- transformers:jarvis-tiny\/colour-detector \(local\):/,
     );
     assert.equal(choices.get(0)?.backend, 'transformers');
   });

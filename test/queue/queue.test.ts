@@ -43,7 +43,7 @@ describe('scale-out over BullMQ and Redis', () => {
       assert.ok(workers.data[0]!.models.some((model) => model.task === 'object-detection'));
 
       const id = await upload(queue.server, readFileSync(fixture('images', 'a.jpg')), 'a.jpg');
-      const runId = await queue.startRun(detection(`uploads/${id}.jpg`), [id]);
+      const runId = await queue.startRun(detection('a.jpg'), [id]);
       const events = await queue.events(runId);
       const result = succeeded(taskEnds(events)[0]?.result);
       assert.match(result.output.text ?? '', /object-detection by vision-model/);
