@@ -7,10 +7,11 @@ const NAMELESS = /^(image|audio|video|upload|file|blob)?$/i;
 
 /** A name safe to show and to link in a run's folder: no folders, control characters or quotes. */
 function cleanName(raw: string): string {
-  return raw
+  const printable = [...raw].filter((character) => character >= ' ' && character !== '\u007f').join('');
+  return printable
     .split(/[\\/]/)
     .at(-1)!
-    .replace(/[\u0000-\u001f\u007f"`<>|*?:]+/g, '')
+    .replace(/["`<>|*?:]+/g, '')
     .replace(/\s+/g, ' ')
     .replace(/^[.\s]+|\s+$/g, '')
     .slice(0, 80);
