@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import { shownPath } from '../core/paths.js';
+import { isRecord } from '../core/records.js';
 import { configProblems } from './problems.js';
 import { type ConfigLayer, configSchema, type JarvisConfig } from './schema.js';
 
@@ -78,18 +79,14 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigLayer {
   };
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Merges layers left to right; undefined never overrides a value. */
 export function mergeLayers(...layers: ConfigLayer[]): ConfigLayer {
   const out: Record<string, unknown> = {};
   for (const layer of layers) {
     for (const [key, value] of Object.entries(layer)) {
       if (value === undefined) continue;
-      if (isPlainObject(value)) {
-        const previous = isPlainObject(out[key]) ? (out[key] as Record<string, unknown>) : {};
+      if (isRecord(value)) {
+        const previous = isRecord(out[key]) ? (out[key] as Record<string, unknown>) : {};
         const merged = { ...previous };
         for (const [inner, innerValue] of Object.entries(value)) {
           if (innerValue !== undefined) merged[inner] = innerValue;

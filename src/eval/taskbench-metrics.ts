@@ -6,6 +6,7 @@
  * quirks are kept on purpose, since scores are only comparable when computed the same way; each is named
  * where it is reproduced. Pure: no I/O.
  */
+import { isRecord } from '../core/records.js';
 
 /** One tool of TaskBench's `tool_desc.json`. */
 export interface TaskBenchTool {
@@ -74,10 +75,6 @@ export function taskBenchGroups(
 /** A value's identity as a Python dict key would see it (strings and numbers never collide). */
 function keyOf(value: unknown): string {
   return typeof value === 'string' ? `s:${value}` : `j:${JSON.stringify(value)}`;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** What Python's `for x in value` yields; anything else is not iterable (TypeError). */

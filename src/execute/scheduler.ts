@@ -15,6 +15,7 @@ import {
   type TaskResult,
   TimeoutError,
 } from '../core/index.js';
+import { isRecord } from '../core/records.js';
 import { createArtifactDirectory } from './artifacts.js';
 import type { InputPolicy } from './inputs.js';
 import { referencedTasks, resolveArguments } from './resolve.js';
@@ -178,7 +179,7 @@ function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 function isTaskOutput(value: unknown): value is TaskOutput {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  return isRecord(value);
 }
 
 /**

@@ -2,6 +2,7 @@ import { PlanError } from '../core/errors.js';
 import { generatedRef, type TaskGraph } from '../core/graph.js';
 import { nestedDeeperThan } from '../core/lenient-json.js';
 import { MAX_NESTING_DEPTH, MAX_TASKS } from '../core/plan-limits.js';
+import { isRecord } from '../core/records.js';
 import { normalizeTaskName, type TaskName } from '../core/tasks.js';
 import { parsePlanText } from './parse.js';
 import { type ValidateOptions, validatePlan } from './validate.js';
@@ -27,10 +28,6 @@ const TASKBENCH_TOOLS: Record<string, TaskName> = {
   'text grammar checker': 'text2text-generation',
   'article spinner': 'text2text-generation',
 };
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 const FORMATS_HINT =
   'Expected HuggingGPT\'s format, a list like [{"task": "object-detection", "id": 0, "dep": [-1], "args": {"image": "a.jpg"}}] ' +

@@ -8,6 +8,7 @@ import {
   withoutThinking,
 } from '../core/lenient-json.js';
 import { MAX_NESTING_DEPTH } from '../core/plan-limits.js';
+import { isRecord } from '../core/records.js';
 import { normalizeReferenceText } from './references.js';
 
 export interface ParsedPlanText {
@@ -90,10 +91,6 @@ function tasksInText(text: string, reader: SegmentReader): unknown[] | undefined
   }
   if (singles.length > 0) return singles;
   return sawEmpty ? [] : undefined;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function looksLikeTask(value: unknown): value is Record<string, unknown> {

@@ -10,6 +10,7 @@ import {
   MAX_TASK_NAME_CHARS,
   MAX_TASKS,
 } from '../core/plan-limits.js';
+import { isRecord } from '../core/records.js';
 import {
   HUGGING_FACE_TASKS,
   RESOURCE_KINDS,
@@ -182,10 +183,6 @@ export function validatePlan<Name extends string = TaskName>(
     return { plan: [], problems };
   }
   return { plan: toGraph(valid) as TaskGraph<Name>, problems };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function describeId(givenId: number | undefined, position: number): string {

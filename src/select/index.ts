@@ -6,6 +6,7 @@ import type { ModelChoice, RunEventListener } from '../core/events.js';
 import type { PlannedTask, TaskGraph } from '../core/graph.js';
 import { firstJsonValue } from '../core/lenient-json.js';
 import type { ChatMessage, ControllerModel } from '../core/llm.js';
+import { isRecord } from '../core/records.js';
 
 export interface SelectOptions {
   plan: TaskGraph;
@@ -114,9 +115,6 @@ interface LlmPick {
   model: string;
   reason: string;
 }
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** A selection reply: `{"choices": [...]}`, a bare list of choices, or one choice. */
 const holdsChoices = (value: unknown): boolean =>

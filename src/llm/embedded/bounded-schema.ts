@@ -1,4 +1,5 @@
 import type { GbnfJsonSchema } from 'node-llama-cpp';
+import { isRecord } from '../../core/records.js';
 
 /**
  * Bounds that make every JSON-schema grammar finite. A grammar built from an unbounded schema lets a small
@@ -31,10 +32,6 @@ type Schema = Record<string, unknown>;
 
 const MAX_DEPTH = 16;
 
-function isObject(value: unknown): value is Schema {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function numberOr(value: unknown, fallback: number | undefined): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : fallback;
 }
@@ -45,13 +42,13 @@ function withDescription<T extends object>(schema: T, source: Schema): T {
 
 /** Merges `allOf` parts the way the common generators use it: one object split in pieces. */
 function mergeAllOf(schema: Schema): Schema {
-  const parts = (schema.allOf as unknown[]).filter(isObject);
+  const parts = (schema.allOf as unknown[]).filter(isRecord);
   const { allOf: _allOf, ...rest } = schema;
   const merged: Schema = { ...rest };
   for (const part of parts) {
     for (const [key, value] of Object.entries(part)) {
-      if (key === 'properties' && isObject(value)) {
-        merged.properties = { ...(isObject(merged.properties) ? merged.properties : {}), ...value };
+      if (key === 'properties' && isRecord(value)) {
+        merged.properties = { ...(isRecord(merged.properties) ? merged.properties : {}), ...value };
       } else if (key === 'required' && Array.isArray(value)) {
         const previous = Array.isArray(merged.required) ? merged.required : [];
         merged.required = [...new Set([...previous, ...value])];
@@ -84,13 +81,13 @@ class Bounder {
     const match = /^#\/(\$defs|definitions)\/(.+)$/.exec(reference);
     if (!match) return undefined;
     const definitions = this.root[match[1]!];
-    if (!isObject(definitions)) return undefined;
+    if (!isRecord(definitions)) return undefined;
     const found = definitions[decodeURIComponent(match[2]!.replace(/~1/g, '/').replace(/~0/g, '~'))];
-    return isObject(found) ? found : undefined;
+    return isRecord(found) ? found : undefined;
   }
 
   bound(input: unknown, depth = 0): GbnfJsonSchema {
-    if (input === true || !isObject(input) || depth > MAX_DEPTH) return this.anyValue();
+    if (input === true || !isRecord(input) || depth > MAX_DEPTH) return this.anyValue();
     let schema = input;
     if (typeof schema.$ref === 'string') {
       const target = this.resolveReference(schema.$ref);
@@ -116,14 +113,14 @@ class Bounder {
     if (Array.isArray(alternatives) && alternatives.length > 0) {
       const { anyOf: _anyOf, oneOf: _oneOf, ...shared } = schema;
       const options = alternatives.map((option) =>
-        this.bound(isObject(option) ? { ...shared, ...option } : option, depth + 1),
+        this.bound(isRecord(option) ? { ...shared, ...option } : option, depth + 1),
       );
       return options.length === 1 ? options[0]! : withDescription({ oneOf: options }, schema);
     }
 
     let types: unknown[] = Array.isArray(schema.type) ? schema.type : [schema.type];
     if (schema.type === undefined) {
-      if (isObject(schema.properties) || 'additionalProperties' in schema) types = ['object'];
+      if (isRecord(schema.properties) || 'additionalProperties' in schema) types = ['object'];
       else if ('items' in schema || 'prefixItems' in schema) types = ['array'];
       else return this.anyValue();
     }
@@ -222,13 +219,13 @@ class Bounder {
     const required = Array.isArray(schema.required)
       ? schema.required.filter((key): key is string => typeof key === 'string')
       : [];
-    let properties: Record<string, unknown> | undefined = isObject(schema.properties)
+    let properties: Record<string, unknown> | undefined = isRecord(schema.properties)
       ? schema.properties
       : undefined;
-    const names = isObject(schema.propertyNames) ? schema.propertyNames.enum : undefined;
+    const names = isRecord(schema.propertyNames) ? schema.propertyNames.enum : undefined;
     // A record keyed by an enum (zod's z.record(z.enum(...), ...)) is an object with those keys.
     if (!properties && Array.isArray(names) && names.every((name) => typeof name === 'string')) {
-      const valueSchema = isObject(schema.additionalProperties) ? schema.additionalProperties : true;
+      const valueSchema = isRecord(schema.additionalProperties) ? schema.additionalProperties : true;
       properties = Object.fromEntries((names as string[]).map((name) => [name, valueSchema]));
     }
     if (properties) {
@@ -250,7 +247,7 @@ class Bounder {
       return withDescription({ type: 'object', properties: {}, additionalProperties: false }, schema);
     }
     const values = this.bound(
-      isObject(schema.additionalProperties) ? schema.additionalProperties : true,
+      isRecord(schema.additionalProperties) ? schema.additionalProperties : true,
       depth + 1,
     );
     return withDescription(
