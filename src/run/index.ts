@@ -97,11 +97,18 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
   ) {
     // MCP servers' tools join the built-in tasks (the servers start on the first plan that needs their list).
     const extended = await planningVocabulary(backends);
-    // The planner lists only the tasks some backend here can run (each listed task is paid for on every
-    // request, and a plan naming another one could not run anyway); other vocabularies' tools as they are.
+    // The planner lists only the tasks some model can run now (each listed task is paid for on every request,
+    // and a plan naming another one could not run anyway): offline and without a token, the local ones; other
+    // vocabularies' tools as they are. If the catalog cannot say, the tasks some backend supports.
     const names = (extended?.vocabulary ?? HUGGING_FACE_TASKS).names;
+    const runnableNow = await catalog
+      .list()
+      .then((cards) => new Set<string>(cards.filter((card) => card.available).map((card) => card.task)))
+      .catch(() => undefined);
     const runnable = names.filter(
-      (name) => !isTaskName(name) || backends.some((backend) => backend.supports(name)),
+      (name) =>
+        !isTaskName(name) ||
+        (runnableNow ? runnableNow.has(name) : backends.some((backend) => backend.supports(name))),
     );
     return planTasks({
       ...(extended ?? {}),
