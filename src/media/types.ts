@@ -103,3 +103,21 @@ export async function sniffBytesType(bytes: Uint8Array): Promise<string | undefi
 export async function detectFileType(path: string): Promise<string> {
   return (await sniffFileType(path)) ?? mimeTypeFromExtension(path) ?? 'application/octet-stream';
 }
+
+/**
+ * What to tell a user whose file a decoder could not read: the file by its name, what kind it should have
+ * been, and "truncated or damaged" when the decoder says the data ended early or does not add up.
+ */
+export function unreadableFileMessage(
+  path: string,
+  kind: 'image' | 'audio' | 'video',
+  error: unknown,
+): string {
+  const detail = (error instanceof Error ? error.message : String(error)).split('\n')[0]!.slice(0, 200);
+  const name = path.split(/[\\/]/).at(-1) ?? path;
+  const damaged =
+    /premature end|truncat|unexpected end|corrupt|invalid data|bad (huffman|marker)|not enough data/i;
+  return damaged.test(detail)
+    ? `${name} cannot be read as ${kind === 'image' ? 'an image' : kind}: the file is truncated or damaged (${detail})`
+    : `${name} cannot be read as ${kind === 'image' ? 'an image' : kind} (${detail})`;
+}

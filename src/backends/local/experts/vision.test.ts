@@ -79,14 +79,29 @@ describe('object detection (human-centernet)', () => {
     assert.ok((zebras[1] ?? 0) >= 2);
   });
 
-  test('a file that is not an image fails with a clear inference error', async () => {
+  test('a truncated photo is said to be truncated or damaged, by its name', async () => {
+    const { dir } = temporarySink();
+    const path = join(dir, 'broken.jpg');
+    await writeFile(path, (await readFile(fixture('images', 'b.jpg'))).subarray(0, 20_000));
+    await assert.rejects(
+      backend.infer(
+        inferenceRequest('object-detection', 'human-centernet', { image: { path, mimeType: 'image/jpeg' } }),
+      ),
+      {
+        code: 'input',
+        message: /^broken\.jpg cannot be read as an image: the file is truncated or damaged \(/,
+      },
+    );
+  });
+
+  test('a file that is not an image fails as bad input, named, with what the decoder said', async () => {
     await assert.rejects(
       backend.infer(
         inferenceRequest('object-detection', 'human-centernet', {
           image: { path: fixture('audio', 'transcription'), mimeType: 'image/png' },
         }),
       ),
-      { code: 'inference', message: /Cannot read the image/ },
+      { code: 'input', message: /^transcription cannot be read as an image \(/ },
     );
   });
 });

@@ -92,8 +92,8 @@ describe('audio conversion for the recognizer', () => {
     const path = join(temporarySink().dir, 'notes.wav');
     await writeFile(path, 'RIFF this is not really a wave file');
     await assert.rejects(decodeAudio(path, 16_000), {
-      code: 'inference',
-      message: /Cannot read the audio .*notes\.wav/,
+      code: 'input',
+      message: /^notes\.wav cannot be read as audio/,
     });
   });
 });

@@ -1,6 +1,8 @@
 import { open, readFile } from 'node:fs/promises';
-import { InferenceError, InputError } from '../../../core/errors.js';
+import { basename } from 'node:path';
+import { InputError } from '../../../core/errors.js';
 import { audioHeaderProblem, MAX_AUDIO_SECONDS } from '../../../core/media-limits.js';
+import { unreadableFileMessage } from '../../../media/types.js';
 import { throwIfAborted } from './inputs.js';
 import { findExecutable, runCommand } from './system.js';
 import { AudioRefusedError, type MonoAudio, parseWavInSlices, resampleInSlices } from './wav.js';
@@ -182,8 +184,12 @@ export async function decodeAudio(
   } catch (error) {
     // Stopped between slices because the task timed out or was cancelled: that, not a broken file.
     if (signal?.aborted) throwIfAborted(signal);
-    const message = `Cannot read the audio ${path}: ${(error as Error).message}`;
-    if (error instanceof AudioRefusedError) throw new InputError(message, { path });
-    throw new InferenceError(message, { cause: error });
+    // A file no decoder can read is the input's problem (another model would fail the same), said plainly;
+    // one refused for what its header declares says that.
+    const message =
+      error instanceof AudioRefusedError
+        ? `${basename(path)}: ${error.message}`
+        : unreadableFileMessage(path, 'audio', error);
+    throw new InputError(message, { path });
   }
 }

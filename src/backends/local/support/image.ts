@@ -1,7 +1,8 @@
 import type { InferenceRequest } from '../../../core/backend.js';
-import { InferenceError, InputError } from '../../../core/errors.js';
+import { InputError } from '../../../core/errors.js';
 import { imageSizeProblem, MAX_IMAGE_PIXELS } from '../../../core/media-limits.js';
 import type { InputFile } from '../../../core/output.js';
+import { unreadableFileMessage } from '../../../media/types.js';
 import { checkImageSize } from '../../shared/image-size.js';
 import { requireImage, throwIfAborted } from './inputs.js';
 import { loadSharp, type Sharp } from './modules.js';
@@ -26,7 +27,7 @@ export async function decodeImage(path: string, maxSide = 1280): Promise<Decoded
   try {
     meta = await sharp(path).metadata();
   } catch (error) {
-    throw new InferenceError(`Cannot read the image ${path}: ${(error as Error).message}`, { cause: error });
+    throw new InputError(unreadableFileMessage(path, 'image', error), { path });
   }
   refuseOversized(path, meta);
   try {
@@ -48,7 +49,7 @@ export async function decodeImage(path: string, maxSide = 1280): Promise<Decoded
       originalHeight: originalHeight || info.height,
     };
   } catch (error) {
-    throw new InferenceError(`Cannot read the image ${path}: ${(error as Error).message}`, { cause: error });
+    throw new InputError(unreadableFileMessage(path, 'image', error), { path });
   }
 }
 

@@ -2,8 +2,9 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Worker as ThreadWorker } from 'node:worker_threads';
 import type { Worker } from 'tesseract.js';
-import { InferenceError, InputError } from '../../../core/errors.js';
+import { InputError } from '../../../core/errors.js';
 import { imageSizeProblem, MAX_IMAGE_PIXELS } from '../../../core/media-limits.js';
+import { unreadableFileMessage } from '../../../media/types.js';
 import { lazyModel, serialQueue } from './lazy.js';
 import { loadSharp } from './modules.js';
 
@@ -86,7 +87,7 @@ async function prepare(path: string): Promise<{ png: Buffer; scale: number }> {
   try {
     meta = await sharp(path).metadata();
   } catch (error) {
-    throw new InferenceError(`Cannot read the image ${path}: ${(error as Error).message}`, { cause: error });
+    throw new InputError(unreadableFileMessage(path, 'image', error), { path });
   }
   const problem = imageSizeProblem(meta.width ?? 0, meta.height ?? 0);
   if (problem) throw new InputError(`Cannot read the image ${path}: ${problem}`, { path });
@@ -96,12 +97,15 @@ async function prepare(path: string): Promise<{ png: Buffer; scale: number }> {
   const longest = Math.max(width, height);
   const scale = longest < 1600 ? 2 : longest > 5000 ? 0.5 : 1;
   const size = { width: Math.round(width * scale), height: Math.round(height * scale) };
-  const grey = await sharp(path, { limitInputPixels: MAX_IMAGE_PIXELS })
+  const grey = await sharp(path, { failOn: 'error', limitInputPixels: MAX_IMAGE_PIXELS })
     .rotate()
     .greyscale()
     .resize(size.width, size.height, { fit: 'fill', kernel: 'lanczos3' })
     .raw()
-    .toBuffer();
+    .toBuffer()
+    .catch((error: unknown) => {
+      throw new InputError(unreadableFileMessage(path, 'image', error), { path });
+    });
   const background = await sharp(grey, { raw: { ...size, channels: 1 } })
     .blur(Math.max(size.width, size.height) / 30)
     .raw()
