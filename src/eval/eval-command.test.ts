@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { cleanEnvironment } from '../../test/support/cli.js';
+import { cleanEnvironment, runMain } from '../../test/support/cli.js';
 import { fixture } from '../../test/support/fixtures.js';
 import {
   type ChatCompletionRequest,
@@ -13,8 +12,6 @@ import {
   type ReplyRule,
   startOpenAITestServer,
 } from '../../test/support/openai-server.js';
-import type { CliIo } from '../cli/context.js';
-import { main } from '../cli/main.js';
 import { contentType, readGoldLines, readTaskBenchTools, taskBenchVocabulary } from './index.js';
 
 const DOMAIN = 'huggingface';
@@ -70,29 +67,15 @@ let llm: OpenAITestServer;
 /** What the loopback LLM answers; each test sets its own. */
 let respond: ReplyRule = () => '[]';
 
-async function jarvisEval(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  stderr.on('data', (chunk: Buffer) => {
-    err += chunk.toString();
-  });
-  const io: Partial<CliIo> = {
-    stdout: stdout as unknown as NodeJS.WriteStream,
-    stderr: stderr as unknown as NodeJS.WriteStream,
+function jarvisEval(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runMain(['eval', 'taskbench', ...args], {
     cwd: work,
     env: cleanEnvironment(work, {
       JARVIS_LLM_BASE_URL: llm.baseURL,
       JARVIS_LLM_API_KEY: 'sk-eval-test-0000',
       JARVIS_LLM_MODEL: 'test-model',
     }),
-  };
-  const code = await main(['eval', 'taskbench', ...args], io);
-  return { code, stdout: out, stderr: err };
+  });
 }
 
 before(async () => {

@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { main } from '../../src/cli/main.js';
 
 /** The built `jarvis` binary, as a user runs it (`npm test` builds dist/ first). */
 export const JARVIS_BIN = fileURLToPath(new URL('../../bin/jarvis.js', import.meta.url));
@@ -85,4 +87,31 @@ export function runJarvis(
   options: { cwd: string; env: NodeJS.ProcessEnv; input?: string },
 ): Promise<CliResult> {
   return startJarvis(args, options).done;
+}
+
+/**
+ * `jarvis ARGS` in this process (the CLI's `main`, with its output collected): for tests that need the source
+ * under test rather than the built binary, or that run many commands cheaply.
+ */
+export async function runMain(
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  stderr.on('data', (chunk: Buffer) => {
+    err += chunk.toString();
+  });
+  const code = await main(args, {
+    stdout: stdout as unknown as NodeJS.WriteStream,
+    stderr: stderr as unknown as NodeJS.WriteStream,
+    cwd: options.cwd,
+    env: options.env,
+  });
+  return { code, stdout: out, stderr: err };
 }

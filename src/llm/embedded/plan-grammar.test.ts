@@ -2,11 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { writeTinyGguf } from '../../../scripts/make-tiny-gguf.js';
-import { cleanEnvironment } from '../../../test/support/cli.js';
-import { main } from '../../cli/main.js';
+import { cleanEnvironment, runMain } from '../../../test/support/cli.js';
 import { validatePlan } from '../../plan/index.js';
 
 /**
@@ -22,23 +20,11 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function jarvisPlan(
+function jarvisPlan(
   model: string,
   request: string,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  stderr.on('data', (chunk: Buffer) => {
-    err += chunk.toString();
-  });
-  const code = await main(['plan', '--json', request], {
-    stdout: stdout as unknown as NodeJS.WriteStream,
-    stderr: stderr as unknown as NodeJS.WriteStream,
+  return runMain(['plan', '--json', request], {
     cwd: dir,
     env: cleanEnvironment(dir, {
       JARVIS_LOCAL_MODEL: model,
@@ -47,7 +33,6 @@ async function jarvisPlan(
       JARVIS_CACHE_DIR: join(dir, 'cache'),
     }),
   });
-  return { code, stdout: out, stderr: err };
 }
 
 describe('plans from the embedded model are valid by construction', { timeout: 600_000 }, () => {
