@@ -83,6 +83,11 @@ export interface Catalog {
   find(key: string, task?: TaskName): Promise<ModelCard>;
   /** What each source said about its last listing. */
   sourceStatus(): SourceStatus[];
+  /**
+   * The tasks some backend has a model for that can run now in this mode, from the backends' own cards only
+   * (cheap: no source listing read from disk or the network), for the planner's task list on every request.
+   */
+  runnableTasks(): Promise<Set<string>>;
 }
 
 /** Cards the mode allows: `local` keeps models that run on this machine, `huggingface` remote ones. */
@@ -293,6 +298,14 @@ export function createCatalog(options: CatalogOptions): Catalog {
     },
     sourceStatus() {
       return (options.sources ?? []).flatMap((source) => (source.status ? [source.status()] : []));
+    },
+    async runnableTasks() {
+      const lists = await Promise.all(
+        options.backends.map((backend) => safely(`listing ${backend.id} models`, () => backend.listModels())),
+      );
+      return new Set(
+        lists.flat().flatMap((card) => (card.available && allowedByMode(card, mode) ? [card.task] : [])),
+      );
     },
   };
 }

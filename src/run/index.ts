@@ -99,17 +99,10 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
     const extended = await planningVocabulary(backends);
     // The planner lists only the tasks some model can run now (each listed task is paid for on every request,
     // and a plan naming another one could not run anyway): offline and without a token, the local ones; other
-    // vocabularies' tools as they are. If the catalog cannot say, the tasks some backend supports.
+    // vocabularies' tools as they are.
     const names = (extended?.vocabulary ?? HUGGING_FACE_TASKS).names;
-    const runnableNow = await catalog
-      .list()
-      .then((cards) => new Set<string>(cards.filter((card) => card.available).map((card) => card.task)))
-      .catch(() => undefined);
-    const runnable = names.filter(
-      (name) =>
-        !isTaskName(name) ||
-        (runnableNow ? runnableNow.has(name) : backends.some((backend) => backend.supports(name))),
-    );
+    const runnableNow = await catalog.runnableTasks();
+    const runnable = names.filter((name) => !isTaskName(name) || runnableNow.has(name));
     return planTasks({
       ...(extended ?? {}),
       ...(runnable.some(isTaskName) ? { availableTasks: runnable } : {}),
