@@ -3,7 +3,15 @@ import { CancelledError, errorMessage } from '../../core/errors.js';
 import type { ChatMessage } from '../../core/llm.js';
 import { requireController } from '../../llm/index.js';
 import { historyEntry } from '../../run/history.js';
-import { type CliIo, filesNamedIn, jarvisFor, misspeltFilesIn, namedFiles, UsageError } from '../context.js';
+import {
+  type CliIo,
+  filesNamedIn,
+  jarvisFor,
+  misspeltFileMessage,
+  misspeltFilesIn,
+  namedFiles,
+  UsageError,
+} from '../context.js';
 import type { RunFlags } from '../parse.js';
 import { runOnce } from './run.js';
 
@@ -31,10 +39,7 @@ export async function chatCommand(flags: RunFlags, io: CliIo): Promise<number> {
       if (line === '/exit' || line === '/quit') break;
       const misspelt = line === '' ? [] : misspeltFilesIn(line, io.cwd);
       if (misspelt.length > 0) {
-        for (const { named, meant } of misspelt)
-          io.stderr.write(
-            `jarvis: no file "${named}" here; did you mean ${meant.map((name) => `"${name}"`).join(' or ')}?\n`,
-          );
+        for (const problem of misspelt) io.stderr.write(`jarvis: ${misspeltFileMessage(problem)}\n`);
       } else if (line !== '') {
         inputFiles.push(...filesNamedIn(line, io.cwd));
         const current = new AbortController();
