@@ -53,21 +53,23 @@ const env = cleanEnvironment(home, { JARVIS_OFFLINE: '1', JARVIS_INFERENCE_MODE:
 
 const rows: { name: string; values: number[]; baseline?: number[] }[] = [];
 
+/** `jarvis mcp` from the built binary, as a desktop client starts it. */
+const jarvisMcp = () =>
+  new StdioClientTransport({
+    command: process.execPath,
+    args: [JARVIS_BIN, 'mcp'],
+    cwd,
+    env,
+    stderr: 'ignore',
+  });
+
 // Jarvis as a server, cold: process start, pipeline, handshake, tool list.
 const cold: number[] = [];
 for (let run = 0; run < RUNS; run++) {
   const client = new Client({ name: 'bench', version: '1' });
   cold.push(
     await time(async () => {
-      await client.connect(
-        new StdioClientTransport({
-          command: process.execPath,
-          args: [JARVIS_BIN, 'mcp'],
-          cwd,
-          env,
-          stderr: 'ignore',
-        }),
-      );
+      await client.connect(jarvisMcp());
       await client.listTools();
     }),
   );
@@ -77,15 +79,7 @@ rows.push({ name: 'jarvis mcp: start to tools/list', values: cold });
 
 // Jarvis as a server, warm: object_detection through MCP vs the same plan in-process.
 const client = new Client({ name: 'bench', version: '1' });
-await client.connect(
-  new StdioClientTransport({
-    command: process.execPath,
-    args: [JARVIS_BIN, 'mcp'],
-    cwd,
-    env,
-    stderr: 'ignore',
-  }),
-);
+await client.connect(jarvisMcp());
 await client.callTool({ name: 'object_detection', arguments: { image: 'cat.jpg' } });
 const viaMcp: number[] = [];
 for (let run = 0; run < RUNS; run++) {
