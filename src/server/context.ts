@@ -7,7 +7,7 @@ import type { QueueDispatcher } from '../queue/dispatcher.js';
 import { historyEntry } from '../run/history.js';
 import type { Jarvis } from '../run/index.js';
 import { runOutputDir } from '../run/index.js';
-import type { Conversation, Store, StoredUpload } from '../store/index.js';
+import type { Conversation, Store, StoredMessage, StoredUpload } from '../store/index.js';
 import type { Slot } from './admission.js';
 import { uploadNames } from './file-names.js';
 import type { ServerMetrics } from './metrics.js';
@@ -75,20 +75,28 @@ export function requestWithAttachments(
   return `${text}\n\nAttached files:\n${lines.join('\n')}`;
 }
 
-/** Every upload of a conversation, oldest first, and the names they go by in it. */
-async function conversationUploads(
+/** A conversation's messages, every upload in it (oldest first, plus `adding`) and the names they go by. */
+interface ConversationFiles {
+  messages: StoredMessage[];
+  uploads: StoredUpload[];
+  names: Map<string, string>;
+}
+
+/** Read once per turn: the history, the workspace and the attachment list all come from it. */
+async function conversationFiles(
   context: ServerContext,
   conversationId: string | undefined,
-  adding: readonly StoredUpload[] = [],
-): Promise<{ uploads: StoredUpload[]; names: Map<string, string> }> {
-  const earlier = conversationId
-    ? await loadUploads(
-        context,
-        (await context.store.listMessages(conversationId)).flatMap((message) => message.files),
-      ).catch(() => [])
-    : [];
+  adding: readonly StoredUpload[],
+): Promise<ConversationFiles> {
+  const messages = conversationId ? await context.store.listMessages(conversationId) : [];
+  // An upload removed since is left out alone; the rest of the conversation's files stay.
+  const earlier: StoredUpload[] = [];
+  for (const id of messages.flatMap((message) => message.files)) {
+    const upload = await context.store.getUpload(id);
+    if (upload) earlier.push(upload);
+  }
   const uploads = [...earlier, ...adding];
-  return { uploads, names: uploadNames(uploads) };
+  return { messages, uploads, names: uploadNames(uploads) };
 }
 
 export async function loadUploads(context: ServerContext, ids: readonly string[]): Promise<StoredUpload[]> {
@@ -102,19 +110,19 @@ export async function loadUploads(context: ServerContext, ids: readonly string[]
 }
 
 /** Earlier turns of a conversation as the planner should see them: requests and what each run produced. */
-export async function conversationHistory(
+async function conversationHistory(
   context: ServerContext,
   conversationId: string,
+  files: ConversationFiles,
 ): Promise<ChatMessage[]> {
   const cwd = context.config.dataDir;
-  const messages = await context.store.listMessages(conversationId);
   const runs = new Map((await context.store.listRuns(conversationId)).map((run) => [run.id, run]));
-  const { names } = await conversationUploads(context, conversationId);
+  const byId = new Map(files.uploads.map((upload) => [upload.id, upload]));
   const history: ChatMessage[] = [];
-  for (const message of messages) {
+  for (const message of files.messages) {
     if (message.role === 'user') {
-      const uploads = await loadUploads(context, message.files).catch(() => []);
-      history.push({ role: 'user', content: requestWithAttachments(message.content, uploads, names) });
+      const uploads = message.files.flatMap((id) => byId.get(id) ?? []);
+      history.push({ role: 'user', content: requestWithAttachments(message.content, uploads, files.names) });
       continue;
     }
     const run = message.runId ? runs.get(message.runId) : undefined;
@@ -174,9 +182,10 @@ async function startInSlot(
     conversation = await context.store.getConversation(input.conversationId);
     if (!conversation) throw new InputError(`No such conversation: ${input.conversationId}`);
   }
-  const history = input.history ?? (conversation ? await conversationHistory(context, conversation.id) : []);
+  const files = await conversationFiles(context, conversation?.id, uploads);
+  const history =
+    input.history ?? (conversation ? await conversationHistory(context, conversation.id, files) : []);
   // A run may read its own conversation's uploads and earlier runs' files, and nothing else of the data folder.
-  const files = await conversationUploads(context, conversation?.id, uploads);
   const earlierRuns = conversation ? await context.store.listRunIds(conversation.id) : [];
   const workspace = await createRunWorkspace(
     context.config,
