@@ -257,12 +257,13 @@ export function executePlan(options: ExecuteOptions): Promise<TaskResult[]> {
     if (!resultsById.has(result.id) || !node.structuralError) resultsById.set(result.id, result);
     finished++;
     emit({ type: 'task-end', result, at: Date.now() });
+    const nothing = result.status === 'succeeded' ? nothingFoundIn(result.output) : undefined;
     for (const dependantIndex of node.dependants) {
       if (state[dependantIndex] !== 'waiting') continue;
       const dependant = nodes[dependantIndex]!;
       if (result.status !== 'succeeded') finish(dependant, skipped(dependant, node));
-      else if (nothingFoundIn(result.output) !== undefined && readsTextOf(dependant.task, result.id))
-        finish(dependant, skippedForNothing(dependant, node, nothingFoundIn(result.output)!));
+      else if (nothing !== undefined && readsTextOf(dependant.task, result.id))
+        finish(dependant, skippedForNothing(dependant, node, nothing));
       else if (--remaining[dependantIndex]! === 0) {
         state[dependantIndex] = 'queued';
         queue.push(dependantIndex);
