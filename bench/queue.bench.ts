@@ -3,7 +3,7 @@
  * as separate processes whose expert only waits (a latency-only test expert: the figures are the queue's, not a
  * model's). Loopback only; bounded by --tasks and --repeat.
  *
- *   npm run bench:queue [-- --latency 1000 --tasks 40 --repeat 3 --stall 1000]
+ *   npm run bench:queue [-- --latency 1000 --tasks 40 --repeat 5 --stall 1000]
  *
  * It prints, each as the median of --repeat rounds with (min-max):
  * 1. throughput of --tasks independent tasks with 1, 2 and 4 worker processes, and the speed-up over 1 worker
@@ -26,7 +26,7 @@ import { median, option, spread } from './stats.js';
 
 const LATENCY_MS = Number(option('latency', '1000'));
 const TASKS = Number(option('tasks', '40'));
-const REPEAT = Number(option('repeat', '3'));
+const REPEAT = Number(option('repeat', '5'));
 const STALL_MS = Number(option('stall', '1000'));
 const BACKEND = { id: 'sleepy', tasks: ['summarization' as const] };
 
