@@ -9,8 +9,8 @@ import { CancelledError, NoSuchModelError, TimeoutError } from '../../core/error
 import type { ResolvedInputs } from '../../core/output.js';
 import type { TaskName } from '../../core/tasks.js';
 import { executePlan } from '../../execute/scheduler.js';
+import { encodeWav, parseWav } from '../../media/wav.js';
 import { createLocalBackend } from '../local/index.js';
-import { encodeWav, parseWav } from '../local/support/wav.js';
 import { createPooledBackend, ExpertPool, type PoolStats } from './index.js';
 
 const scratch = await mkdtemp(join(tmpdir(), 'jarvis-pool-'));

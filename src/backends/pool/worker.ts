@@ -8,8 +8,8 @@ import { constants, setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import type { InferenceBackend } from '../../core/backend.js';
 import type { Artifact, ArtifactSink } from '../../core/output.js';
+import { onChildProcess } from '../../core/processes.js';
 import { createLocalBackend } from '../local/index.js';
-import { onChildProcess } from '../local/support/child-processes.js';
 import { createTransformersBackend } from '../transformers/index.js';
 import {
   type ArtifactFile,

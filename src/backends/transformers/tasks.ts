@@ -3,6 +3,7 @@ import { InputError } from '../../core/errors.js';
 import { MAX_IMAGE_PIXELS } from '../../core/media-limits.js';
 import type { InputFile, TaskOutput } from '../../core/output.js';
 import type { TaskName } from '../../core/tasks.js';
+import { decodeAudio } from '../../media/audio.js';
 import { writePng } from '../shared/artifacts.js';
 import { detectionOutput, type LabelledBox } from '../shared/detections.js';
 import {
@@ -14,7 +15,6 @@ import {
   requireText,
 } from '../shared/required-inputs.js';
 import { labelList, percent } from '../shared/scores.js';
-import { readAudio } from './audio.js';
 
 export { splitLabels } from '../shared/inputs.js';
 
@@ -144,7 +144,10 @@ const RUNNERS: Partial<Record<TaskName, Runner>> = {
     const rate = pipe.processor?.feature_extractor?.config?.sampling_rate ?? 16_000;
     let samples: Float32Array;
     try {
-      samples = await readAudio(file(request, 'audio').path, rate, request.signal);
+      // transformers.js cannot read audio files in Node (it relies on the browser's AudioContext): the one
+      // media decoder reads them, with the same header checks, formats and band-limited resampling as for
+      // the local experts.
+      samples = (await decodeAudio(file(request, 'audio').path, rate, request.signal)).samples;
     } catch (error) {
       // A recording refused for its header is the input's fault and says so already.
       if (error instanceof InputError) throw error;

@@ -2,11 +2,11 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { InferenceRequest } from '../../../core/backend.js';
 import type { TaskOutput } from '../../../core/output.js';
+import { findExecutable, runCommand, withTemporaryFolder } from '../../../core/processes.js';
+import { parseWav } from '../../../media/wav.js';
 import type { LocalExpert } from '../expert.js';
 import { requireText, throwIfAborted } from '../support/inputs.js';
 import { MAX_SPEECH_CHARS, speakableText } from '../support/speech-text.js';
-import { findExecutable, runCommand, withTemporaryFolder } from '../support/system.js';
-import { parseWav } from '../support/wav.js';
 
 export const FLITE_INSTALL = 'needs the Debian package flite: sudo apt-get install flite';
 

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { InferenceRequest } from '../../../core/backend.js';
 import type { TaskOutput } from '../../../core/output.js';
+import { withTemporaryFolder } from '../../../core/processes.js';
 import type { LocalExpert } from '../expert.js';
 import { requireText, throwIfAborted } from '../support/inputs.js';
 import { lazyModel } from '../support/lazy.js';
 import { speakableText } from '../support/speech-text.js';
-import { withTemporaryFolder } from '../support/system.js';
 import { FLITE_VOICE, speechOutput } from './flite-tts.js';
 
 const require = createRequire(import.meta.url);

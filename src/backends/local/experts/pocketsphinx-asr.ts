@@ -1,13 +1,13 @@
 import { basename, dirname, join } from 'node:path';
 import type { InferenceRequest } from '../../../core/backend.js';
 import type { TaskOutput } from '../../../core/output.js';
+import { findExecutable, readable } from '../../../core/processes.js';
+import { decodeAudio } from '../../../media/audio.js';
+import { encodeWav } from '../../../media/wav.js';
 import type { LocalExpert } from '../expert.js';
-import { decodeAudio } from '../support/audio.js';
 import { requireAudio, throwIfAborted } from '../support/inputs.js';
 import { lazyModel } from '../support/lazy.js';
 import { PocketsphinxDecoder } from '../support/pocketsphinx-decoder.js';
-import { findExecutable, readable } from '../support/system.js';
-import { encodeWav } from '../support/wav.js';
 
 /**
  * The US English acoustic model, language model and dictionary sit beside the binary's prefix:

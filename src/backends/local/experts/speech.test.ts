@@ -3,10 +3,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fixture, inferenceRequest, temporarySink } from '../../../../test/support/expert-requests.js';
+import { findExecutable, runCommand } from '../../../core/processes.js';
+import { parseWav } from '../../../media/wav.js';
 import { createLocalBackend } from '../index.js';
 import { MAX_SPEECH_CHARS, speakableText } from '../support/speech-text.js';
-import { findExecutable, runCommand } from '../support/system.js';
-import { parseWav } from '../support/wav.js';
 import { wordErrorRate } from '../support/word-error-rate.js';
 
 const backend = createLocalBackend();

@@ -5,8 +5,7 @@ import { Socket } from 'node:net';
 import { devNull, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { announceChildProcess } from './child-processes.js';
-import { runCommand } from './system.js';
+import { announceChildProcess, runCommand } from '../../../core/processes.js';
 
 export interface PocketsphinxModel {
   hmm: string;

@@ -1,10 +1,9 @@
 import { open, readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { InputError } from '../../../core/errors.js';
-import { audioHeaderProblem, MAX_AUDIO_SECONDS } from '../../../core/media-limits.js';
-import { unreadableFileMessage } from '../../../media/types.js';
-import { throwIfAborted } from './inputs.js';
-import { findExecutable, runCommand } from './system.js';
+import { CancelledError, InputError } from '../core/errors.js';
+import { audioHeaderProblem, MAX_AUDIO_SECONDS } from '../core/media-limits.js';
+import { findExecutable, runCommand } from '../core/processes.js';
+import { unreadableFileMessage } from './types.js';
 import { AudioRefusedError, type MonoAudio, parseWavInSlices, resampleInSlices } from './wav.js';
 
 export type AudioContainer = 'wav' | 'mp3' | 'ogg-vorbis' | 'ogg-opus' | 'flac' | 'other';
@@ -183,7 +182,7 @@ export async function decodeAudio(
     return await resampleInSlices(audio, sampleRate, signal);
   } catch (error) {
     // Stopped between slices because the task timed out or was cancelled: that, not a broken file.
-    if (signal?.aborted) throwIfAborted(signal);
+    if (signal?.aborted) throw new CancelledError('The task');
     // A file no decoder can read is the input's problem (another model would fail the same), said plainly;
     // one refused for what its header declares says that.
     const message =

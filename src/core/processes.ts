@@ -1,9 +1,22 @@
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { announceChildProcess } from './child-processes.js';
+
+/**
+ * Programs an expert starts (pocketsphinx, flite) are announced here. In an expert worker the pool listens:
+ * terminating a worker thread does not end the processes it started, so the main thread kills them itself.
+ */
+let listener: ((child: ChildProcess) => void) | undefined;
+
+export function onChildProcess(next: ((child: ChildProcess) => void) | undefined): void {
+  listener = next;
+}
+
+export function announceChildProcess(child: ChildProcess): void {
+  listener?.(child);
+}
 
 const found = new Map<string, Promise<string | undefined>>();
 

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { worstEventLoopGap } from '../../../../test/support/event-loop.js';
-import { temporarySink } from '../../../../test/support/expert-requests.js';
-import { wavDeclaring } from '../../../../test/support/hostile-media.js';
-import { audioHeaderProblem, MAX_AUDIO_SAMPLES } from '../../../core/media-limits.js';
+import { worstEventLoopGap } from '../../test/support/event-loop.js';
+import { temporarySink } from '../../test/support/expert-requests.js';
+import { wavDeclaring } from '../../test/support/hostile-media.js';
+import { wordErrorRate } from '../backends/local/support/word-error-rate.js';
+import { audioHeaderProblem, MAX_AUDIO_SAMPLES } from '../core/media-limits.js';
 import { decodeAudio, sniffAudio } from './audio.js';
 import { encodeWav, type MonoAudio, parseWav, resample } from './wav.js';
-import { wordErrorRate } from './word-error-rate.js';
 
 const tone = (frequency: number, sampleRate: number, seconds: number): MonoAudio => ({
   sampleRate,

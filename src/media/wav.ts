@@ -1,4 +1,4 @@
-import { audioHeaderProblem } from '../../../core/media-limits.js';
+import { audioHeaderProblem } from '../core/media-limits.js';
 
 /**
  * A recording refused for what its header (or its decoded length) declares, or for being empty: the file's
