@@ -144,9 +144,27 @@ describe('recordings whose headers lie', () => {
     }
   });
 
-  test('a WAV whose data chunk declares 4 GB but holds 3.2 KB is read as the 3.2 KB it holds', async () => {
+  test('a WAV whose data chunk declares an unknown length (4 GB, as streaming writers do) is read as the 3.2 KB it holds', async () => {
     const bytes = wavDeclaring({ declaredDataBytes: 0xfffffff0, dataBytes: 3_200 });
     const audio = parseWav(bytes);
+    assert.equal(audio.samples.length, 1_600);
+    assert.equal(parseWav(wavDeclaring({ declaredDataBytes: 0, dataBytes: 3_200 })).samples.length, 1_600);
+  });
+
+  test('a WAV cut short (the header declares 2 s, the file holds 0.5 s) is refused as truncated, by its name', async () => {
+    const { error } = await decodeBytes(
+      'cut.wav',
+      wavDeclaring({ declaredDataBytes: 64_000, dataBytes: 16_000 }),
+    );
+    assert.equal((error as { code?: string }).code, 'input');
+    assert.equal(
+      (error as Error).message,
+      'cut.wav cannot be read as audio: the file is truncated or damaged (the WAV data is truncated: its header declares 2.0 s of audio, the file holds 0.5 s)',
+    );
+  });
+
+  test('a WAV missing less than one frame at its end (an odd byte) is read whole', () => {
+    const audio = parseWav(wavDeclaring({ declaredDataBytes: 3_201, dataBytes: 3_200 }));
     assert.equal(audio.samples.length, 1_600);
   });
 

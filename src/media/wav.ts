@@ -42,6 +42,15 @@ export async function parseWavInSlices(bytes: Uint8Array, signal?: AbortSignal):
   return { samples: job.samples, sampleRate: job.sampleRate };
 }
 
+/** A data size only a writer that did not know the length writes: 0, or 2 GB and more. */
+function streamedSize(size: number): boolean {
+  return size === 0 || size >= 0x7fff_f000;
+}
+
+function formatSeconds(seconds: number): string {
+  return seconds >= 10 ? `${Math.round(seconds)} s` : `${seconds.toFixed(1)} s`;
+}
+
 /** The header read and checked, and a converter of frames to mono samples (nothing converted yet). */
 function wavReader(bytes: Uint8Array): {
   samples: Float32Array;
@@ -55,6 +64,7 @@ function wavReader(bytes: Uint8Array): {
     throw new Error('not a WAV file (no RIFF/WAVE header)');
   let format: { code: number; channels: number; sampleRate: number; bits: number } | undefined;
   let data: { offset: number; length: number } | undefined;
+  let shortBy: { declared: number; present: number } | undefined;
   let offset = 12;
   while (offset + 8 <= bytes.length) {
     const id = tag(offset);
@@ -72,9 +82,12 @@ function wavReader(bytes: Uint8Array): {
         bits: view.getUint16(body + 14, true),
       };
     } else if (id === 'data') {
-      // The declared size never decides how much is read: streamed WAVs carry a bogus one (0 or
-      // 0xFFFFFFFF), truncated files one larger than what is there. Only the bytes present are decoded.
-      data = { offset: body, length: Math.min(size === 0 ? bytes.length : size, bytes.length - body) };
+      // The declared size never decides how much is read, only the bytes present are decoded. Streaming
+      // writers (ffmpeg to a pipe, recorders) declare an unknown length (0, or 2 GB and more); any other
+      // size larger than what is there means the file was cut short, which is said rather than guessed at.
+      const present = bytes.length - body;
+      data = { offset: body, length: streamedSize(size) ? present : Math.min(size, present) };
+      if (!streamedSize(size) && size > present) shortBy = { declared: size, present };
       break;
     }
     offset = body + size + (size % 2);
@@ -88,6 +101,13 @@ function wavReader(bytes: Uint8Array): {
   }
   if (channels < 1) throw new Error('WAV file with no channels');
   const bytesPerSample = bits / 8;
+  const frameBytes = bytesPerSample * channels;
+  if (shortBy && Math.floor(shortBy.declared / frameBytes) > Math.floor(shortBy.present / frameBytes)) {
+    const seconds = (byteCount: number) => formatSeconds(byteCount / frameBytes / Math.max(1, sampleRate));
+    throw new Error(
+      `the WAV data is truncated: its header declares ${seconds(shortBy.declared)} of audio, the file holds ${seconds(shortBy.present)}`,
+    );
+  }
   const problem = audioHeaderProblem({
     sampleRate,
     channels,
