@@ -1,3 +1,4 @@
+import { EventSourceParserStream } from 'eventsource-parser/stream';
 import type {
   Conversation,
   ConversationDetail,
@@ -104,30 +105,16 @@ export const api = {
           signal,
         });
         if (!response.ok || !response.body) throw await errorOf(response);
-        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-        let buffer = '';
+        const events = response.body
+          .pipeThrough(new TextDecoderStream())
+          .pipeThrough(new EventSourceParserStream())
+          .getReader();
         for (;;) {
-          const { value, done } = await reader.read();
+          const { value: message, done } = await events.read();
           if (done) break;
-          buffer += value;
-          let boundary = buffer.indexOf('\n\n');
-          while (boundary >= 0) {
-            const block = buffer.slice(0, boundary);
-            buffer = buffer.slice(boundary + 2);
-            boundary = buffer.indexOf('\n\n');
-            let name = 'message';
-            let id: string | undefined;
-            const data: string[] = [];
-            for (const line of block.split('\n')) {
-              if (line.startsWith('event:')) name = line.slice(6).trim();
-              else if (line.startsWith('id:')) id = line.slice(3).trim();
-              else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
-            }
-            if (data.length === 0) continue;
-            if (name === 'end') return JSON.parse(data.join('\n')) as { status: RunStatus };
-            if (id !== undefined) lastId = Number(id);
-            onEvent(JSON.parse(data.join('\n')) as RunEvent);
-          }
+          if (message.event === 'end') return JSON.parse(message.data) as { status: RunStatus };
+          if (message.id !== undefined) lastId = Number(message.id);
+          onEvent(JSON.parse(message.data) as RunEvent);
         }
       } catch (error) {
         if (signal.aborted) throw error;
