@@ -19,7 +19,9 @@
  * - CPU ms/turn: the server's CPU time (all its threads, `/proc/<pid>/stat`) and that of its event-loop thread
  *   alone (`/proc/<pid>/task/<pid>/stat`) per completed turn; both include the NER expert while it runs on the
  *   server's own threads, and SQLite, the LLM client and garbage collection;
- * - peak RSS (MiB) of the server, sampled every 100 ms.
+ * - peak RSS (MiB) of the server, sampled every 100 ms;
+ * - client and LLM CPU ms/turn: the CPU time of this process (the client, `process.cpuUsage`) and of the fake
+ *   LLM's process per completed turn, to show that they leave the cores to the server (all three share them).
  * A repetition stops starting turns after `--max-seconds` (default 120); turns still open after 60 s fail.
  *
  *   npm run build && npm run bench:server -- [--levels 1,8,32,100] [--turns 4] [--repeat 5] [--latency 100]
@@ -30,11 +32,20 @@
  * beside this one, repetitions interleaved so that the machine's load falls on both, and prints the ratios
  * of their medians.
  *
- * `--cpu-prof DIR` profiles the server (`node --cpu-prof`); `bench/support/cpu-profile-summary.ts DIR/*.cpuprofile`
- * says where its time went.
+ * `--cpu-prof DIR` profiles the server (`node --cpu-prof`, into `DIR/this` and `DIR/compare`) and writes the
+ * measured spans beside each profile (`windows.json`); `bench/support/cpu-profile-summary.ts FILE --windows
+ * DIR/this/windows.json` says where the server's time went while turns were measured, per turn.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
@@ -113,6 +124,7 @@ function firstLine<T>(lines: Interface, match: (line: string) => T | undefined, 
 
 interface FakeLlm {
   baseURL: string;
+  pid: number;
   calls(): Promise<number>;
   stop(): void;
 }
@@ -129,6 +141,7 @@ async function startFakeLlm(): Promise<FakeLlm> {
   );
   return {
     baseURL,
+    pid: child.pid!,
     async calls() {
       const answer = firstLine(
         lines,
@@ -146,10 +159,18 @@ interface Server {
   url: string;
   child: ChildProcess;
   pid: number;
+  /** Where its CPU profile goes (`--cpu-prof`). */
+  profileDir?: string;
   stderr(): string;
 }
 
-async function startJarvisServe(baseURL: string, home: string, bin: string, config: string): Promise<Server> {
+async function startJarvisServe(
+  baseURL: string,
+  home: string,
+  bin: string,
+  config: string,
+  profileDir: string | undefined,
+): Promise<Server> {
   const env = cleanEnvironment(home, {
     JARVIS_DATA_DIR: join(home, 'data'),
     JARVIS_LLM_BASE_URL: baseURL,
@@ -159,7 +180,7 @@ async function startJarvisServe(baseURL: string, home: string, bin: string, conf
     JARVIS_INFERENCE_MODE: 'local',
     ...(config ? { JARVIS_CONFIG: resolve(config) } : {}),
   });
-  const profile = CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROFILE_DIR}`] : [];
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const args = [...profile, bin, 'serve', '--host', '127.0.0.1', '--port', '0'];
   const child = spawn(process.execPath, args, {
     cwd: home,
@@ -177,7 +198,7 @@ async function startJarvisServe(baseURL: string, home: string, bin: string, conf
   ).catch((error: Error) => {
     throw new Error(`${error.message}\n${stderr}`);
   });
-  return { url, child, pid: child.pid!, stderr: () => stderr };
+  return { url, child, pid: child.pid!, ...(profileDir ? { profileDir } : {}), stderr: () => stderr };
 }
 
 type Message = { role: string; content: string };
@@ -238,7 +259,14 @@ interface Repetition {
   cpuMsPerTurn: number;
   loopThreadCpuMsPerTurn: number;
   peakRssMiB: number;
+  clientCpuMsPerTurn: number;
+  llmCpuMsPerTurn: number;
+  /** The measured span on CLOCK_MONOTONIC (µs), the clock of `--cpu-prof` profiles. */
+  window: { startUs: number; endUs: number; turns: number };
 }
+
+const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
+const usageMs = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1000;
 
 let conversationCounter = 0;
 let firstError: string | undefined;
@@ -253,6 +281,10 @@ async function repetition(server: Server, llm: FakeLlm, conversations: number): 
   const loopThreadStat = `/proc/${server.pid}/task/${server.pid}/stat`;
   const cpuBefore = cpuTicks(processStat);
   const loopCpuBefore = cpuTicks(loopThreadStat);
+  const llmStat = `/proc/${llm.pid}/stat`;
+  const llmCpuBefore = cpuTicks(llmStat);
+  const clientCpuBefore = process.cpuUsage();
+  const startUs = monotonicUs();
   let peakRssMiB = rssMiB(server.pid);
   const sampler = setInterval(() => {
     peakRssMiB = Math.max(peakRssMiB, rssMiB(server.pid));
@@ -280,6 +312,9 @@ async function repetition(server: Server, llm: FakeLlm, conversations: number): 
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const endUs = monotonicUs();
+  const clientCpuMs = usageMs(process.cpuUsage(clientCpuBefore));
+  const llmCpuMs = ((cpuTicks(llmStat) - llmCpuBefore) * 1000) / CLOCK_TICKS_PER_SECOND;
   clearInterval(sampler);
   const turns = latencies.length;
   const cpuMs = ((cpuTicks(processStat) - cpuBefore) * 1000) / CLOCK_TICKS_PER_SECOND;
@@ -298,6 +333,9 @@ async function repetition(server: Server, llm: FakeLlm, conversations: number): 
     cpuMsPerTurn: cpuMs / Math.max(1, turns),
     loopThreadCpuMsPerTurn: loopCpuMs / Math.max(1, turns),
     peakRssMiB,
+    clientCpuMsPerTurn: clientCpuMs / Math.max(1, turns),
+    llmCpuMsPerTurn: llmCpuMs / Math.max(1, turns),
+    window: { startUs, endUs, turns },
   };
 }
 
@@ -345,6 +383,14 @@ function levelRow(label: string, conversations: number, reps: readonly Repetitio
       1,
     ),
     spread(reps.map((rep) => rep.peakRssMiB)),
+    spread(
+      reps.map((rep) => rep.clientCpuMsPerTurn),
+      1,
+    ),
+    spread(
+      reps.map((rep) => rep.llmCpuMsPerTurn),
+      1,
+    ),
     spread(reps.map((rep) => rep.floorMs)),
   ];
 }
@@ -367,6 +413,8 @@ async function main(): Promise<void> {
   const homes: string[] = [];
   const llm = await startFakeLlm();
   const servers: { label: string; server: Server }[] = [];
+  /** The measured spans of each server, for its CPU profile. */
+  const windows = new Map<Server, Repetition['window'][]>();
   try {
     const wanted = [
       { label: 'this', bin: JARVIS_BIN, config: SERVER_CONFIG },
@@ -375,7 +423,9 @@ async function main(): Promise<void> {
     for (const { label, bin, config } of wanted) {
       const home = mkdtempSync(join(tmpdir(), 'jarvis-server-load-'));
       homes.push(home);
-      const server = await startJarvisServe(llm.baseURL, home, bin, config);
+      const profileDir = CPU_PROFILE_DIR ? resolve(CPU_PROFILE_DIR, label) : undefined;
+      if (profileDir) mkdirSync(profileDir, { recursive: true });
+      const server = await startJarvisServe(llm.baseURL, home, bin, config, profileDir);
       servers.push({ label, server });
       // Loads the expert, opens the database and the LLM client's connections before anything is measured.
       await Promise.all(
@@ -403,6 +453,8 @@ async function main(): Promise<void> {
       'CPU ms/turn',
       'loop-thread CPU ms/turn',
       'peak RSS MiB',
+      'client CPU ms/turn',
+      'LLM CPU ms/turn',
       'LLM floor ms',
     ];
     const rows: string[][] = [];
@@ -417,6 +469,10 @@ async function main(): Promise<void> {
         for (const at of order) reps[at]!.push(await repetition(servers[at]!.server, llm, conversations));
       }
       summary.push({ conversations, reps: reps[0]! });
+      reps.forEach((serverReps, at) => {
+        const { server } = servers[at]!;
+        windows.set(server, [...(windows.get(server) ?? []), ...serverReps.map((rep) => rep.window)]);
+      });
       servers.forEach(({ label }, at) => {
         const row = levelRow(label, conversations, reps[at]!);
         rows.push(row);
@@ -479,6 +535,19 @@ async function main(): Promise<void> {
     if (firstError) console.log(`\nfirst failure: ${firstError}`);
   } finally {
     for (const { label, server } of servers) await stopServer(server, label);
+    for (const { server } of servers) {
+      if (!server.profileDir) continue;
+      const windowsFile = join(server.profileDir, 'windows.json');
+      writeFileSync(windowsFile, JSON.stringify(windows.get(server) ?? []));
+      // The event-loop thread's profile: node names it after the process and thread 0.
+      const mainProfile = readdirSync(server.profileDir).find((name) => name.includes(`.${server.pid}.0.`));
+      if (mainProfile) {
+        console.log(
+          `\nCPU profile of the event-loop thread: node --import tsx bench/support/cpu-profile-summary.ts ` +
+            `${join(server.profileDir, mainProfile)} --windows ${windowsFile}`,
+        );
+      }
+    }
     llm.stop();
     await sleep(100);
     for (const home of homes) rmSync(home, { recursive: true, force: true });
