@@ -77,6 +77,33 @@ test('OCR, detection, speech recognition and NER that find nothing say so, and t
   assert.equal(byId(result.tasks, 7).status, 'skipped');
 });
 
+test('pose, person segmentation and straight lines that find nothing say so, and their readers are skipped', async () => {
+  const result = await jarvis.run({
+    request: 'look for people and lines in blank.png',
+    cwd: work,
+    answer: false,
+    plan: [
+      { id: 0, task: 'openpose-control', dep: [-1], args: { image: 'blank.png' } },
+      { id: 1, task: 'text-to-speech', dep: [0], args: { text: '<GENERATED>-0' } },
+      { id: 2, task: 'image-segmentation', dep: [-1], args: { image: 'blank.png' } },
+      { id: 3, task: 'mlsd-control', dep: [-1], args: { image: 'blank.png' } },
+    ],
+  });
+  const pose = byId(result.tasks, 0);
+  assert.equal(pose.status, 'succeeded', JSON.stringify(pose.error));
+  assert.equal(pose.output?.nothingFound, 'no person was found in blank.png');
+  assert.equal(
+    byId(result.tasks, 1).error?.message,
+    'skipped: no person was found in blank.png (task 0 (openpose-control)), so there is no text to pass on',
+  );
+  const segmentation = byId(result.tasks, 2);
+  assert.equal(segmentation.status, 'succeeded', JSON.stringify(segmentation.error));
+  assert.equal(segmentation.output?.nothingFound, 'no person or foreground figure was found in blank.png');
+  const lines = byId(result.tasks, 3);
+  assert.equal(lines.status, 'succeeded', JSON.stringify(lines.error));
+  assert.equal(lines.output?.nothingFound, 'no straight lines were found in blank.png');
+});
+
 test('an empty input file is named as empty, before any expert tries to decode it', async () => {
   writeFileSync(join(work, 'empty.wav'), '');
   writeFileSync(join(work, 'empty.png'), '');

@@ -33,6 +33,12 @@ export interface InputFile {
   name?: string;
 }
 
+/** The name to tell the user a file by: the one they gave it, else the file's own. */
+export function inputName(file: InputFile | undefined, fallback = 'the file'): string {
+  if (!file) return fallback;
+  return file.name ?? file.path.split(/[\\/]/).at(-1) ?? file.path;
+}
+
 export type ResolvedInputs = {
   text?: string;
   image?: InputFile;

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
-import { basename } from 'node:path';
 import { InputError, type InputFile } from '../core/index.js';
 import { imageSizeProblem } from '../core/media-limits.js';
+import { inputName } from '../core/output.js';
 import type { FileKind } from './inputs.js';
 
 /**
@@ -11,7 +11,7 @@ import type { FileKind } from './inputs.js';
  * whatever the image declares.
  */
 export async function checkInputFile(file: InputFile, kind: FileKind): Promise<void> {
-  const name = file.name ?? basename(file.path);
+  const name = inputName(file);
   // An empty file is the user's problem to hear about as such, not as "this format needs ffmpeg".
   const size = (await stat(file.path).catch(() => undefined))?.size;
   if (size === 0)

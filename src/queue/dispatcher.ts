@@ -4,13 +4,12 @@
  * catalog, selection and the scheduler (timeouts, cancellation, fallbacks) work unchanged.
  */
 import { randomUUID } from 'node:crypto';
-import { basename } from 'node:path';
 import { type Job, Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { JarvisConfig } from '../config/schema.js';
 import type { InferenceBackend, InferenceRequest, ModelCard } from '../core/backend.js';
 import { ConfigError, errorMessage, InferenceError, JarvisError } from '../core/errors.js';
-import type { Artifact, TaskOutput } from '../core/output.js';
+import { type Artifact, inputName, type TaskOutput } from '../core/output.js';
 import type { TaskName } from '../core/tasks.js';
 import { createFileExchange, type FileExchange } from './file-exchange.js';
 import {
@@ -159,7 +158,7 @@ export async function createQueueDispatcher(options: QueueDispatcherOptions): Pr
     for (const kind of ['image', 'audio', 'video'] as const) {
       const file = request.inputs[kind];
       if (!file) continue;
-      const fileName = file.name ?? basename(file.path);
+      const fileName = inputName(file);
       const token = exchange.offer(file, fileName, ttl);
       tokens.push(token);
       inputs[kind] = { token, mimeType: file.mimeType, name: fileName };

@@ -1,5 +1,5 @@
 import type { InferenceRequest } from '../../../core/backend.js';
-import type { TaskOutput } from '../../../core/output.js';
+import { inputName, type TaskOutput } from '../../../core/output.js';
 import { writePng } from '../../shared/artifacts.js';
 import type { LocalExpert } from '../expert.js';
 import { MIN_KEYPOINT_SCORE, movenet } from '../support/human-models.js';
@@ -253,6 +253,9 @@ export const humanPose: LocalExpert = {
             .join('\n');
     return {
       text,
+      ...(poses.length === 0
+        ? { nothingFound: `no person was found in ${inputName(request.inputs.image, 'the image')}` }
+        : {}),
       data: {
         poses: poses.map((pose, index) => ({ ...pose, posture: postures[index] })),
         width: image.originalWidth,

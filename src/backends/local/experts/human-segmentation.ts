@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { InferenceRequest } from '../../../core/backend.js';
 import { MAX_IMAGE_PIXELS } from '../../../core/media-limits.js';
-import type { TaskOutput } from '../../../core/output.js';
+import { inputName, type TaskOutput } from '../../../core/output.js';
 import { writePng } from '../../shared/artifacts.js';
 import type { LocalExpert } from '../expert.js';
 import { humanModel, toTensor } from '../support/human.js';
@@ -139,6 +139,7 @@ export const humanSegmentation: LocalExpert = {
         : `No person found; a foreground figure covers ${percent}% of the image (masked as foreground)`;
     return {
       text,
+      ...(found ? {} : { nothingFound: `no person or foreground figure was found in ${inputName(input)}` }),
       data: {
         segments: found ? [{ label, coverage: Math.round(fraction * 1000) / 1000 }] : [],
         width: size.width,

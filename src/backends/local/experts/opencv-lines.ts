@@ -1,5 +1,5 @@
 import type { InferenceRequest } from '../../../core/backend.js';
-import type { TaskOutput } from '../../../core/output.js';
+import { inputName, type TaskOutput } from '../../../core/output.js';
 import { writePng } from '../../shared/artifacts.js';
 import type { LocalExpert } from '../expert.js';
 import { decodeRequestImage } from '../support/image.js';
@@ -86,6 +86,9 @@ export const opencvLines: LocalExpert = {
     }));
     return {
       text: `${scaled.length} straight line segment${scaled.length === 1 ? '' : 's'} found.`,
+      ...(scaled.length === 0
+        ? { nothingFound: `no straight lines were found in ${inputName(request.inputs.image, 'the image')}` }
+        : {}),
       data: { segments: scaled },
       artifacts: [artifact],
     };

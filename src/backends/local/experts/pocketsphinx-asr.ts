@@ -1,6 +1,6 @@
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { InferenceRequest } from '../../../core/backend.js';
-import type { TaskOutput } from '../../../core/output.js';
+import { inputName, type TaskOutput } from '../../../core/output.js';
 import { findExecutable, readable } from '../../../core/processes.js';
 import { decodeAudio } from '../../../media/audio.js';
 import { encodeWav } from '../../../media/wav.js';
@@ -87,7 +87,7 @@ export const pocketsphinxAsr: LocalExpert = {
     } finally {
       request.signal.removeEventListener('abort', onAbort);
     }
-    const name = request.inputs.audio?.name ?? basename(request.inputs.audio?.path ?? 'the recording');
+    const name = inputName(request.inputs.audio, 'the recording');
     return {
       text: transcript === '' ? `No speech was recognized in ${name}.` : transcript,
       data: { text: transcript, seconds, sampleRate: SAMPLE_RATE },
