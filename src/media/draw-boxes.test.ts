@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { fixture } from '../../test/support/fixtures.js';
-import { captionPlaces, drawBoxes } from './draw-boxes.js';
+import { captionPlaces, drawBoxes, drawOnPixels } from './draw-boxes.js';
 
 test('captions stay inside the image and off each other, even for crowded boxes at the edges', () => {
   const width = 640;
@@ -41,4 +41,22 @@ test('the drawn image keeps the photo upright at its own size', async () => {
   ]);
   const drawn = await sharp(png).metadata();
   assert.deepEqual([drawn.format, drawn.width, drawn.height], ['png', width, height]);
+});
+
+test('a box is drawn in its colour on its edges, with its caption, and the inside of the box is left as it was', async () => {
+  const width = 200;
+  const height = 150;
+  const image = { pixels: new Uint8Array(width * height * 3).fill(128), width, height };
+  await drawOnPixels(image, [
+    { label: 'zebra', score: 0.97, box: { xmin: 50, ymin: 60, xmax: 150, ymax: 140 } },
+  ]);
+  const at = (x: number, y: number) => [
+    ...image.pixels.subarray((y * width + x) * 3, (y * width + x) * 3 + 3),
+  ];
+  // The first palette colour, #e6194b, on the left edge; grey untouched in the middle of the box.
+  assert.deepEqual(at(50, 100), [0xe6, 0x19, 0x4b]);
+  assert.deepEqual(at(100, 100), [128, 128, 128]);
+  // The caption sits above the box: its coloured label covers the grey there.
+  assert.notDeepEqual(at(55, 50), [128, 128, 128]);
+  assert.deepEqual(at(5, 5), [128, 128, 128]);
 });
