@@ -33,6 +33,14 @@ export interface InputFile {
   name?: string;
 }
 
+/**
+ * What an expert returns when it worked and found nothing: the fact as data (`nothingFound`, which skips the
+ * tasks that would read this one's text) and the same fact as a sentence for the answer.
+ */
+export function foundNothing(what: string, data: unknown = [], rest: Partial<TaskOutput> = {}): TaskOutput {
+  return { text: `${what.charAt(0).toUpperCase()}${what.slice(1)}.`, data, nothingFound: what, ...rest };
+}
+
 /** The name to tell the user a file by: the one they gave it, else the file's own. */
 export function inputName(file: InputFile | undefined, fallback = 'the file'): string {
   if (!file) return fallback;

@@ -55,6 +55,12 @@ const MODELS: HubModel[] = [
   },
   { id: 'nobody/serves-this', task: 'summarization' },
   { id: 'wrong/task', task: 'translation', providers: live('translation') },
+  { id: 'dslim/bert-base-NER', task: 'token-classification', providers: live('token-classification') },
+  {
+    id: 'facebook/mask2former-swin-tiny',
+    task: 'image-segmentation',
+    providers: live('image-segmentation'),
+  },
   { id: 'deepset/roberta-base-squad2', task: 'question-answering', providers: live('question-answering') },
   {
     id: 'facebook/bart-large-mnli',
@@ -146,6 +152,31 @@ describe('hf-inference backend against a loopback Inference Providers server', (
     ]);
     assert.equal(drawn.format, 'png');
     assert.deepEqual([drawn.width, drawn.height], [original.width, original.height]);
+  });
+
+  test('NER and segmentation that find nothing say so as data, not as a sentence a next task would read', async () => {
+    server.onInference('dslim/bert-base-NER', [
+      { json: [] },
+      { json: [{ entity_group: 'LOC', word: 'Paris', score: 0.99, start: 12, end: 17 }] },
+    ]);
+    const none = await backend().infer(
+      inferenceRequest('token-classification', 'dslim/bert-base-NER', { text: 'it rained all day' }),
+    );
+    assert.equal(none.nothingFound, 'no named entities were found in the text');
+    assert.equal(none.text, 'No named entities were found in the text.');
+    const some = await backend().infer(
+      inferenceRequest('token-classification', 'dslim/bert-base-NER', { text: 'it rained in Paris' }),
+    );
+    assert.equal(some.text, 'Paris (LOC)');
+    assert.equal(some.nothingFound, undefined);
+
+    server.onInference('facebook/mask2former-swin-tiny', [{ json: [] }]);
+    const segments = await backend().infer(
+      inferenceRequest('image-segmentation', 'facebook/mask2former-swin-tiny', {
+        image: { path: fixture('images', 'b.jpg'), mimeType: 'image/jpeg', name: 'b.jpg' },
+      }),
+    );
+    assert.equal(segments.nothingFound, 'no segments were found in b.jpg');
   });
 
   test('a generated image (binary response) becomes an image artifact', async () => {

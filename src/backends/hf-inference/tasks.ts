@@ -1,7 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import type { InferenceClient, InferenceProviderOrPolicy, Options } from '@huggingface/inference';
 import type { InferenceRequest } from '../../core/backend.js';
-import type { Artifact, InputFile, TaskOutput } from '../../core/output.js';
+import {
+  type Artifact,
+  foundNothing,
+  type InputFile,
+  inputName,
+  type TaskOutput,
+} from '../../core/output.js';
 import type { TaskName } from '../../core/tasks.js';
 import { extensionOrSubtype } from '../../media/types.js';
 import { writePng } from '../shared/artifacts.js';
@@ -14,7 +20,7 @@ import {
   requireSentences,
   requireText,
 } from '../shared/required-inputs.js';
-import { labelList, percent } from '../shared/scores.js';
+import { entitiesOutput, labelList, percent } from '../shared/scores.js';
 
 /** What one task's runner gets: the client call options carry the signal and switch off blind 503 retries. */
 export interface TaskCall {
@@ -88,10 +94,7 @@ const RUNNERS: Partial<Record<TaskName, TaskRunner>> = {
       { ...target(call), inputs: text(call) },
       call.options,
     );
-    const entities = output.map(
-      (entity) => `${entity.word} (${entity.entity_group ?? entity.entity ?? '?'})`,
-    );
-    return { text: entities.length > 0 ? entities.join(', ') : 'no entities found', data: output };
+    return entitiesOutput(output);
   },
   async 'fill-mask'(call) {
     const output = await call.client.fillMask({ ...target(call), inputs: text(call) }, call.options);
@@ -230,11 +233,13 @@ const RUNNERS: Partial<Record<TaskName, TaskRunner>> = {
         ),
       );
     }
-    return {
-      text: output.map((segment) => segment.label).join(', ') || 'no segments found',
-      data: output.map(({ mask: _mask, ...rest }) => rest),
-      artifacts,
-    };
+    const data = output.map(({ mask: _mask, ...rest }) => rest);
+    if (output.length === 0)
+      return foundNothing(
+        `no segments were found in ${inputName(call.request.inputs.image, 'the image')}`,
+        data,
+      );
+    return { text: output.map((segment) => segment.label).join(', '), data, artifacts };
   },
   async 'image-to-text'(call) {
     const output = await call.client.imageToText(

@@ -1,7 +1,7 @@
 import type { InferenceRequest } from '../../core/backend.js';
 import { InputError } from '../../core/errors.js';
 import { MAX_IMAGE_PIXELS } from '../../core/media-limits.js';
-import type { InputFile, TaskOutput } from '../../core/output.js';
+import { foundNothing, type InputFile, inputName, type TaskOutput } from '../../core/output.js';
 import type { TaskName } from '../../core/tasks.js';
 import { decodeAudio } from '../../media/audio.js';
 import { writePng } from '../shared/artifacts.js';
@@ -14,7 +14,7 @@ import {
   requireSentences,
   requireText,
 } from '../shared/required-inputs.js';
-import { labelList, percent } from '../shared/scores.js';
+import { entitiesOutput, labelList, percent } from '../shared/scores.js';
 
 export { splitLabels } from '../shared/inputs.js';
 
@@ -86,7 +86,7 @@ const RUNNERS: Partial<Record<TaskName, Runner>> = {
       mask: { data: Uint8Array | Uint8ClampedArray; width: number; height: number };
     }[];
     const first = segments[0]?.mask;
-    if (!first) return { text: 'no segments found', data: [] };
+    if (!first) return foundNothing(`no segments were found in ${inputName(image)}`);
     // One picture a person can read: each segment tinted in its own colour over the image.
     const { width, height } = first;
     const overlay = Buffer.alloc(width * height * 4);
@@ -215,10 +215,7 @@ const RUNNERS: Partial<Record<TaskName, Runner>> = {
       entity_group?: string;
       score: number;
     }[];
-    const entities = output.map(
-      (entity) => `${entity.word} (${entity.entity_group ?? entity.entity ?? '?'})`,
-    );
-    return { text: entities.length > 0 ? entities.join(', ') : 'no entities found', data: output };
+    return entitiesOutput(output);
   },
   async 'question-answering'(pipe, request) {
     const parts = requireQuestion(request, 'transformers');
