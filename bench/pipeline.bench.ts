@@ -6,7 +6,7 @@
  * tokens per request. First it prints the prompt tokens per stage of two real requests, counted with a
  * real tokenizer (see prompt-tokens.ts).
  *
- *   node --import tsx bench/pipeline.bench.ts
+ *   npm run bench -- [--runs 5]       (each shape's figures are the median of --runs runs, min-max beside them)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,10 +22,12 @@ import {
 } from '../test/support/openai-server.js';
 import { createTestBackend } from '../test/support/test-backend.js';
 import { formatPromptTokens, measurePromptTokens } from './prompt-tokens.js';
+import { median, option, spread } from './stats.js';
 import { formatTable } from './table.js';
 
 const LLM_LATENCY_MS = 40;
 const TASK_LATENCY_MS = 30;
+const RUNS = Math.max(5, Number(option('runs', '5')));
 
 function wide(n: number): TaskGraph {
   return Array.from({ length: n }, (_, id) => ({
@@ -122,7 +124,7 @@ async function main() {
     const executions: number[] = [];
     let calls = 0;
     let promptTokens = 0;
-    const repeats = 3;
+    const repeats = RUNS;
     for (let i = 0; i < repeats; i++) {
       const before = server.requests.length;
       const started = performance.now();
@@ -148,16 +150,16 @@ async function main() {
     }
     const dag = criticalPath(plan, TASK_LATENCY_MS);
     const floor = dag + calls * LLM_LATENCY_MS;
-    const wall = Math.min(...samples);
-    const execution = Math.min(...executions);
+    const wall = median(samples);
+    const execution = median(executions);
     rows.push([
       name,
       String(plan.length),
       dag.toFixed(0),
-      execution.toFixed(0),
+      `${execution.toFixed(0)} ${spread(executions, 0)}`,
       (execution / dag).toFixed(3),
       floor.toFixed(0),
-      wall.toFixed(0),
+      `${wall.toFixed(0)} ${spread(samples, 0)}`,
       (wall / floor).toFixed(3),
       (wall - floor).toFixed(0),
       String(calls),
@@ -182,7 +184,7 @@ async function main() {
     'prompt tokens',
   ];
   console.log(
-    `LLM latency ${LLM_LATENCY_MS} ms per call, task latency ${TASK_LATENCY_MS} ms; best of 3 runs`,
+    `LLM latency ${LLM_LATENCY_MS} ms per call, task latency ${TASK_LATENCY_MS} ms; median (min-max) of ${RUNS} runs per shape`,
   );
   console.log(formatTable(header, rows));
 }

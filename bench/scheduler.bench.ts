@@ -1,13 +1,14 @@
 /**
  * How close the stage-3 scheduler gets to the floor a perfect scheduler would reach.
  *
- *   node --import tsx bench/scheduler.bench.ts [--repeat 3]
+ *   npm run bench:scheduler -- [--repeat 5]   (at least 5)
  *
  * Each task sleeps a fixed latency (20-50 ms, seeded) in the test backend, so the floor of a graph is its
  * critical path (the longest latency-weighted path) when concurrency does not bind, and the makespan of an
  * ideal zero-overhead FIFO list schedule when it does. Overhead = wall time - floor: scheduling, argument
  * resolution, events, artifact writes and the timers' own lateness.
  */
+
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { seededRandom } from '../scripts/seeded-random.js';
 import type { ModelChoice, PlannedTask, TaskGraph, TaskName } from '../src/core/index.js';
 import { executePlan } from '../src/execute/index.js';
 import { createTestBackend } from '../test/support/test-backend.js';
+import { median, option, spread } from './stats.js';
 import { formatTable } from './table.js';
 
 interface Shape {
@@ -178,13 +180,7 @@ async function measure(shape: Shape, concurrency: number, scratch: string): Prom
   return { wall, backendMs };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-const repeatFlag = process.argv.indexOf('--repeat');
-const repeat = repeatFlag >= 0 ? Number(process.argv[repeatFlag + 1]) : 3;
+const repeat = Math.max(5, Number(option('repeat', '5')));
 const scratch = await mkdtemp(join(tmpdir(), 'jarvis-scheduler-bench-'));
 
 const shapes = [
@@ -210,7 +206,8 @@ const rows: string[][] = [];
 for (const { shape, concurrency } of runs) {
   const measurements: Measurement[] = [];
   for (let i = 0; i < repeat; i++) measurements.push(await measure(shape, concurrency, scratch));
-  const wall = median(measurements.map((measurement) => measurement.wall));
+  const walls = measurements.map((measurement) => measurement.wall);
+  const wall = median(walls);
   const critical = criticalPath(shape);
   const work = [...shape.latencies.values()].reduce((sum, latency) => sum + latency, 0);
   const lowerBound = Math.max(critical, work / concurrency);
@@ -230,7 +227,7 @@ for (const { shape, concurrency } of runs) {
     critical.toFixed(0),
     lowerBound.toFixed(0),
     floor.toFixed(0),
-    wall.toFixed(1),
+    `${wall.toFixed(1)} ${spread(walls)}`,
     (wall / floor).toFixed(3),
     (wall - floor).toFixed(1),
     ownShare,
@@ -249,7 +246,9 @@ const header = [
   'overhead ms',
   'scheduler ms',
 ];
-console.log(`median of ${repeat} runs. lower bound = max(critical path, total work / concurrency);`);
+console.log(
+  `median (min-max) of ${repeat} runs. lower bound = max(critical path, total work / concurrency);`,
+);
 console.log(
   'floor = makespan of an ideal zero-overhead FIFO scheduler (= critical path when concurrency does not bind);',
 );
@@ -259,7 +258,7 @@ console.log(
 console.log(formatTable(header, rows));
 
 // The scheduler's own cost per task, with backends that answer at once (no timers at all).
-console.log('\nzero-latency backends: scheduler cost per task (median of runs)');
+console.log(`\nzero-latency backends: scheduler cost per task, median (min-max) of ${repeat} runs`);
 for (const [name, shape] of [
   ['wide', wide(500)],
   ['deep', deep(500)],
@@ -269,7 +268,10 @@ for (const [name, shape] of [
   const walls: number[] = [];
   for (let i = 0; i < repeat; i++) walls.push((await measure(instant, 64, scratch)).wall);
   console.log(
-    `  ${name.padEnd(16)} ${instant.plan.length} tasks  ${(median(walls) / instant.plan.length).toFixed(3)} ms/task`,
+    `  ${name.padEnd(16)} ${instant.plan.length} tasks  ${(median(walls) / instant.plan.length).toFixed(3)} ${spread(
+      walls.map((wall) => wall / instant.plan.length),
+      3,
+    )} ms/task`,
   );
 }
 await rm(scratch, { recursive: true, force: true });
