@@ -21,11 +21,29 @@ export interface ChatRequest {
    * of it, which costs no prompt tokens); others ignore it. Must accept only replies `jsonSchema` accepts.
    */
   grammar?: { name: string; schema: Record<string, unknown> };
+  /**
+   * For controllers that constrain decoding with llama.cpp grammars (the embedded model): the reply written
+   * in steps, each under a grammar chosen from what the reply says so far, for rules no single grammar can
+   * follow. Takes precedence over `grammar`; others ignore it. Must accept only replies `jsonSchema`'s reader
+   * accepts.
+   */
+  grammarSteps?: GrammarSteps;
   /** Called with each piece of streamed text; without it the reply is not streamed. */
   onDelta?: (text: string) => void;
   maxOutputTokens?: number;
   temperature?: number;
   signal?: AbortSignal;
+}
+
+/** A reply written in steps under grammars; see `ChatRequest.grammarSteps`. */
+export interface GrammarSteps {
+  /**
+   * The GBNF grammar (llama.cpp's grammar format) of the next piece of the reply, given the reply so far
+   * ('' at first); undefined when the reply is complete.
+   */
+  next(replySoFar: string): string | undefined;
+  /** Most steps; a reply not complete by then is returned as it stands. */
+  maxSteps: number;
 }
 
 export interface ChatResult {

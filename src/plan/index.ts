@@ -3,18 +3,18 @@ import type { RunEventListener } from '../core/events.js';
 import type { TaskGraph } from '../core/graph.js';
 import type { ChatMessage, ControllerModel, TokenUsage } from '../core/llm.js';
 import type { TaskName, TaskVocabulary } from '../core/tasks.js';
+import { planGrammarSteps } from './grammar.js';
 import { parsePlanText } from './parse.js';
-import { buildPlanMessages, planGrammarSchemaFor, planJsonSchemaFor, repairMessage } from './prompt.js';
+import { buildPlanMessages, planJsonSchemaFor, repairMessage } from './prompt.js';
 import { validatePlan } from './validate.js';
 
 export { planFromFile } from './formats.js';
+export { MAX_GRAMMAR_TASKS, PlanGrammar, planGrammarSteps } from './grammar.js';
 export { parsePlanText } from './parse.js';
 export {
   buildPlanMessages,
-  MAX_GRAMMAR_TASKS,
   PLAN_DEMOS,
   type PlanPromptOptions,
-  planGrammarSchemaFor,
   planJsonSchema,
   planJsonSchemaFor,
   planSystemPrompt,
@@ -106,7 +106,8 @@ export async function planTasks<Name extends string = TaskName>(
     ...(options.onNotice ? { onNotice: options.onNotice } : {}),
   });
   const jsonSchema = planJsonSchemaFor();
-  const grammar = planGrammarSchemaFor(options.availableTasks, options.vocabulary);
+  // The embedded model writes under grammars that encode the validator's rules (no prompt cost).
+  const grammarSteps = planGrammarSteps(options.availableTasks, options.vocabulary);
   const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
   /** One reply and what is wrong with it; a reply too large to read is a problem of the reply, not a failure. */
   const ask = async (conversation: ChatMessage[]): Promise<[string, Attempt<Name>]> => {
@@ -115,7 +116,7 @@ export async function planTasks<Name extends string = TaskName>(
         stage: 'plan',
         messages: conversation,
         jsonSchema,
-        grammar,
+        grammarSteps,
         ...(options.signal ? { signal: options.signal } : {}),
       });
       usage.inputTokens += result.usage.inputTokens;

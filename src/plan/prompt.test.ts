@@ -3,15 +3,7 @@ import { describe, test } from 'node:test';
 import { type ChatMessage, estimateTokens } from '../core/llm.js';
 import { TASK_NAMES } from '../core/tasks.js';
 import { parsePlanText } from './parse.js';
-import {
-  buildPlanMessages,
-  MAX_GRAMMAR_TASKS,
-  PLAN_DEMOS,
-  planGrammarSchemaFor,
-  planJsonSchema,
-  planSystemPrompt,
-  repairMessage,
-} from './prompt.js';
+import { buildPlanMessages, PLAN_DEMOS, planJsonSchema, planSystemPrompt, repairMessage } from './prompt.js';
 import { validatePlan } from './validate.js';
 
 const tokensOf = (messages: ChatMessage[]) =>
@@ -153,42 +145,6 @@ describe('planJsonSchema', () => {
     };
     assert.equal(schema.type, 'object');
     assert.deepEqual(schema.properties.tasks.items.properties.task, { type: 'string' });
-  });
-
-  test('the grammar schema for constrained decoding encodes the task rules', () => {
-    type Schema = {
-      enum?: unknown[];
-      const?: unknown;
-      type?: string;
-      oneOf?: Schema[];
-      items?: Schema;
-      properties?: Record<string, Schema>;
-    };
-    type Position = { oneOf: { properties: Record<string, Schema> }[] };
-    const schema = planGrammarSchemaFor().schema as {
-      properties: { tasks: { prefixItems: Position[]; maxItems: number } };
-    };
-    const positions = schema.properties.tasks.prefixItems;
-    assert.equal(positions.length, MAX_GRAMMAR_TASKS);
-    // Every built-in name, once per position; ids are the positions; deps only earlier tasks.
-    const names = positions[2]!.oneOf.flatMap((option) => option.properties.task!.enum as string[]);
-    assert.deepEqual([...names].sort(), [...TASK_NAMES].sort());
-    const detection = positions[2]!.oneOf.find((option) =>
-      (option.properties.task!.enum as string[]).includes('object-detection'),
-    )!;
-    assert.deepEqual(detection.properties.id, { const: 2 });
-    assert.deepEqual(detection.properties.dep!.items!.enum, [-1, 0, 1]);
-    // object-detection needs an image and takes nothing else.
-    const args = detection.properties.args!.properties!;
-    assert.equal(args.image!.type, 'string');
-    assert.deepEqual(args.text, { type: 'null' });
-    // A text argument may be an earlier task's output, never a later one's.
-    const speech = positions[2]!.oneOf.find((option) =>
-      (option.properties.task!.enum as string[]).includes('text-to-speech'),
-    )!;
-    assert.deepEqual(speech.properties.args!.properties!.text!.oneOf![0], {
-      enum: ['<GENERATED>-0', '<GENERATED>-1'],
-    });
   });
 
   test('fits strict structured outputs: every object closed and every property required', () => {

@@ -7,13 +7,7 @@ import {
   systemPrompt,
 } from '../../test/support/openai-server.js';
 import { defineTaskVocabulary, HUGGING_FACE_TASKS, type TaskDefinition } from '../core/tasks.js';
-import {
-  planGrammarSchemaFor,
-  planJsonSchemaFor,
-  planSystemPrompt,
-  planTasks,
-  validatePlan,
-} from './index.js';
+import { planGrammarSteps, planJsonSchemaFor, planSystemPrompt, planTasks, validatePlan } from './index.js';
 
 const TOOLS: TaskDefinition[] = [
   {
@@ -92,15 +86,15 @@ describe('a custom task vocabulary', () => {
     assert.match(missing.problems.join(' '), /Task 0 \(Video Voiceover\) needs an audio argument/);
   });
 
-  test('the prompt lists its tasks with descriptions, and the grammar schema enumerates its names', () => {
+  test('the prompt lists its tasks with descriptions, and the grammar enumerates its names', () => {
     const prompt = planSystemPrompt(undefined, vocabulary);
     assert.ok(prompt.includes('Image Downloader (text -> image): Downloads an image from a URL.'));
     // A task without a description is listed under its signature.
     assert.ok(prompt.includes('video, audio -> video: Video Voiceover'));
     assert.ok(!prompt.includes('object-detection'));
-    const grammar = JSON.stringify(planGrammarSchemaFor(undefined, vocabulary).schema);
+    const grammar = planGrammarSteps(undefined, vocabulary).next('')!;
     for (const name of ['Image Downloader', 'Image-to-Text', 'Text-to-Audio', 'Video Voiceover']) {
-      assert.ok(grammar.includes(`"${name}"`), name);
+      assert.ok(grammar.includes(JSON.stringify(JSON.stringify(name))), name);
     }
     // The schema sent to providers names no task: the prompt already lists them.
     assert.ok(!JSON.stringify(planJsonSchemaFor().schema).includes('Image'));

@@ -1,7 +1,13 @@
 import { basename } from 'node:path';
-import type { ChatHistoryItem, GbnfJsonSchema, LlamaGrammar } from 'node-llama-cpp';
+import type {
+  ChatHistoryItem,
+  GbnfJsonSchema,
+  LLamaChatGenerateResponseOptions,
+  LlamaChat,
+  LlamaGrammar,
+} from 'node-llama-cpp';
 import { CancelledError, ConfigError, errorMessage, JarvisError, LlmError } from '../../core/errors.js';
-import type { ChatMessage, ChatRequest, ChatResult, ControllerModel } from '../../core/llm.js';
+import type { ChatMessage, ChatRequest, ChatResult, ControllerModel, GrammarSteps } from '../../core/llm.js';
 import { boundJsonSchema, type SchemaLimits } from './bounded-schema.js';
 import { type ResolveModelOptions, resolveModelPath } from './model-file.js';
 import { defaultThreads, type LoadedModel, loadSharedModel, runExclusive } from './runtime.js';
@@ -32,6 +38,8 @@ export interface EmbeddedControllerOptions {
 }
 
 const DEFAULT_MAX_CONTEXT_TOKENS = 8192;
+/** Grammars kept per controller: a plan's step grammars are few, and each compiles in milliseconds. */
+const MAX_CACHED_GRAMMARS = 64;
 
 /** The context length a GGUF model was trained for, read from its header. */
 export async function trainedContextTokens(path: string): Promise<number> {
@@ -61,6 +69,55 @@ function toHistory(messages: ChatMessage[]): ChatHistoryItem[] {
   }
   if (history.at(-1)?.type !== 'model') history.push({ type: 'model', response: [] });
   return history;
+}
+
+export type StepOptions = Pick<
+  LLamaChatGenerateResponseOptions,
+  | 'temperature'
+  | 'seed'
+  | 'signal'
+  | 'stopOnAbortSignal'
+  | 'budgets'
+  | 'repeatPenalty'
+  | 'onTextChunk'
+  | 'tokenBias'
+> & {
+  /** Tokens for the whole reply, all steps together. */
+  maxTokens: number;
+  /** The compiled grammar of a step's GBNF text. */
+  grammarFor: (gbnf: string) => Promise<LlamaGrammar>;
+};
+
+/**
+ * Writes a reply in steps (see `GrammarSteps`): each step continues the same model response under the
+ * grammar `steps` gives for the reply so far, so the context sequence keeps what it evaluated and only the
+ * new text is read. Ends when `steps` says the reply is complete, when a step writes nothing (the token
+ * budget is spent) or after `steps.maxSteps`; returns the reply as written.
+ */
+export async function generateInSteps(
+  chat: LlamaChat,
+  history: ChatHistoryItem[],
+  steps: GrammarSteps,
+  { grammarFor, maxTokens, ...settings }: StepOptions,
+): Promise<string> {
+  const last = history.at(-1);
+  const before = last?.type === 'model' ? last.response : [];
+  const earlier = last?.type === 'model' ? history.slice(0, -1) : history;
+  let reply = '';
+  let spent = 0;
+  for (let step = 0; step < steps.maxSteps && spent < maxTokens; step++) {
+    const gbnf = steps.next(reply);
+    if (gbnf === undefined) break;
+    const grammar = await grammarFor(gbnf);
+    const response = await chat.generateResponse(
+      [...earlier, { type: 'model', response: reply ? [...before, reply] : [...before] }],
+      { ...settings, grammar, maxTokens: maxTokens - spent },
+    );
+    if (response.response === '') break;
+    reply += response.response;
+    spent += chat.model.tokenizer(response.response).length;
+  }
+  return reply;
 }
 
 function resolveOptions(options: EmbeddedControllerOptions, signal?: AbortSignal): ResolveModelOptions {
@@ -124,9 +181,23 @@ export async function createEmbeddedController(options: EmbeddedControllerOption
     return grammar;
   }
 
+  const gbnfGrammars = new Map<string, Promise<LlamaGrammar>>();
+
+  /** The grammars of stepwise replies, kept for the next plan (a plan's step grammars repeat across calls). */
+  function gbnfGrammarFor(loaded: LoadedModel, gbnf: string): Promise<LlamaGrammar> {
+    let grammar = gbnfGrammars.get(gbnf);
+    if (!grammar) {
+      if (gbnfGrammars.size >= MAX_CACHED_GRAMMARS) gbnfGrammars.delete(gbnfGrammars.keys().next().value!);
+      grammar = loaded.model.llama.createGrammar({ grammar: gbnf });
+      gbnfGrammars.set(gbnf, grammar);
+      grammar.catch(() => gbnfGrammars.delete(gbnf));
+    }
+    return grammar;
+  }
+
   async function generate(loaded: LoadedModel, request: ChatRequest): Promise<ChatResult> {
     const history = toHistory(request.messages);
-    const schema = request.grammar ?? request.jsonSchema;
+    const schema = request.grammarSteps ? undefined : (request.grammar ?? request.jsonSchema);
     const grammar = schema ? await grammarFor(loaded, schema.schema) : undefined;
     const prompt = loaded.chat.chatWrapper.generateContextState({ chatHistory: history }).contextText;
     const inputTokens = prompt.tokenize(loaded.model.tokenizer).length;
@@ -140,14 +211,13 @@ export async function createEmbeddedController(options: EmbeddedControllerOption
     const room = contextTokens - inputTokens;
     const maxTokens = Math.max(1, Math.min(request.maxOutputTokens ?? room, room));
     const meterBefore = loaded.sequence.tokenMeter.getState();
-    const response = await loaded.chat.generateResponse(history, {
-      ...(grammar ? { grammar } : {}),
-      maxTokens,
+    const constrained = grammar !== undefined || request.grammarSteps !== undefined;
+    const settings = {
       temperature: request.temperature ?? options.temperature ?? 0,
       ...(request.signal ? { signal: request.signal, stopOnAbortSignal: false } : {}),
       // Thinking models would spend the budget before the JSON starts; a schema reply needs no thoughts. JSON
       // repeats its punctuation and `null` by nature: a repeat penalty would push the model off them.
-      ...(grammar ? { budgets: { thoughtTokens: 0 }, repeatPenalty: false as const } : {}),
+      ...(constrained ? { budgets: { thoughtTokens: 0 }, repeatPenalty: false as const } : {}),
       ...(request.onDelta
         ? {
             onTextChunk: (text: string) => {
@@ -155,11 +225,24 @@ export async function createEmbeddedController(options: EmbeddedControllerOption
             },
           }
         : {}),
-    });
+    };
+    const text = request.grammarSteps
+      ? await generateInSteps(loaded.chat, history, request.grammarSteps, {
+          ...settings,
+          maxTokens,
+          grammarFor: (gbnf) => gbnfGrammarFor(loaded, gbnf),
+        })
+      : (
+          await loaded.chat.generateResponse(history, {
+            ...settings,
+            ...(grammar ? { grammar } : {}),
+            maxTokens,
+          })
+        ).response;
     // The meter counts every generated token, thoughts included; the prompt is counted whole even when
     // most of it was still in the context from the previous call.
     const { usedOutputTokens } = loaded.sequence.tokenMeter.diff(meterBefore);
-    return { text: response.response, usage: { inputTokens, outputTokens: usedOutputTokens } };
+    return { text, usage: { inputTokens, outputTokens: usedOutputTokens } };
   }
 
   async function chat(request: ChatRequest): Promise<ChatResult> {
