@@ -10,16 +10,17 @@
  * expert's own libraries (compromise, wink-nlp: loading them is loading the model, the task's own work).
  * Medians; the machine's load average is printed because a busy machine inflates every number.
  */
+
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { median, option, spread } from './stats.js';
 import { formatTable } from './table.js';
 
 const BIN = fileURLToPath(new URL('../bin/jarvis.js', import.meta.url));
-const repeatIndex = process.argv.indexOf('--repeat');
-const repeat = repeatIndex > 0 ? Number(process.argv[repeatIndex + 1]) : 10;
+const repeat = Math.max(5, Number(option('repeat', '10')));
 
 const folder = mkdtempSync(join(tmpdir(), 'jarvis-startup-'));
 const cpuReport = join(folder, 'cpu.mjs');
@@ -51,14 +52,9 @@ writeFileSync(
 const env = { ...process.env, JARVIS_DATA_DIR: join(folder, 'data'), NO_COLOR: '1' };
 const RUN = ['run', '--plan', 'plan.json', '--select', 'top', '--no-answer', '--json'];
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-};
 /** "median (min-max) ms": the spread says how far one noisy sample can be trusted. */
 const summary = (values: number[], unit: string): string =>
-  `${median(values).toFixed(0)} (${Math.min(...values).toFixed(0)}-${Math.max(...values).toFixed(0)}) ms ${unit}`;
+  `${median(values).toFixed(0)} ${spread(values, 0)} ms ${unit}`;
 
 function cpuOf(args: string[]): number {
   const child = spawnSync(process.execPath, ['--import', pathToFileURL(cpuReport).href, BIN, ...args], {

@@ -8,6 +8,7 @@
  * what the protocol adds (JSON-RPC over a pipe, the drawn PNG as base64). Jarvis as a client: the first call
  * to @modelcontextprotocol/server-everything (spawn, handshake, tool list) and warm echo calls.
  */
+
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -21,21 +22,14 @@ import { createArtifactDirectory } from '../src/execute/artifacts.js';
 import { createJarvis } from '../src/run/index.js';
 import { cleanEnvironment, JARVIS_BIN } from '../test/support/cli.js';
 import { fixture } from '../test/support/fixtures.js';
+import { median, option, spread } from './stats.js';
 import { formatTable } from './table.js';
 
-const runsArgument = process.argv.indexOf('--runs');
-const RUNS = Math.max(5, runsArgument >= 0 ? Number(process.argv[runsArgument + 1]) : 7);
+const RUNS = Math.max(5, Number(option('runs', '7')));
 const EVERYTHING = join(
   dirname(createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/package.json')),
   'dist/index.js',
 );
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-const spread = (values: number[]) => `${Math.min(...values).toFixed(1)}-${Math.max(...values).toFixed(1)}`;
 
 async function time(action: () => Promise<unknown>): Promise<number> {
   const started = performance.now();
