@@ -14,6 +14,7 @@ import type {
   StoredRun,
   StoredUpload,
 } from './types.js';
+import { startWriter, type Writer, type WriteStatement } from './writer.js';
 
 /**
  * Persistence for the server: conversations, their messages, runs with their events, the artifacts runs
@@ -125,7 +126,7 @@ const nullableText = (row: Row, column: string): string | null =>
 const json = (value: unknown): unknown =>
   value === null || value === undefined ? null : JSON.parse(String(value));
 
-const insertEvent = (runId: string, { seq, event }: StoredEvent) => ({
+const insertEvent = (runId: string, { seq, event }: StoredEvent): WriteStatement => ({
   sql: 'INSERT OR REPLACE INTO run_events (run_id, seq, type, data, at) VALUES (?, ?, ?, ?, ?)',
   args: [runId, seq, event.type, JSON.stringify(event), event.at],
 });
@@ -263,94 +264,29 @@ export async function openStore(path: string): Promise<Store> {
   };
 
   /**
-   * Writes are grouped: those asked for within one turn of the event loop (every run's events, messages and
-   * rows) go into one transaction, committed before any of them resolves. So an acknowledged write is on
-   * disk, and a busy server commits a few times per tick instead of once per statement.
+   * Writes go to the writer thread (writer.ts): those asked for within one turn of the event loop (every run's
+   * events, messages and rows) go into one transaction, committed before any of them resolves. So an
+   * acknowledged write is on disk, a busy server commits a few times per tick instead of once per statement,
+   * and neither commits nor the checkpoints that sync the file hold the event loop.
    */
-  interface PendingWrite {
-    apply: () => unknown;
-    resolve: (value: unknown) => void;
-    reject: (error: unknown) => void;
+  let writer: Writer;
+  try {
+    writer = await startWriter(file);
+  } catch (error) {
+    db.close();
+    throw cannotOpen(file, error);
   }
-  let pending: PendingWrite[] = [];
-  let closed = false;
-
-  type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
-
-  /** Applies every write in one transaction; null when one failed (the transaction is rolled back). */
-  function applyAll(batch: readonly PendingWrite[]): Outcome[] | null {
-    db.exec('BEGIN IMMEDIATE');
-    try {
-      const outcomes: Outcome[] = batch.map((write) => ({ ok: true, value: write.apply() }));
-      db.exec('COMMIT');
-      return outcomes;
-    } catch {
-      db.exec('ROLLBACK');
-      return null;
-    }
-  }
-
-  /** Applies each write in a savepoint of its own: a failing one alone fails, all or nothing by itself. */
-  function applyEach(batch: readonly PendingWrite[]): Outcome[] {
-    db.exec('BEGIN IMMEDIATE');
-    try {
-      const outcomes = batch.map((write): Outcome => {
-        db.exec('SAVEPOINT one_write');
-        try {
-          const value = write.apply();
-          db.exec('RELEASE one_write');
-          return { ok: true, value };
-        } catch (error) {
-          db.exec('ROLLBACK TO one_write');
-          db.exec('RELEASE one_write');
-          return { ok: false, error };
-        }
-      });
-      db.exec('COMMIT');
-      return outcomes;
-    } catch (error) {
-      if (db.inTransaction) db.exec('ROLLBACK');
-      throw error;
-    }
-  }
-
-  function flush(): void {
-    if (pending.length === 0) return;
-    const batch = pending;
-    pending = [];
-    let outcomes: Outcome[];
-    try {
-      // Writes rarely fail (a duplicate id, a full disk): the batch goes in one go, and only when something
-      // failed is it applied again write by write, so that one failure does not take the others with it.
-      outcomes = applyAll(batch) ?? applyEach(batch);
-    } catch (error) {
-      for (const write of batch) write.reject(error);
-      return;
-    }
-    batch.forEach((write, index) => {
-      const outcome = outcomes[index]!;
-      if (outcome.ok) write.resolve(outcome.value);
-      else write.reject(outcome.error);
-    });
-  }
-
-  const write = <T>(apply: () => T): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      if (closed) {
-        reject(new Error('The store is closed'));
-        return;
-      }
-      pending.push({ apply, resolve: resolve as (value: unknown) => void, reject });
-      if (pending.length === 1) setImmediate(flush);
-    });
+  const write = (statements: readonly WriteStatement[]) => writer.write(statements);
+  /** The rows the write's last statement changed. */
+  const changed = async (statements: readonly WriteStatement[]) =>
+    (await write(statements)).changes.at(-1) ?? 0;
+  const sql = (text: string, ...args: unknown[]): WriteStatement => ({ sql: text, args });
 
   /**
    * Reads see what is committed: a write is visible once its promise resolves (at the end of the event-loop
    * turn that asked for it). Committing pending writes before every read would split the batches again.
    */
   const rows = async (sql: string, args: unknown[] = []): Promise<Row[]> => statement(sql).all(args) as Row[];
-  /** Runs one statement now (inside a write); returns the rows it changed. */
-  const run = (sql: string, args: unknown[] = []): number => statement(sql).run(args).changes;
 
   /** The first row `sql` finds, as `toRecord` makes it, or undefined where there is none. */
   const first = async <T>(
@@ -363,7 +299,7 @@ export async function openStore(path: string): Promise<Store> {
   };
 
   const touch = (conversationId: string, at: number) =>
-    run('UPDATE conversations SET updated_at = ? WHERE id = ?', [at, conversationId]);
+    sql('UPDATE conversations SET updated_at = ? WHERE id = ?', at, conversationId);
 
   return {
     path: file,
@@ -377,15 +313,16 @@ export async function openStore(path: string): Promise<Store> {
         createdAt: now,
         updatedAt: now,
       };
-      await write(() =>
-        run('INSERT INTO conversations (id, title, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?)', [
+      await write([
+        sql(
+          'INSERT INTO conversations (id, title, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
           conversation.id,
           conversation.title,
           conversation.source,
           now,
           now,
-        ]),
-      );
+        ),
+      ]);
       return conversation;
     },
 
@@ -401,40 +338,38 @@ export async function openStore(path: string): Promise<Store> {
     },
 
     async renameConversation(id, title) {
-      return (await write(() => run('UPDATE conversations SET title = ? WHERE id = ?', [title, id]))) > 0;
+      return (await changed([sql('UPDATE conversations SET title = ? WHERE id = ?', title, id)])) > 0;
     },
 
     async deleteConversation(id) {
       const runIds = 'SELECT id FROM runs WHERE conversation_id = ?';
-      const deleted = await write(() => {
-        run(`DELETE FROM run_events WHERE run_id IN (${runIds})`, [id]);
-        run(`DELETE FROM artifacts WHERE run_id IN (${runIds})`, [id]);
-        run('DELETE FROM runs WHERE conversation_id = ?', [id]);
-        run('DELETE FROM messages WHERE conversation_id = ?', [id]);
-        return run('DELETE FROM conversations WHERE id = ?', [id]);
-      });
+      const deleted = await changed([
+        sql(`DELETE FROM run_events WHERE run_id IN (${runIds})`, id),
+        sql(`DELETE FROM artifacts WHERE run_id IN (${runIds})`, id),
+        sql('DELETE FROM runs WHERE conversation_id = ?', id),
+        sql('DELETE FROM messages WHERE conversation_id = ?', id),
+        sql('DELETE FROM conversations WHERE id = ?', id),
+      ]);
       return deleted > 0;
     },
 
     async addMessage(input) {
       const now = Date.now();
       const files = input.files ?? [];
-      const rowId = await write(() => {
-        const inserted = statement(
+      const { rowId } = await write([
+        sql(
           'INSERT INTO messages (conversation_id, role, content, run_id, files, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-        ).run([
           input.conversationId,
           input.role,
           input.content,
           input.runId ?? null,
           JSON.stringify(files),
           now,
-        ]);
-        touch(input.conversationId, now);
-        return inserted.lastInsertRowid;
-      });
+        ),
+        touch(input.conversationId, now),
+      ]);
       return {
-        id: Number(rowId),
+        id: rowId,
         conversationId: input.conversationId,
         role: input.role,
         content: input.content,
@@ -452,16 +387,17 @@ export async function openStore(path: string): Promise<Store> {
 
     async createRun(input) {
       const now = Date.now();
-      await write(() => {
-        run('INSERT INTO runs (id, conversation_id, request, status, created_at) VALUES (?, ?, ?, ?, ?)', [
+      await write([
+        sql(
+          'INSERT INTO runs (id, conversation_id, request, status, created_at) VALUES (?, ?, ?, ?, ?)',
           input.id,
           input.conversationId ?? null,
           input.request,
           'running',
           now,
-        ]);
-        if (input.conversationId) touch(input.conversationId, now);
-      });
+        ),
+        ...(input.conversationId ? [touch(input.conversationId, now)] : []),
+      ]);
       return {
         id: input.id,
         conversationId: input.conversationId ?? null,
@@ -477,24 +413,21 @@ export async function openStore(path: string): Promise<Store> {
     },
 
     async setRunPlan(id, plan) {
-      await write(() => run('UPDATE runs SET plan = ? WHERE id = ?', [JSON.stringify(plan), id]));
+      await write([sql('UPDATE runs SET plan = ? WHERE id = ?', JSON.stringify(plan), id)]);
     },
 
     async finishRun(id, outcome) {
-      const values = [
-        outcome.status,
-        outcome.result === undefined ? null : JSON.stringify(outcome.result),
-        outcome.answer ?? null,
-        outcome.error ? JSON.stringify(outcome.error) : null,
-        Date.now(),
-        id,
-      ];
-      await write(() =>
-        run(
+      await write([
+        sql(
           'UPDATE runs SET status = ?, result = ?, answer = ?, error = ?, ended_at = ? WHERE id = ?',
-          values,
+          outcome.status,
+          outcome.result === undefined ? null : JSON.stringify(outcome.result),
+          outcome.answer ?? null,
+          outcome.error ? JSON.stringify(outcome.error) : null,
+          Date.now(),
+          id,
         ),
-      );
+      ]);
     },
 
     async getRun(id) {
@@ -514,20 +447,16 @@ export async function openStore(path: string): Promise<Store> {
     },
 
     async appendEvent(runId, seq, event) {
-      const { sql, args } = insertEvent(runId, { seq, event });
-      await write(() => run(sql, args));
+      await write([insertEvent(runId, { seq, event })]);
     },
 
     async appendEvents(runId, events) {
       if (events.length === 0) return;
-      const inserts = events.map((stored) => insertEvent(runId, stored));
-      await write(() => {
-        for (const { sql, args } of inserts) run(sql, args);
-      });
+      await write(events.map((stored) => insertEvent(runId, stored)));
     },
 
     async setConversationKey(id, key) {
-      await write(() => run('UPDATE conversations SET thread_key = ? WHERE id = ?', [key, id]));
+      await write([sql('UPDATE conversations SET thread_key = ? WHERE id = ?', key, id)]);
     },
 
     async findConversationByKey(key) {
@@ -558,21 +487,19 @@ export async function openStore(path: string): Promise<Store> {
         label: input.artifact.label ?? null,
         createdAt: Date.now(),
       };
-      await write(() =>
-        run(
+      await write([
+        sql(
           'INSERT INTO artifacts (id, run_id, task_id, kind, path, mime_type, label, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-          [
-            stored.id,
-            stored.runId,
-            stored.taskId,
-            stored.kind,
-            stored.path,
-            stored.mimeType,
-            stored.label,
-            stored.createdAt,
-          ],
+          stored.id,
+          stored.runId,
+          stored.taskId,
+          stored.kind,
+          stored.path,
+          stored.mimeType,
+          stored.label,
+          stored.createdAt,
         ),
-      );
+      ]);
       return stored;
     },
 
@@ -596,12 +523,18 @@ export async function openStore(path: string): Promise<Store> {
         size: input.size,
         createdAt: Date.now(),
       };
-      await write(() =>
-        run(
+      await write([
+        sql(
           'INSERT INTO uploads (id, name, path, mime_type, kind, size, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-          [upload.id, upload.name, upload.path, upload.mimeType, upload.kind, upload.size, upload.createdAt],
+          upload.id,
+          upload.name,
+          upload.path,
+          upload.mimeType,
+          upload.kind,
+          upload.size,
+          upload.createdAt,
         ),
-      );
+      ]);
       return upload;
     },
 
@@ -610,7 +543,7 @@ export async function openStore(path: string): Promise<Store> {
     },
 
     async deleteUpload(id) {
-      return (await write(() => run('DELETE FROM uploads WHERE id = ?', [id]))) > 0;
+      return (await changed([sql('DELETE FROM uploads WHERE id = ?', id)])) > 0;
     },
 
     async countUploadUses(id, exceptConversationId) {
@@ -631,14 +564,14 @@ export async function openStore(path: string): Promise<Store> {
 
     async setSetting(key, value) {
       const json = JSON.stringify(value);
-      await write(() => run('INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)', [key, json]));
+      await write([sql('INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)', key, json)]);
     },
 
     async markInterruptedRuns() {
       const now = Date.now();
-      return write(() =>
-        run("UPDATE runs SET status = 'interrupted', ended_at = ? WHERE status = 'running'", [now]),
-      );
+      return changed([
+        sql("UPDATE runs SET status = 'interrupted', ended_at = ? WHERE status = 'running'", now),
+      ]);
     },
 
     async listRunningRunIds() {
@@ -646,8 +579,7 @@ export async function openStore(path: string): Promise<Store> {
     },
 
     async close() {
-      flush();
-      closed = true;
+      await writer.close();
       db.close();
     },
   };
