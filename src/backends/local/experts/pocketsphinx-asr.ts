@@ -58,9 +58,9 @@ export const pocketsphinxAsr: LocalExpert = {
   description:
     'Speech recognition offline with CMU PocketSphinx (Debian packages pocketsphinx, pocketsphinx-en-us): US English ' +
     'acoustic model with a general 3-gram language model. Takes WAV, MP3 or Ogg Vorbis (other formats through ' +
-    'ffmpeg), converted to 16 kHz mono; a 5 s clip takes ~1.6 s. Lowercase words without punctuation. Accuracy is ' +
-    'modest: ~30% word errors on synthetic (flite) speech, ~28% on read audiobook speech, worse with noise, ' +
-    'accents or music; English only.',
+    'ffmpeg), converted to 16 kHz mono; a 7 s clip takes ~1 s of CPU. Lowercase words without punctuation. ' +
+    'Accuracy is modest: ~29% word errors on synthetic (flite) speech, ~23% on read audiobook speech, worse with ' +
+    'noise, accents or music; English only.',
   sizeBytes: 36_000_000,
   tags: ['asr', 'english', 'pocketsphinx', 'debian'],
   async checkAvailable() {
