@@ -1,7 +1,7 @@
 /**
  * What one LLM call costs the process that makes it: CPU ms per call of Jarvis's OpenAI-compatible controller
- * (the AI SDK: `generateText` for JSON replies, `streamText` for streamed answers) beside the bare protocol
- * over the same fetch (one POST, the JSON or the SSE lines parsed by hand). The LLM is the fake one of
+ * beside the bare protocol (one POST, the JSON or the SSE lines parsed by hand) over fetch and over `node:http`
+ * with a keep-alive agent. The LLM is the fake one of
  * `bench:server` in a process of its own, answering at once, so the figures are the client's own work:
  * building the request, HTTP, reading and parsing the reply, and everything the library does around that.
  * Calls run 8 at a time; each figure is the median of 5 runs of 200 calls, with the spread (min-max), and
@@ -10,6 +10,7 @@
  *   node --import tsx bench/llm-client.bench.ts [--calls 200] [--runs 5]
  */
 import { spawn } from 'node:child_process';
+import { Agent, request } from 'node:http';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createOpenAICompatibleController } from '../src/llm/openai-compatible.js';
@@ -62,6 +63,36 @@ const body = (stream: boolean) =>
     ...(stream ? { stream_options: { include_usage: true } } : {}),
   });
 const headers = { 'content-type': 'application/json', authorization: 'Bearer sk-bench-0000' };
+const agent = new Agent({ keepAlive: true });
+/** One POST over node:http with a keep-alive agent; the reply's body as text. */
+const post = (payload: string) =>
+  new Promise<string>((resolve, reject) => {
+    const sent = request(
+      `${baseURL}/chat/completions`,
+      { method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(payload) } },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        response.on('end', () => resolve(text));
+        response.on('error', reject);
+      },
+    );
+    sent.on('error', reject);
+    sent.end(payload);
+  });
+const streamedText = (sse: string) => {
+  let text = '';
+  for (const line of sse.split('\n')) {
+    if (!line.startsWith('data: {')) continue;
+    text +=
+      (JSON.parse(line.slice(6)) as { choices: { delta?: { content?: string } }[] }).choices[0]?.delta
+        ?.content ?? '';
+  }
+  return text;
+};
 
 const ways: Record<string, () => Promise<unknown>> = {
   'controller, JSON reply': () =>
@@ -78,6 +109,9 @@ const ways: Record<string, () => Promise<unknown>> = {
     });
     return ((await response.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message;
   },
+  'bare node:http, JSON reply': async () =>
+    (JSON.parse(await post(body(false))) as { choices: { message: { content: string } }[] }).choices[0]!
+      .message,
   'controller, streamed': () => controller.chat({ stage: 'respond', messages, onDelta: () => {} }),
   'bare fetch, streamed': async () => {
     const response = await fetch(`${baseURL}/chat/completions`, {
@@ -85,15 +119,9 @@ const ways: Record<string, () => Promise<unknown>> = {
       headers,
       body: body(true),
     });
-    let text = '';
-    for (const line of (await response.text()).split('\n')) {
-      if (!line.startsWith('data: {')) continue;
-      text +=
-        (JSON.parse(line.slice(6)) as { choices: { delta?: { content?: string } }[] }).choices[0]?.delta
-          ?.content ?? '';
-    }
-    return text;
+    return streamedText(await response.text());
   },
+  'bare node:http, streamed': async () => streamedText(await post(body(true))),
 };
 
 /** CPU ms per call of `call`, over CALLS calls made AT_ONCE at a time. */
@@ -136,10 +164,20 @@ try {
   console.log();
   console.log(
     formatTable(
-      ['reply', 'controller / bare fetch'],
+      ['reply', 'controller / bare fetch', 'controller / bare node:http', 'bare fetch / bare node:http'],
       [
-        ['JSON', ratio('controller, JSON reply', 'bare fetch, JSON reply')],
-        ['streamed', ratio('controller, streamed', 'bare fetch, streamed')],
+        [
+          'JSON',
+          ratio('controller, JSON reply', 'bare fetch, JSON reply'),
+          ratio('controller, JSON reply', 'bare node:http, JSON reply'),
+          ratio('bare fetch, JSON reply', 'bare node:http, JSON reply'),
+        ],
+        [
+          'streamed',
+          ratio('controller, streamed', 'bare fetch, streamed'),
+          ratio('controller, streamed', 'bare node:http, streamed'),
+          ratio('bare fetch, streamed', 'bare node:http, streamed'),
+        ],
       ],
     ),
   );

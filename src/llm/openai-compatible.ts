@@ -1,3 +1,5 @@
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { APICallError } from 'ai';
 import { createParser } from 'eventsource-parser';
 import type { JarvisConfig } from '../config/schema.js';
@@ -51,19 +53,15 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EAD
 const TLS_FAILURE =
   /^(?:CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_(?:VERIFY|GET_ISSUER)|ERR_TLS_|ERR_SSL_|EPROTO$)/;
 
-const BAD_PORT = 'ERR_BAD_PORT';
-
 /**
  * The error code of a connection failure that retrying within seconds cannot heal (DNS, refused, TLS), found
- * along the cause chain of what fetch threw. Resets and timeouts are not among them: those may heal.
+ * along the error's cause chain. Resets and timeouts are not among them: those may heal.
  */
 export function unhealableConnectionCode(error: unknown): string | undefined {
   const seen = new Set<unknown>();
   let current: unknown = error;
   while (current instanceof Error && !seen.has(current)) {
     seen.add(current);
-    // fetch refuses the ports browsers block (e.g. 1, 9, 25) before connecting; the error has no code.
-    if (current.message === 'bad port') return BAD_PORT;
     const code = (current as NodeJS.ErrnoException).code;
     if (
       typeof code === 'string' &&
@@ -73,37 +71,6 @@ export function unhealableConnectionCode(error: unknown): string | undefined {
     current = current.cause;
   }
   return undefined;
-}
-
-/**
- * fetch for the controller. Retrying every failed fetch (4 attempts over 14 s and more) would only delay the
- * error for a wrong address: a connection failure that cannot heal becomes an APICallError with
- * `isRetryable: false`, so the retry loop, which still handles 429, 5xx and resets, gives up at once. Its
- * cause is a plain object, not an Error, so that nothing looking for network codes along the chain of Errors
- * marks it retryable again.
- */
-function failFastFetch(ai: AiSdk): typeof fetch {
-  return async (input, init) => {
-    try {
-      return await capJsonReply(
-        ai,
-        await fetch(input, init),
-        input instanceof Request ? input.url : String(input),
-      );
-    } catch (error) {
-      const code = unhealableConnectionCode(error);
-      if (code === undefined) throw error;
-      const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-      const detail = cause instanceof Error ? cause.message : String(cause);
-      throw new ai.APICallError({
-        message: `Cannot connect to API: ${detail}`,
-        url: input instanceof Request ? input.url : String(input),
-        requestBodyValues: {},
-        isRetryable: false,
-        cause: { code, message: detail },
-      });
-    }
-  };
 }
 
 /**
@@ -118,45 +85,61 @@ export const MAX_JSON_REPLY_BYTES = 512 * 1024;
 const REPLY_TOO_LARGE = 'jarvis:reply-too-large';
 
 /**
- * Reads a JSON reply whole, refusing it past MAX_JSON_REPLY_BYTES by its Content-Length or as it arrives. The
- * bytes are read here in one loop and handed on as a new Response: piping the body through a counting
- * TransformStream cost more on every call (each web stream stage is several promises per chunk).
+ * Connections to the LLM, kept open between calls. `node:http` rather than fetch: on the same calls fetch
+ * (undici and its web streams, Request, Response and AbortSignal objects) cost about three times the CPU,
+ * 0.8 against 0.3 ms per call (bench/llm-client.bench.ts), and a server turn makes two or three calls.
  */
-async function capJsonReply(ai: AiSdk, response: Response, url: string): Promise<Response> {
-  if (!response.body || !/json/i.test(response.headers.get('content-type') ?? '')) return response;
-  /** `size`: what Content-Length declared, or nothing when the reply was cut off as it arrived. */
-  const tooLarge = (size?: number) =>
-    new ai.APICallError({
-      message: `The LLM's reply is ${size === undefined ? 'over 512 KiB' : `${Math.round(size / 1024)} KiB`}; Jarvis reads at most ${MAX_JSON_REPLY_BYTES / 1024} KiB`,
-      url,
-      requestBodyValues: {},
-      statusCode: response.status,
-      isRetryable: false,
-      data: REPLY_TOO_LARGE,
-    });
-  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
-  if (declared > MAX_JSON_REPLY_BYTES) {
-    void response.body.cancel();
-    throw tooLarge(declared);
+const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+
+/**
+ * One call's end, by timeout or by the caller's signal, without AbortSignal objects (each costs more than the
+ * rest of a call's bookkeeping): what is waiting on the call subscribes with `onEnd`.
+ */
+class CallControl {
+  /** Why the call ended early: a TimeoutError or an AbortError (the caller cancelled). */
+  reason: Error | undefined;
+  cancelledByCaller = false;
+  private readonly listeners = new Set<(reason: Error) => void>();
+  private readonly timer: NodeJS.Timeout;
+  private readonly caller: AbortSignal | undefined;
+  private readonly onCallerAbort = () => {
+    this.cancelledByCaller = true;
+    this.end(Object.assign(new Error('The LLM call was cancelled'), { name: 'AbortError' }));
+  };
+
+  constructor(timeoutMs: number, caller: AbortSignal | undefined) {
+    this.caller = caller;
+    this.timer = setTimeout(
+      () => this.end(Object.assign(new Error('The LLM call timed out'), { name: 'TimeoutError' })),
+      timeoutMs,
+    );
+    if (caller?.aborted) this.onCallerAbort();
+    else caller?.addEventListener('abort', this.onCallerAbort, { once: true });
   }
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let received = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    received += value.byteLength;
-    if (received > MAX_JSON_REPLY_BYTES) {
-      void reader.cancel();
-      throw tooLarge();
+
+  private end(reason: Error): void {
+    if (this.reason) return;
+    this.reason = reason;
+    clearTimeout(this.timer);
+    for (const listener of this.listeners) listener(reason);
+    this.listeners.clear();
+  }
+
+  /** Calls `listener` once the call ends early; returns the unsubscription. */
+  onEnd(listener: (reason: Error) => void): () => void {
+    if (this.reason) {
+      listener(this.reason);
+      return () => {};
     }
-    chunks.push(value);
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
-  return new Response(Buffer.concat(chunks), {
-    status: response.status,
-    statusText: response.statusText,
-    headers: response.headers,
-  });
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.caller?.removeEventListener('abort', this.onCallerAbort);
+    this.listeners.clear();
+  }
 }
 
 /** Statuses worth another try, as the AI SDK's retry loop decides for JSON replies. */
@@ -173,22 +156,118 @@ function retryDelayMs(error: unknown, attempt: number): number {
   return 2000 * 2 ** (attempt - 1);
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
+const sleep = (ms: number, call: CallControl) =>
   new Promise<void>((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason);
-      return;
-    }
     const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
+      stop();
       resolve();
     }, ms);
-    const onAbort = () => {
+    const stop = call.onEnd((reason) => {
       clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
+      reject(reason);
+    });
   });
+
+/** Response headers as one string per name (repeated headers joined), as the AI SDK's errors carry them. */
+function headersOf(response: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(response.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return headers;
+}
+
+/**
+ * Sends the POST and resolves with the response once its headers are in. A connection failure that cannot
+ * heal (DNS, refused, TLS) becomes an APICallError with `isRetryable: false`, so that the retry loop, which
+ * still handles 429, 5xx and resets, gives up at once; its cause is a plain object, not an Error, so that
+ * nothing looking for network codes along the chain of Errors marks it retryable again. Other failures to
+ * connect or send (a reset, a dropped connection) become retryable APICallErrors.
+ */
+function send(
+  ai: AiSdk,
+  target: URL,
+  headers: Record<string, string>,
+  payload: string,
+  call: CallControl,
+): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const secure = target.protocol === 'https:';
+    const request = (secure ? httpsRequest : httpRequest)(target, {
+      method: 'POST',
+      agent: secure ? agents.https : agents.http,
+      headers: { ...headers, 'content-length': String(Buffer.byteLength(payload)) },
+    });
+    const stop = call.onEnd((reason) => request.destroy(reason));
+    request.once('response', (response) => {
+      stop();
+      resolve(response);
+    });
+    request.once('error', (error) => {
+      stop();
+      if (call.reason) {
+        reject(call.reason);
+        return;
+      }
+      const code = unhealableConnectionCode(error);
+      reject(
+        new ai.APICallError({
+          message: `Cannot connect to API: ${error.message}`,
+          url: target.href,
+          requestBodyValues: {},
+          isRetryable: code === undefined,
+          cause: code === undefined ? error : { code, message: error.message },
+        }),
+      );
+    });
+    request.end(payload);
+  });
+}
+
+/**
+ * Reads a reply's body whole, as text. `limit` refuses it past that many bytes, by its Content-Length or as it
+ * arrives, with `tooLarge` (the size declared, or nothing when it was cut off as it arrived).
+ */
+function readBody(
+  response: IncomingMessage,
+  call: CallControl,
+  limit?: { bytes: number; tooLarge: (size?: number) => Error },
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(response.headers['content-length'] ?? Number.NaN);
+    if (limit && declared > limit.bytes) {
+      response.destroy();
+      reject(limit.tooLarge(declared));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const stop = call.onEnd((reason) => response.destroy(reason));
+    response.on('data', (chunk: Buffer) => {
+      received += chunk.byteLength;
+      if (limit && received > limit.bytes) {
+        response.destroy();
+        stop();
+        reject(limit.tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    response.once('end', () => {
+      stop();
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+    response.once('error', (error) => {
+      stop();
+      reject(call.reason ?? error);
+    });
+    response.once('close', () => {
+      if (response.complete) return;
+      stop();
+      reject(call.reason ?? new Error('The connection to the LLM closed before its reply ended'));
+    });
+  });
+}
 
 interface StreamedChunk {
   choices?: { delta?: { content?: string | null } }[];
@@ -197,89 +276,141 @@ interface StreamedChunk {
 }
 
 /**
- * A streamed answer over the chat completions protocol itself: one POST, the server-sent events parsed as they
- * arrive (eventsource-parser), each text delta handed on. The AI SDK's streamText cost ~10 ms of CPU per
- * call against ~1.3 ms for the bare protocol (bench/llm-client.bench.ts), and a server streams every answer.
- * Failures keep the AI SDK's shape (APICallError, RetryError) so that one mapping names them, and the retry
- * rules are the same: 408, 409, 429, 5xx and dropped connections, Retry-After honoured, 2 s doubling
+ * Reads a streamed reply: its server-sent events parsed as they arrive (eventsource-parser, fed the decoded
+ * text of each chunk), each text delta handed on.
+ */
+function readStream(
+  response: IncomingMessage,
+  call: CallControl,
+  onDelta: (text: string) => void,
+): Promise<ChatResult> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    let usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
+    let failed: Error | undefined;
+    const parser = createParser({
+      onEvent(event) {
+        if (event.data === '[DONE]') return;
+        const chunk = JSON.parse(event.data) as StreamedChunk;
+        if (chunk.error) {
+          const message = typeof chunk.error === 'string' ? chunk.error : chunk.error.message;
+          throw new Error(`the LLM sent an error in its stream: ${message ?? 'unknown'}`);
+        }
+        const delta = chunk.choices?.[0]?.delta?.content;
+        if (typeof delta === 'string' && delta !== '') {
+          text += delta;
+          onDelta(delta);
+        }
+        if (chunk.usage) {
+          usage = {
+            inputTokens: chunk.usage.prompt_tokens ?? 0,
+            outputTokens: chunk.usage.completion_tokens ?? 0,
+          };
+        }
+      },
+    });
+    const stop = call.onEnd((reason) => response.destroy(reason));
+    const fail = (error: Error) => {
+      if (failed) return;
+      failed = error;
+      stop();
+      response.destroy();
+      reject(error);
+    };
+    response.setEncoding('utf8');
+    response.on('data', (chunk: string) => {
+      if (failed) return;
+      try {
+        parser.feed(chunk);
+      } catch (error) {
+        fail(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
+    response.once('end', () => {
+      if (failed) return;
+      stop();
+      resolve({ text, usage });
+    });
+    response.once('error', (error) => fail(call.reason ?? error));
+    response.once('close', () => {
+      if (!response.complete) {
+        fail(call.reason ?? new Error('The connection to the LLM closed before its reply ended'));
+      }
+    });
+  });
+}
+
+/**
+ * One call over the chat completions protocol itself: one POST, the JSON reply read whole (capped at
+ * MAX_JSON_REPLY_BYTES) or the server-sent events parsed as they arrive. The AI SDK's streamText cost ~10 ms of
+ * CPU per call against ~1.3 ms for the bare protocol (bench/llm-client.bench.ts), and a server streams every
+ * answer. Failures keep the AI SDK's shape (APICallError, RetryError) so that one mapping names them, and the
+ * retry rules are the same: 408, 409, 429, 5xx and dropped connections, Retry-After honoured, 2 s doubling
  * otherwise; nothing is retried once a delta has been handed on.
  */
 async function completion(
   ai: AiSdk,
   settings: OpenAICompatibleSettings,
+  target: URL,
   body: Record<string, unknown>,
-  abortSignal: AbortSignal,
+  call: CallControl,
   onDelta: ((text: string) => void) | undefined,
 ): Promise<ChatResult> {
-  const url = `${settings.baseURL.replace(/\/+$/, '')}/chat/completions`;
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: onDelta ? 'text/event-stream' : 'application/json',
+  };
   if (settings.apiKey) headers.authorization = `Bearer ${settings.apiKey}`;
   const payload = JSON.stringify(
     onDelta ? { ...body, stream: true, stream_options: { include_usage: true } } : body,
   );
-  const fetchReply = failFastFetch(ai);
   const errors: unknown[] = [];
   let delivered = false;
+  const deliver = onDelta
+    ? (text: string) => {
+        delivered = true;
+        onDelta(text);
+      }
+    : undefined;
   for (let attempt = 1; ; attempt++) {
     try {
-      let response: Response;
-      try {
-        response = await fetchReply(url, { method: 'POST', headers, body: payload, signal: abortSignal });
-      } catch (error) {
-        // A connection dropped or reset may heal; those that cannot (DNS, refused, TLS) are marked already.
-        if (ai.APICallError.isInstance(error) || abortSignal.aborted) throw error;
+      const response = await send(ai, target, headers, payload, call);
+      const status = response.statusCode ?? 0;
+      if (status < 200 || status > 299) {
+        const responseHeaders = headersOf(response);
         throw new ai.APICallError({
-          message: `Cannot connect to API: ${errorMessageOf(error)}`,
-          url,
+          message: response.statusMessage || `HTTP ${status}`,
+          url: target.href,
           requestBodyValues: {},
-          isRetryable: true,
-          cause: error,
+          statusCode: status,
+          responseHeaders,
+          responseBody: await readBody(response, call),
+          isRetryable: RETRYABLE_STATUS(status),
         });
       }
-      if (!response.ok) {
-        throw new ai.APICallError({
-          message: response.statusText || `HTTP ${response.status}`,
-          url,
-          requestBodyValues: {},
-          statusCode: response.status,
-          responseHeaders: Object.fromEntries(response.headers),
-          responseBody: await response.text(),
-          isRetryable: RETRYABLE_STATUS(response.status),
-        });
-      }
-      if (!onDelta) return readReply(response);
-      let text = '';
-      let usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
-      const parser = createParser({
-        onEvent(event) {
-          if (event.data === '[DONE]') return;
-          const chunk = JSON.parse(event.data) as StreamedChunk;
-          if (chunk.error) {
-            const message = typeof chunk.error === 'string' ? chunk.error : chunk.error.message;
-            throw new Error(`the LLM sent an error in its stream: ${message ?? 'unknown'}`);
-          }
-          const delta = chunk.choices?.[0]?.delta?.content;
-          if (typeof delta === 'string' && delta !== '') {
-            text += delta;
-            delivered = true;
-            onDelta(delta);
-          }
-          if (chunk.usage) {
-            usage = {
-              inputTokens: chunk.usage.prompt_tokens ?? 0,
-              outputTokens: chunk.usage.completion_tokens ?? 0,
-            };
-          }
-        },
-      });
-      const decoder = new TextDecoder();
-      for await (const part of response.body as unknown as AsyncIterable<Uint8Array>) {
-        parser.feed(decoder.decode(part, { stream: true }));
-      }
-      parser.feed(decoder.decode());
-      return { text, usage };
+      if (deliver) return await readStream(response, call, deliver);
+      const json = /json/i.test(String(response.headers['content-type'] ?? ''));
+      const raw = await readBody(
+        response,
+        call,
+        json
+          ? {
+              bytes: MAX_JSON_REPLY_BYTES,
+              tooLarge: (size?: number) =>
+                new ai.APICallError({
+                  message: `The LLM's reply is ${size === undefined ? 'over 512 KiB' : `${Math.round(size / 1024)} KiB`}; Jarvis reads at most ${MAX_JSON_REPLY_BYTES / 1024} KiB`,
+                  url: target.href,
+                  requestBodyValues: {},
+                  statusCode: status,
+                  isRetryable: false,
+                  data: REPLY_TOO_LARGE,
+                }),
+            }
+          : undefined,
+      );
+      return readReply(raw);
     } catch (error) {
-      if (abortSignal.aborted) throw error;
+      if (call.reason) throw call.reason;
       errors.push(error);
       const retryable = !delivered && ai.APICallError.isInstance(error) && error.isRetryable;
       if (!retryable || attempt > settings.maxRetries) {
@@ -290,7 +421,7 @@ async function completion(
           errors,
         });
       }
-      await sleep(retryDelayMs(error, attempt), abortSignal);
+      await sleep(retryDelayMs(error, attempt), call);
     }
   }
 }
@@ -301,9 +432,8 @@ interface JsonReply {
   error?: { message?: string } | string;
 }
 
-/** The text and usage of a reply that is not streamed (already capped at MAX_JSON_REPLY_BYTES by its fetch). */
-async function readReply(response: Response): Promise<ChatResult> {
-  const raw = await response.text();
+/** The text and usage of a reply that is not streamed. */
+function readReply(raw: string): ChatResult {
   let reply: JsonReply;
   try {
     reply = JSON.parse(raw) as JsonReply;
@@ -327,8 +457,6 @@ const errorMessageOf = (error: unknown) => (error instanceof Error ? error.messa
 
 /** What to check for a connection failure, by its code. */
 function connectionHint(code: string | undefined): string {
-  if (code === BAD_PORT)
-    return ' fetch refuses that port (browsers block it): set JARVIS_LLM_BASE_URL to an endpoint on another port.';
   if (code !== undefined && DNS_FAILURES.has(code))
     return ' Check the host name in JARVIS_LLM_BASE_URL, and that this machine is online.';
   if (code !== undefined && TLS_FAILURE.test(code))
@@ -357,18 +485,11 @@ function innermostApiError(ai: AiSdk, error: unknown): APICallError | undefined 
 }
 
 /** Turns whatever the AI SDK threw into one LlmError that names the endpoint and status, key redacted. */
-function toLlmError(
-  ai: AiSdk,
-  error: unknown,
-  settings: OpenAICompatibleSettings,
-  signals: { caller?: AbortSignal },
-): Error {
+function toLlmError(ai: AiSdk, error: unknown, settings: OpenAICompatibleSettings, call: CallControl): Error {
   const endpoint = describeEndpoint(settings.baseURL);
   const secrets = [settings.apiKey];
-  if (signals.caller?.aborted) return new CancelledError('The LLM call');
-  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-    return new TimeoutError(`LLM call to ${endpoint}`, settings.timeoutMs, { endpoint });
-  }
+  if (call.cancelledByCaller) return new CancelledError('The LLM call');
+  if (call.reason) return new TimeoutError(`LLM call to ${endpoint}`, settings.timeoutMs, { endpoint });
   const apiError = innermostApiError(ai, error);
   const attempts = ai.RetryError.isInstance(error) ? ` after ${error.errors.length} attempts` : '';
   if (apiError?.data === REPLY_TOO_LARGE) {
@@ -416,15 +537,25 @@ function toLlmError(
 
 /**
  * The controller over any OpenAI-compatible chat completions endpoint (OpenAI, Azure, Ollama, vLLM,
- * llama.cpp server, LM Studio, the Hugging Face router), speaking the protocol directly over fetch (see
+ * llama.cpp server, LM Studio, the Hugging Face router), speaking the protocol directly over node:http (see
  * `completion`): 429, 5xx and connection resets are retried with exponential backoff honouring
  * `Retry-After`; a connection that cannot heal (DNS, refused, TLS) fails at once.
  */
 export function createOpenAICompatibleController(settings: OpenAICompatibleSettings): ControllerModel {
+  let target: URL | undefined;
+  /** The chat completions URL, checked on the first call (a wrong base URL fails that call, by its name). */
+  const endpointUrl = (): URL => {
+    if (target) return target;
+    const url = new URL(`${settings.baseURL.replace(/\/+$/, '')}/chat/completions`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new Error(`JARVIS_LLM_BASE_URL must be an http:// or https:// address, not ${url.protocol}`);
+    }
+    target = url;
+    return url;
+  };
   async function chat(request: ChatRequest): Promise<ChatResult> {
     const ai = await loadAiSdk();
-    const timeout = AbortSignal.timeout(settings.timeoutMs);
-    const abortSignal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
+    const call = new CallControl(settings.timeoutMs, request.signal);
     // A JSON reply is asked for by its schema where the endpoint supports that, else as any JSON object. A
     // reply that does not match is still returned: the planner parses tolerantly and repairs.
     const responseFormat = request.jsonSchema
@@ -443,9 +574,11 @@ export function createOpenAICompatibleController(settings: OpenAICompatibleSetti
       ...(responseFormat && !request.onDelta ? { response_format: responseFormat } : {}),
     };
     try {
-      return await completion(ai, settings, body, abortSignal, request.onDelta);
+      return await completion(ai, settings, endpointUrl(), body, call, request.onDelta);
     } catch (error) {
-      throw toLlmError(ai, error, settings, request.signal ? { caller: request.signal } : {});
+      throw toLlmError(ai, error, settings, call);
+    } finally {
+      call.dispose();
     }
   }
 
