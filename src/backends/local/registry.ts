@@ -8,6 +8,7 @@ import { humanSegmentation } from './experts/human-segmentation.js';
 import { ocrDocumentQa } from './experts/ocr-document-qa.js';
 import { opencvCanny } from './experts/opencv-canny.js';
 import { opencvLines } from './experts/opencv-lines.js';
+import { paddleOcr } from './experts/paddle-ocr.js';
 import { pocketsphinxAsr } from './experts/pocketsphinx-asr.js';
 import { tesseractOcr } from './experts/tesseract-ocr.js';
 import { winkSentiment } from './experts/wink-sentiment.js';
@@ -21,6 +22,7 @@ export const LOCAL_EXPERTS: readonly LocalExpert[] = [
   humanSegmentation,
   opencvCanny,
   opencvLines,
+  paddleOcr,
   tesseractOcr,
   ocrDocumentQa,
   fliteTts,

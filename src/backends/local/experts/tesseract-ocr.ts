@@ -6,7 +6,7 @@ import { requireImage, throwIfAborted } from '../support/inputs.js';
 import { recognizeText } from '../support/tesseract.js';
 
 /** Below this mean confidence tesseract has mostly read texture as letters (a photo without text). */
-const MIN_CONFIDENCE = 45;
+export const TESSERACT_MIN_CONFIDENCE = 45;
 
 export const tesseractOcr: LocalExpert = {
   id: 'tesseract-ocr',
@@ -23,7 +23,7 @@ export const tesseractOcr: LocalExpert = {
     throwIfAborted(request.signal);
     const result = await recognizeText(input.path, request.onProgress);
     throwIfAborted(request.signal);
-    if (result.text === '' || result.confidence < MIN_CONFIDENCE) {
+    if (result.text === '' || result.confidence < TESSERACT_MIN_CONFIDENCE) {
       const name = input.name ?? basename(input.path);
       return {
         text: `No printed text was found in ${name}.`,
