@@ -12,7 +12,7 @@ import {
   NER_CHUNK_CHARS,
   truncationNote,
 } from '../support/text-limits.js';
-import { winkModel } from '../support/wink.js';
+import { mightHoldWinkEntities, winkModel } from '../support/wink.js';
 
 const compromise = lazyModel('compromise English lexicon', async () => ({
   // The package's CommonJS entry is one bundled file; its ES module entry is some 440 files that take about
@@ -123,7 +123,9 @@ async function chunkEntities(
       found.push({ type, text: text.slice(start, end), start, end, source: 'compromise' });
     }
   }
-  found.push(...(await winkEntities(text, onProgress)));
+  // wink's model takes ~0.3 s to load: a text with no digit, symbol, address or date, time, number, unit or
+  // currency word has nothing for it, and names alone are found without it.
+  if (mightHoldWinkEntities(text)) found.push(...(await winkEntities(text, onProgress)));
   // Keep the first finder's entity where two overlap (compromise's names beat wink's guesses); quadratic in
   // the entities of one chunk, which are a few hundred at most.
   const kept: Entity[] = [];

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { worstEventLoopGap } from '../../../../test/support/event-loop.js';
 import { inferenceRequest } from '../../../../test/support/expert-requests.js';
 import { createLocalBackend } from '../index.js';
+import { mightHoldWinkEntities } from '../support/wink.js';
 
 const backend = createLocalBackend();
 
@@ -36,6 +37,56 @@ describe('named-entity recognition (compromise-ner)', () => {
     assert.ok(
       types.some((entry) => entry.startsWith('DATE:March 3rd')),
       types.join(', '),
+    );
+  });
+
+  test('wink-nlp is asked about every text that holds a date, time, amount or address, and about no plain names', async () => {
+    const { default: createWink } = await import('wink-nlp');
+    const { default: model } = await import('wink-eng-lite-web-model');
+    const wink = createWink(model);
+    const kept = new Set([
+      'DATE',
+      'TIME',
+      'MONEY',
+      'PERCENT',
+      'DURATION',
+      'MEASUREMENT',
+      'EMAIL',
+      'URL',
+      'HASHTAG',
+      'MENTION',
+    ]);
+    const sentences = [
+      'We met a few days later.',
+      'It took half an hour.',
+      'A couple of weeks passed.',
+      'Meet me at noon.',
+      'Tonight we dine.',
+      'This morning was cold.',
+      'On Christmas Eve we sang.',
+      'Back in the nineties it was fine.',
+      'A month ago I left.',
+      'The past year was hard.',
+      'The day before yesterday.',
+      'Happy New Year.',
+      'Easter Sunday is near.',
+      'At the end of the decade.',
+      'Twenty percent.',
+      'Zero hour.',
+      'Noonday sun.',
+      'Write to ada@example.org or see www.example.org and #launch by @ada.',
+      'It costs 5 euros, or $6 (20% more).',
+      'On March 3rd 2020 Jane Goodall paid $20 for a ticket to Nairobi.',
+      'The meeting ran from 9am to 5pm.',
+    ];
+    for (const sentence of sentences) {
+      const found = wink.readDoc(sentence).entities().out(wink.its.detail) as unknown as { type: string }[];
+      if (found.some((entity) => kept.has(entity.type)))
+        assert.ok(mightHoldWinkEntities(sentence), `wink finds ${JSON.stringify(found)} in "${sentence}"`);
+    }
+    assert.equal(
+      mightHoldWinkEntities('Barack Obama met Angela Merkel in Berlin to talk about the United Nations.'),
+      false,
     );
   });
 
