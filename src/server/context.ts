@@ -7,7 +7,13 @@ import type { QueueDispatcher } from '../queue/dispatcher.js';
 import { historyEntry } from '../run/history.js';
 import type { Jarvis } from '../run/index.js';
 import { runOutputDir } from '../run/index.js';
-import type { Conversation, Store, StoredMessage, StoredUpload } from '../store/index.js';
+import {
+  type Conversation,
+  newId,
+  type Store,
+  type StoredMessage,
+  type StoredUpload,
+} from '../store/index.js';
 import type { Slot } from './admission.js';
 import { uploadNames } from './file-names.js';
 import type { ServerMetrics } from './metrics.js';
@@ -199,17 +205,25 @@ async function startInSlot(
       // The conversation and the user's message are written only once the run has started, so a request that
       // fails before leaves nothing behind.
       beforeStart: async (runId) => {
-        created =
+        const conversationId = existing?.id ?? newId('c');
+        // Asked for together, so committed together: the store applies writes in the order they are asked for.
+        const [conversation] = await Promise.all([
           existing ??
-          (await context.store.createConversation({ title: titleOf(input.text), source: input.source }));
-        await context.store.addMessage({
-          conversationId: created.id,
-          role: 'user',
-          content: input.text,
-          runId,
-          files: uploads.map((upload) => upload.id),
-        });
-        return { conversationId: created.id };
+            context.store.createConversation({
+              id: conversationId,
+              title: titleOf(input.text),
+              source: input.source,
+            }),
+          context.store.addMessage({
+            conversationId,
+            role: 'user',
+            content: input.text,
+            runId,
+            files: uploads.map((upload) => upload.id),
+          }),
+        ]);
+        created = conversation;
+        return { conversationId };
       },
       key: input.key,
       slot,

@@ -106,6 +106,9 @@ async function* followEvents(
 
 export { TooManyRunsError } from './admission.js';
 
+/** The longest a run's event waits to be saved (see `launch`): what a crash of the server may lose of a run. */
+const EVENT_SAVE_DELAY_MS = 1000;
+
 export interface RunManager {
   /** Starts a run in the slot given, or in one it waits for (TooManyRunsError when the queue is full). */
   start(input: StartRunInput & { slot?: Slot }): Promise<ActiveRun>;
@@ -172,21 +175,34 @@ export function createRunManager(options: RunManagerOptions): RunManager {
     const events: NumberedEvent[] = [];
     const listeners = new Set<Listener>();
     let ended = false;
-    // Writes go through one chain so that events land in order and the final row is written last.
-    let writes: Promise<unknown> = Promise.resolve();
-    const write = (job: () => Promise<unknown>) => {
-      writes = writes.then(job).catch((error: unknown) => {
-        console.error(`jarvis serve: could not save run ${id}: ${errorMessage(error)}`);
-      });
+    // Writes are asked for as things happen: the store applies them in that order (events in order, the final
+    // row last) and commits those of one moment together, across runs; the run ends once all are saved.
+    const saving: Promise<unknown>[] = [];
+    const persist = (job: () => Promise<unknown>) => {
+      saving.push(
+        job().catch((error: unknown) => {
+          console.error(`jarvis serve: could not save run ${id}: ${errorMessage(error)}`);
+        }),
+      );
     };
-
-    // Events are saved in batches: whatever arrived while the previous write was on disk goes in one transaction.
+    // Events wait for the run's next other write (its plan, an artifact, its end) or at most EVENT_SAVE_DELAY_MS,
+    // then go together: each write wakes the store's writer thread, and listeners and the API read a live
+    // run's events from memory anyway.
     let unsaved: NumberedEvent[] = [];
+    let saveTimer: NodeJS.Timeout | undefined;
     const saveEvents = () => {
+      clearTimeout(saveTimer);
+      saveTimer = undefined;
+      if (unsaved.length === 0) return;
       const batch = unsaved;
       unsaved = [];
-      return store.appendEvents(id, batch);
+      persist(() => store.appendEvents(id, batch));
     };
+    const write = (job: () => Promise<unknown>) => {
+      saveEvents();
+      persist(job);
+    };
+
     const emit = (received: RunEvent) => {
       const event: RunEvent =
         received.type === 'run-error' ? { ...received, message: forServer(received.message) } : received;
@@ -195,8 +211,8 @@ export function createRunManager(options: RunManagerOptions): RunManager {
       for (const listener of listeners) listener(numbered);
       // Deltas are many and the finished answer holds them all; the live buffer keeps them for streaming.
       if (event.type !== 'response-delta') {
-        if (unsaved.length === 0) write(saveEvents);
         unsaved.push(numbered);
+        saveTimer ??= setTimeout(saveEvents, EVENT_SAVE_DELAY_MS);
       }
       if (event.type === 'plan-done') write(() => store.setRunPlan(id, event.plan));
       if (event.type === 'task-end' && event.result.status === 'succeeded') {
@@ -253,7 +269,8 @@ export function createRunManager(options: RunManagerOptions): RunManager {
         const content = outcome.result?.answer ?? (outcome.error ? `⚠ ${outcome.error.message}` : '');
         write(() => store.addMessage({ conversationId, role: 'assistant', content, runId: id }));
       }
-      await writes;
+      saveEvents();
+      await Promise.all(saving);
       active.delete(id);
       // Free once saved: a slot stands for the work of a run, its writes included.
       slot.release();

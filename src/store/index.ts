@@ -24,6 +24,10 @@ import { startWriter, type Writer, type WriteStatement } from './writer.js';
 
 export type * from './types.js';
 
+/**
+ * Writes are applied in the order they are asked for (the call, not its promise's settling, fixes the order),
+ * and those asked for together are committed together; a write's promise resolves once it is committed.
+ */
 export interface Store {
   /** The database file. */
   readonly path: string;

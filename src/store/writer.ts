@@ -107,8 +107,12 @@ export async function startWriter(file: string): Promise<Writer> {
     });
   });
   // An idle process is not kept alive by its writer; writes in flight and closing keep it referenced.
+  let held = true;
   const holdProcess = () => {
-    if (closed || inFlight.size > 0) worker.ref();
+    const hold = closed || inFlight.size > 0;
+    if (hold === held) return;
+    held = hold;
+    if (hold) worker.ref();
     else worker.unref();
   };
   holdProcess();
