@@ -210,10 +210,11 @@ describe('expert worker pool', () => {
   });
 
   test('a worker that runs out of memory fails its task with a clear error, and a fresh worker takes the next one', async () => {
-    // 20 MB of heap holds a worker and the local backend, not compromise's lexicon (~30 MB).
+    // 20 MB of heap holds a worker and the local backend, not compromise's lexicon and wink's model together
+    // (a date in the text makes NER load both).
     const pool = new ExpertPool({ size: 1, resourceLimits: { maxOldGenerationSizeMb: 20 } });
     try {
-      const text = { text: 'Ada Lovelace met Charles Babbage in London.' };
+      const text = { text: 'Ada Lovelace met Charles Babbage in London on 5 June 1833.' };
       await assert.rejects(
         job(pool, 'token-classification', 'compromise-ner', text).output,
         /expert worker thread ran out of memory \(limit 20 MB\) while running compromise-ner/,
