@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { registerMcpRoutes } from '../mcp/http.js';
@@ -147,11 +147,9 @@ export function createApp(context: ServerContext): Hono<AppEnv> {
 
   // Chat completions may carry images inline (base64), so they get the upload limit plus room for text.
   for (const inlinePath of ['/v1/chat/completions', '/mcp']) {
-    app.use(
-      inlinePath,
-      bodyLimit({ maxSize: Math.ceil(config.server.maxUploadBytes * 1.4) + JSON_LIMIT, onError: tooLarge }),
-    );
+    app.use(inlinePath, limitBody(Math.ceil(config.server.maxUploadBytes * 1.4) + JSON_LIMIT));
   }
+  const jsonLimit = limitBody(JSON_LIMIT);
   app.use('*', async (c, next) => {
     if (
       c.req.path === '/v1/uploads' ||
@@ -161,7 +159,7 @@ export function createApp(context: ServerContext): Hono<AppEnv> {
     ) {
       return next();
     }
-    return bodyLimit({ maxSize: JSON_LIMIT, onError: tooLarge })(c, next);
+    return jsonLimit(c, next);
   });
 
   registerOpenAIRoutes(app, context);
@@ -201,6 +199,25 @@ export function createApp(context: ServerContext): Hono<AppEnv> {
   });
 
   return app;
+}
+
+/**
+ * Refuses a body over `maxSize` bytes with 413. A body that declares its length is judged by that alone (Node's
+ * parser stops a body at its Content-Length), without touching the web Request's body: asking for it makes
+ * the Node adapter build a full Request and a web stream over the socket, which cost more than the rest of
+ * reading a chat request. A chunked body is counted as it arrives (hono's bodyLimit).
+ */
+function limitBody(maxSize: number): MiddlewareHandler<AppEnv> {
+  const counted = bodyLimit({ maxSize, onError: tooLarge });
+  return async (c, next) => {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    const declared = c.req.header('content-length');
+    if (declared !== undefined && c.req.header('transfer-encoding') === undefined && /^\d+$/.test(declared)) {
+      if (Number(declared) > maxSize) tooLarge();
+      return next();
+    }
+    return counted(c, next);
+  };
 }
 
 function tooLarge(): never {

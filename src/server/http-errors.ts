@@ -1,3 +1,4 @@
+import { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
@@ -95,8 +96,7 @@ export function errorResponse(c: Context, error: unknown): Response {
  * 2-core machine) that every other request waits for, and a body refused by its shape is refused at its first
  * offending bytes instead of after all of them.
  */
-async function readBodyText(request: Request): Promise<string> {
-  if (!request.body) return '';
+async function readBodyText(c: Context): Promise<string> {
   const decoder = new TextDecoder();
   const shape = new JsonShapeScanner();
   const parts: string[] = [];
@@ -107,8 +107,39 @@ async function readBodyText(request: Request): Promise<string> {
     if (problem) throw badRequest(`The body is refused: ${problem}.`, 'json_too_complex');
     parts.push(part);
   };
-  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
-    add(decoder.decode(chunk, { stream: true }));
+  // Under `jarvis serve` the body is read from Node's request itself: going through the web Request's body
+  // stream (a full Request, Readable.toWeb, a ReadableStream) cost more than the rest of reading it.
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  if (incoming instanceof IncomingMessage && !incoming.readableDidRead) {
+    await new Promise<void>((resolve, reject) => {
+      const done = (error?: unknown) => {
+        incoming.off('data', onData);
+        incoming.off('end', onEnd);
+        incoming.off('error', done);
+        incoming.off('close', onClose);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onData = (chunk: Buffer) => {
+        try {
+          add(decoder.decode(chunk, { stream: true }));
+        } catch (error) {
+          done(error);
+        }
+      };
+      const onEnd = () => done();
+      const onClose = () => {
+        if (!incoming.complete) done(new Error('The client closed the connection before the body ended'));
+      };
+      incoming.on('data', onData);
+      incoming.once('end', onEnd);
+      incoming.once('error', done);
+      incoming.once('close', onClose);
+    });
+  } else if (c.req.raw.body) {
+    for await (const chunk of c.req.raw.body as unknown as AsyncIterable<Uint8Array>) {
+      add(decoder.decode(chunk, { stream: true }));
+    }
   }
   add(decoder.decode());
   return parts.join('');
@@ -125,7 +156,7 @@ export async function readJson<T extends z.ZodType>(c: Context, schema: T): Prom
       'unsupported_media_type',
     );
   }
-  const text = await readBodyText(c.req.raw);
+  const text = await readBodyText(c);
   let raw: unknown;
   try {
     raw = JSON.parse(text);

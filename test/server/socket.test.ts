@@ -173,6 +173,51 @@ describe('over a real socket', () => {
       await server.close();
     }
   });
+
+  test('request bodies are limited and checked as they arrive, whether they declare their length or come in chunks', async () => {
+    const server = await serve();
+    /** POSTs `body` to `path`, as one piece with its length or in chunks of 64 KiB with none. */
+    const post = async (path: string, body: string, chunked: boolean) => {
+      const bytes = Buffer.from(body);
+      const response = await fetch(`${server.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        ...(chunked
+          ? {
+              body: new ReadableStream({
+                start(controller) {
+                  for (let at = 0; at < bytes.length; at += 64 * 1024) {
+                    controller.enqueue(bytes.subarray(at, at + 64 * 1024));
+                  }
+                  controller.close();
+                },
+              }),
+              duplex: 'half',
+            }
+          : { body: bytes }),
+      } as RequestInit);
+      const answer = (await response.json()) as { error?: { code: string }; title?: string };
+      return { status: response.status, code: answer.error?.code, title: answer.title };
+    };
+    try {
+      for (const chunked of [false, true]) {
+        const how = chunked ? 'chunked' : 'with its length';
+        assert.deepEqual(
+          await post('/v1/conversations', JSON.stringify({ title: `Zebras ${how}` }), chunked),
+          { status: 201, code: undefined, title: `Zebras ${how}` },
+          how,
+        );
+        const tooLarge = await post('/v1/runs', JSON.stringify({ request: 'x'.repeat(1_100_000) }), chunked);
+        assert.deepEqual([tooLarge.status, tooLarge.code], [413, 'body_too_large'], how);
+        const deep = await post('/v1/runs', `{"request":"x","plan":${'['.repeat(200_000)}`, chunked);
+        assert.deepEqual([deep.status, deep.code], [400, 'json_too_complex'], how);
+        const broken = await post('/v1/chat/completions', '{"messages": [', chunked);
+        assert.deepEqual([broken.status, broken.code], [400, 'invalid_json'], how);
+      }
+    } finally {
+      await server.close();
+    }
+  });
 });
 
 describe('safety', () => {
