@@ -90,6 +90,22 @@ async function main(): Promise<void> {
       .map((v) => v.toFixed(2))
       .join(' ')}`,
   );
+  // Cold: the first call of each reader in this process, model loading included (page.png).
+  const first = join(FIXTURES, 'images', 'page.png');
+  const rssBefore = process.memoryUsage().rss;
+  let start = performance.now();
+  await recognizeText(first);
+  const tesseractCold = performance.now() - start;
+  const rssTesseract = process.memoryUsage().rss;
+  start = performance.now();
+  await recognizeScene(first, signal);
+  const paddleCold = performance.now() - start;
+  const rssPaddle = process.memoryUsage().rss;
+  const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+  console.log(
+    `cold first call on page.png (model load included): tesseract ${tesseractCold.toFixed(0)} ms (RSS +${mb(rssTesseract - rssBefore)}, its own worker thread), ` +
+      `PaddleOCR ${paddleCold.toFixed(0)} ms (RSS +${mb(rssPaddle - rssTesseract)})\n`,
+  );
   const groups: [string, Record<string, string>][] = [
     ['pages', truth.pages],
     ['photos', truth.photos],

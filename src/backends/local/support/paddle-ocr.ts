@@ -30,7 +30,10 @@ const engine = lazyModel('PaddleOCR text detector and recogniser', async (): Pro
   // for its WebAssembly to start: start it first.
   await openCv.get();
   const { default: Ocr } = await import('@gutenye/ocr-node');
-  return (await Ocr.create()) as GutenOcr;
+  // One ONNX thread per session: parallelism comes from the worker pool, and on this 2-core machine under load
+  // page.png took 0.6-1.3 s with one thread against 2.1-3.1 s with onnxruntime's default (threads spinning
+  // against each other and the other workers).
+  return (await Ocr.create({ onnxOptions: { intraOpNumThreads: 1 } })) as GutenOcr;
 });
 
 /**
