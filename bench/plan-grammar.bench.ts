@@ -3,7 +3,8 @@
  *
  *   node --import tsx bench/plan-grammar.bench.ts [--seeds 8] [--rounds 5] [--timed-models 2]
  *
- * 1. Validity: for every model (two shapes x `--seeds` seeds) and request, `planTasks` with the embedded
+ * 1. Validity: for every model (three kinds x `--seeds` seeds: two shapes, and one that favours "<", the
+ *    start of a reference) and request, `planTasks` with the embedded
  *    controller: the share of first replies that are valid plans, how many plans are empty, and how many
  *    hold a media argument that refers to another task's output ("<GENERATED>-k" in an image, audio or
  *    video argument).
@@ -37,6 +38,8 @@ const ROUNDS = Math.max(5, Number(option('rounds', '5')));
 const SHAPES = [
   { name: '64-wide, 1 block', embeddingLength: 64, blockCount: 1 },
   { name: '128-wide, 2 blocks', embeddingLength: 128, blockCount: 2 },
+  // Prefers "<" wherever the grammar allows it, so it refers to earlier tasks wherever it may.
+  { name: '64-wide, favours "<"', embeddingLength: 64, blockCount: 1, favour: '<' },
 ];
 const REQUESTS = [
   'Draw a zebra on a beach, then tell me which objects are in the picture.',
@@ -137,10 +140,11 @@ console.log(
 try {
   for (const shape of SHAPES) {
     for (let seed = 1; seed <= SEEDS; seed++) {
-      const path = writeTinyGguf(join(dir, `tiny-${shape.embeddingLength}-${seed}.gguf`), {
+      const path = writeTinyGguf(join(dir, `tiny-${models}-${seed}.gguf`), {
         seed,
         embeddingLength: shape.embeddingLength,
         blockCount: shape.blockCount,
+        ...(shape.favour ? { favour: shape.favour } : {}),
       });
       const controller: ControllerModel = await createEmbeddedController({
         model: path,
@@ -173,7 +177,8 @@ try {
         times.push(ms);
         perToken.push(ms / Math.max(1, tokens));
       };
-      for (let round = 0; round < (models++ < TIMED_MODELS ? ROUNDS : 0); round++) {
+      const rounds = models++ < TIMED_MODELS ? ROUNDS : 0;
+      for (let round = 0; round < rounds; round++) {
         const runBefore = () =>
           controller.chat({ stage: 'plan', messages, jsonSchema: planJsonSchema, grammar: before });
         const runAfter = () =>
@@ -197,12 +202,14 @@ try {
       }
       beforeTimes.push(...modelBefore);
       afterTimes.push(...modelAfter);
-      perModel.push([
+      const row = [
         `${shape.name}, seed ${seed}`,
         outcomes.join('; '),
         modelBefore.length > 0 ? `${median(modelBefore).toFixed(0)} ${spread(modelBefore, 0)}` : '-',
         modelAfter.length > 0 ? `${median(modelAfter).toFixed(0)} ${spread(modelAfter, 0)}` : '-',
-      ]);
+      ];
+      perModel.push(row);
+      console.log(row.join(' | '));
       await disposeEmbeddedModels();
     }
   }

@@ -20,6 +20,11 @@ export interface TinyGgufOptions {
   blockCount?: number;
   /** Seed of the weights, so that a test sees the same model every run. */
   seed?: number;
+  /**
+   * ASCII characters the model prefers wherever a grammar lets it write them (e.g. "<" to steer it into
+   * references). Without it the weights are exactly those of the seed alone.
+   */
+  favour?: string;
 }
 
 const ALIGNMENT = 32;
@@ -213,6 +218,12 @@ export function tinyGguf(options: TinyGgufOptions = {}): Buffer {
   const speakable = new Set(
     tokens.map((token, id) => (/^<0x[0-7]/.test(token) || id === 4 || id === 5 ? id : -1)),
   );
+  const favoured = new Set(
+    [...(options.favour ?? '')].map((character) =>
+      tokens.indexOf(`<0x${character.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}>`),
+    ),
+  );
+  favoured.delete(-1);
   out.padTo(ALIGNMENT);
   for (const tensor of tensors) {
     const count = tensor.shape.reduce((product, size) => product * size, 1);
@@ -222,6 +233,11 @@ export function tinyGguf(options: TinyGgufOptions = {}): Buffer {
       if (tensor.norm) values[index] = 1;
       else if (tensor.name !== 'output.weight') values[index] = (next() - 0.5) * 0.2;
       else values[index] = speakable.has(Math.floor(index / embedding)) ? (next() - 0.5) * 6 : 0;
+      if (favoured.size === 0 || index % embedding !== 0) continue;
+      // Favouring: every token embedding holds a constant in its first dimension, which the residual stream
+      // carries to the output, where the rows of the favoured bytes turn it into a large logit.
+      if (tensor.name === 'token_embd.weight') values[index] = 4;
+      else if (tensor.name === 'output.weight') values[index] = favoured.has(index / embedding) ? 8 : 0;
     }
     out.bytes(new Uint8Array(values.buffer));
     out.padTo(ALIGNMENT);

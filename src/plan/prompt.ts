@@ -215,12 +215,12 @@ export function repairMessage(problems: readonly string[]): string {
 
 const nullableString = { type: ['string', 'null'] };
 
-/** One task of a plan in the schemas' shape; `task` is any string unless the names are given. */
-function taskItemSchema(names?: readonly string[]): Record<string, unknown> {
+/** One task of a plan in the schema's shape; `task` is any string (the prompt lists the names). */
+function taskItemSchema(): Record<string, unknown> {
   return {
     type: 'object',
     properties: {
-      task: names ? { type: 'string', enum: [...names] } : { type: 'string' },
+      task: { type: 'string' },
       id: { type: 'integer' },
       dep: { type: 'array', items: { type: 'integer' } },
       args: {

@@ -65,6 +65,19 @@ describe('plans from the embedded model are valid by construction', { timeout: 9
       assert.deepEqual(validatePlan(plan).problems, []);
     });
   });
+
+  test('a tiny model that favours "<" refers to an earlier image in an image argument, and the plan is valid', async () => {
+    // Seed 1 picks image tasks; favouring "<" makes it write a reference wherever the grammar allows one.
+    const model = writeTinyGguf(join(dir, 'favours-references.gguf'), { seed: 1, favour: '<' });
+    const result = await jarvisPlan(model, REQUESTS[1]!);
+    assert.equal(result.code, 0, `the plan stayed invalid: ${result.stderr}`);
+    const plan = JSON.parse(result.stdout) as { task: string; args: Record<string, string> }[];
+    assert.deepEqual(validatePlan(plan).problems, []);
+    const mediaReferences = plan.flatMap((task) =>
+      Object.entries(task.args).filter(([kind, value]) => kind !== 'text' && /^<GENERATED>-\d+$/.test(value)),
+    );
+    assert.ok(mediaReferences.length > 0, `no media reference in ${result.stdout}`);
+  });
 });
 
 /**
