@@ -2,16 +2,11 @@ import { basename } from 'node:path';
 import type { InferenceRequest } from '../../../core/backend.js';
 import type { TaskOutput } from '../../../core/output.js';
 import type { LocalExpert } from '../expert.js';
+import { CAPTIONING_HINT } from '../support/captioning-hint.js';
 import { requireImage, throwIfAborted } from '../support/inputs.js';
 import { isCleanPage, measurePageLikeness, recognizeScene } from '../support/paddle-ocr.js';
 import { recognizeText } from '../support/tesseract.js';
 import { TESSERACT_MIN_CONFIDENCE } from './tesseract-ocr.js';
-
-/** What would describe a photo that has no text: true whatever is installed, since the expert cannot see the catalog. */
-export const CAPTIONING_HINT =
-  'Describing what a picture shows is image captioning, which needs a captioning model: the transformers.js ' +
-  'model Xenova/vit-gpt2-image-captioning (`jarvis pull Xenova/vit-gpt2-image-captioning` once online; not with ' +
-  '--offline) or Hugging Face Inference Providers (set HF_TOKEN).';
 
 export const paddleOcr: LocalExpert = {
   id: 'paddle-ocr',

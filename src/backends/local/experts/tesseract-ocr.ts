@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import type { InferenceRequest } from '../../../core/backend.js';
 import type { TaskOutput } from '../../../core/output.js';
 import type { LocalExpert } from '../expert.js';
+import { CAPTIONING_HINT } from '../support/captioning-hint.js';
 import { requireImage, throwIfAborted } from '../support/inputs.js';
 import { recognizeText } from '../support/tesseract.js';
 
@@ -26,11 +27,21 @@ export const tesseractOcr: LocalExpert = {
     if (result.text === '' || result.confidence < TESSERACT_MIN_CONFIDENCE) {
       const name = input.name ?? basename(input.path);
       return {
-        text: `No printed text was found in ${name}.`,
-        data: { text: '', confidence: result.confidence, lines: [], lowConfidenceText: result.text },
+        text: `No printed text was found in ${name}. ${CAPTIONING_HINT}`,
+        data: {
+          text: '',
+          reader: 'tesseract',
+          reading: 'printed text (Tesseract)',
+          confidence: result.confidence,
+          lines: [],
+          lowConfidenceText: result.text,
+        },
         nothingFound: `no printed text was found in ${name}`,
       };
     }
-    return { text: result.text, data: result };
+    return {
+      text: result.text,
+      data: { ...result, reader: 'tesseract', reading: 'printed text (Tesseract)' },
+    };
   },
 };
