@@ -23,8 +23,10 @@
  * - client and LLM CPU ms/turn: the CPU time of this process (the client, `process.cpuUsage`) and of the fake
  *   LLM's process per completed turn, to show that they leave the cores to the server (all three share them).
  * A repetition stops starting turns after `--max-seconds` (default 120); turns still open after 60 s fail.
+ * Before the first level, each server serves `--warmup` turns (default 96, 8 conversations at a time) that are
+ * not measured, so that the figures are those of a server in steady state (its code optimised by V8).
  *
- *   npm run build && npm run bench:server -- [--levels 1,8,32,100] [--turns 4] [--repeat 5] [--latency 100]
+ *   npm run build && npm run bench:server -- [--levels 1,8,32,100] [--turns 4] [--repeat 5] [--latency 100] [--warmup 96]
  *     [--max-seconds 120] [--server-config config.json] [--cpu-prof DIR]
  *     [--compare OTHER/bin/jarvis.js [--compare-config config.json]]
  *
@@ -71,6 +73,10 @@ const [REPEAT] = positiveNumbers('repeat', '5') as [number];
 const [LATENCY_MS] = positiveNumbers('latency', '100') as [number];
 const [MAX_SECONDS] = positiveNumbers('max-seconds', '120') as [number];
 const TURN_TIMEOUT_MS = 60_000;
+/** Turns served, unmeasured, before the first level (8 conversations at a time). */
+const WARMUP_TURNS = Number(option('warmup', '96'));
+if (!Number.isInteger(WARMUP_TURNS) || WARMUP_TURNS < 0)
+  throw new Error('--warmup takes a whole number of turns');
 /** A config file for the server (JSON), e.g. to compare settings; default: none, so the defaults. */
 const SERVER_CONFIG = option('server-config', '');
 /** Another build of `jarvis` (its bin/jarvis.js) to run beside this one, e.g. the code before a change. */
@@ -434,9 +440,15 @@ async function main(): Promise<void> {
         ),
       );
     }
+    // Steady state: V8 optimises a function after enough calls, so a server that has served a handful of
+    // turns still runs much of its code unoptimised (its first measured level, one conversation, cost ~15 ms of
+    // event-loop CPU per turn after 4 turns against ~3 at the next levels). Unmeasured turns first.
+    for (const { server } of servers) {
+      for (let done = 0; done < WARMUP_TURNS; done += 8 * TURNS) await repetition(server, llm, 8);
+    }
     console.log(
       `jarvis serve under load: ${TURNS} turns per conversation, fake LLM ${LATENCY_MS} ms per call, ` +
-        `${REPEAT} repetition(s) per level; median (min-max) over repetitions` +
+        `${REPEAT} repetition(s) per level after ${WARMUP_TURNS} unmeasured turns; median (min-max) over repetitions` +
         (COMPARE_BIN ? `; "compare" is ${COMPARE_BIN}, its repetitions interleaved with these` : ''),
     );
     console.log(`${availableParallelism()} CPU cores; load average at start ${loadavg()[0]!.toFixed(1)}`);
