@@ -20,7 +20,7 @@
  *   npm run bench:experts -- --table           the per-expert table
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism, constants, loadavg, setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -622,18 +622,42 @@ async function comparisons(): Promise<void> {
     const cold: number[] = [];
     const warm: number[] = [];
     const warmRatio: number[] = [];
+    const coldCpu: number[] = [];
+    const warmCpu: number[] = [];
+    const warmCpuRatio: number[] = [];
+    // CPU time of this process and of the decoder process it started, every thread: a busy machine stretches
+    // it far less than wall time.
+    const cpuNow = () => ({ own: process.cpuUsage(), children: childrenCpuMs() });
+    // What the process and its children used between two readings: a child that started meanwhile counts
+    // whole, one that ended (the decoder just stopped) not at all.
+    const cpuBetween = (from: ReturnType<typeof cpuNow>, to: ReturnType<typeof cpuNow>) => {
+      if (!from.children || !to.children) return undefined;
+      let used = (to.own.user + to.own.system - from.own.user - from.own.system) / 1000;
+      for (const [pid, ms] of to.children) used += ms - (from.children.get(pid) ?? 0);
+      return used;
+    };
     for (let run = 0; run < RUNS; run++) {
       // Closing the backend stops the decoder process: the next call starts it and loads the model.
       await mainThread.close?.();
+      const cpuBeforeCold = cpuNow();
       const c = await timed(() =>
         mainThread.infer(request('automatic-speech-recognition', asr.id, clip, dir)),
       );
+      const cpuBeforeWarm = cpuNow();
       const w = await timed(() =>
         mainThread.infer(request('automatic-speech-recognition', asr.id, clip, dir)),
       );
+      const cpuAfter = cpuNow();
       cold.push(c);
       warm.push(w);
       warmRatio.push(w / c);
+      const coldUsed = cpuBetween(cpuBeforeCold, cpuBeforeWarm);
+      const warmUsed = cpuBetween(cpuBeforeWarm, cpuAfter);
+      if (coldUsed !== undefined && warmUsed !== undefined) {
+        coldCpu.push(coldUsed);
+        warmCpu.push(warmUsed);
+        warmCpuRatio.push(warmUsed / coldUsed);
+      }
     }
     rows.push(
       {
@@ -673,11 +697,23 @@ async function comparisons(): Promise<void> {
       value: `${total.toFixed(0)} ms for ${seconds.toFixed(1)} s of audio (${(total / 1000 / seconds).toFixed(2)} x real time)`,
       includes: `WER ${((errors / words) * 100).toFixed(1)}% on ${AUDIO.length} real utterances (${words} words)`,
     });
+    if (coldCpu.length > 0)
+      rows.push({
+        figure: 'speech recognition, CPU time: cold / warm',
+        value: `${spread(coldCpu).median.toFixed(0)} / ${spread(warmCpu).median.toFixed(0)} ms`,
+        includes: 'this process and the decoder process, every thread',
+      });
     ratios.push({
       figure: 'speech recognition: warm / cold',
       value: ratio(spread(warmRatio)),
       includes: 'target <= 0.5',
     });
+    if (warmCpuRatio.length > 0)
+      ratios.push({
+        figure: 'speech recognition: warm / cold, CPU',
+        value: ratio(spread(warmCpuRatio)),
+        includes: 'the same calls in CPU time: what a busy machine stretches less',
+      });
   } else {
     rows.push({ figure: 'speech recognition', value: '-', includes: `unavailable: ${asr?.reason}` });
   }
@@ -751,6 +787,32 @@ async function comparisons(): Promise<void> {
       ratios.map((row) => [row.figure, row.value, row.includes]),
     ),
   );
+}
+
+/**
+ * CPU time, in ms, of each child process this process runs now (Linux: /proc's children lists and stat
+ * files), e.g. the speech decoder; undefined elsewhere.
+ */
+function childrenCpuMs(): Map<string, number> | undefined {
+  try {
+    const pids = readdirSync('/proc/self/task').flatMap((task) =>
+      readFileSync(`/proc/self/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean),
+    );
+    const cpu = new Map<string, number>();
+    for (const pid of pids) {
+      try {
+        // utime and stime are the 14th and 15th fields; the command name (field 2) may hold spaces.
+        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+        // Linux counts in ticks of 1/100 s (USER_HZ) on every architecture Node runs on.
+        cpu.set(pid, (Number(fields[11]) + Number(fields[12])) * 10);
+      } catch {
+        // ended meanwhile
+      }
+    }
+    return cpu;
+  } catch {
+    return undefined;
+  }
 }
 
 const NER_COLD = {
