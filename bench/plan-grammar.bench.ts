@@ -232,6 +232,10 @@ console.log(
     `after ${median(afterTimes).toFixed(0)} ms ${spread(afterTimes, 0)}; after/before ${(median(afterTimes) / median(beforeTimes)).toFixed(2)}`,
 );
 console.log(
+  `time per written token: before ${median(beforePerToken).toFixed(2)} ms ${spread(beforePerToken, 2)}, ` +
+    `after ${median(afterPerToken).toFixed(2)} ms ${spread(afterPerToken, 2)}`,
+);
+console.log(
   `load average after: ${loadavg()
     .map((value) => value.toFixed(2))
     .join(' ')}`,
