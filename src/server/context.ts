@@ -81,7 +81,10 @@ export function requestWithAttachments(
   return `${text}\n\nAttached files:\n${lines.join('\n')}`;
 }
 
-/** A conversation's messages, every upload in it (oldest first, plus `adding`) and the names they go by. */
+/**
+ * A conversation's messages (when its history is built from them), every upload in it (oldest first, plus
+ * `adding`) and the names they go by.
+ */
 interface ConversationFiles {
   messages: StoredMessage[];
   uploads: StoredUpload[];
@@ -93,11 +96,18 @@ async function conversationFiles(
   context: ServerContext,
   conversationId: string | undefined,
   adding: readonly StoredUpload[],
+  withMessages: boolean,
 ): Promise<ConversationFiles> {
-  const messages = conversationId ? await context.store.listMessages(conversationId) : [];
+  // A client that sends the history itself (OpenAI-style) needs only the files of the stored messages.
+  const messages = conversationId && withMessages ? await context.store.listMessages(conversationId) : [];
+  const fileIds = !conversationId
+    ? []
+    : withMessages
+      ? messages.flatMap((message) => message.files)
+      : await context.store.listMessageFiles(conversationId);
   // An upload removed since is left out alone; the rest of the conversation's files stay.
   const earlier: StoredUpload[] = [];
-  for (const id of messages.flatMap((message) => message.files)) {
+  for (const id of fileIds) {
     const upload = await context.store.getUpload(id);
     if (upload) earlier.push(upload);
   }
@@ -188,7 +198,7 @@ async function startInSlot(
     conversation = await context.store.getConversation(input.conversationId);
     if (!conversation) throw new InputError(`No such conversation: ${input.conversationId}`);
   }
-  const files = await conversationFiles(context, conversation?.id, uploads);
+  const files = await conversationFiles(context, conversation?.id, uploads, input.history === undefined);
   const history =
     input.history ?? (conversation ? await conversationHistory(context, conversation.id, files) : []);
   // A run may read its own conversation's uploads and earlier runs' files, and nothing else of the data folder.

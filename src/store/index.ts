@@ -46,6 +46,8 @@ export interface Store {
     files?: string[];
   }): Promise<StoredMessage>;
   listMessages(conversationId: string): Promise<StoredMessage[]>;
+  /** The uploads the conversation's messages attach, oldest first (without reading the messages). */
+  listMessageFiles(conversationId: string): Promise<string[]>;
   createRun(input: { id: string; conversationId?: string; request: string }): Promise<StoredRun>;
   setRunPlan(id: string, plan: unknown): Promise<void>;
   finishRun(
@@ -387,6 +389,14 @@ export async function openStore(path: string): Promise<Store> {
       return (
         await rows('SELECT * FROM messages WHERE conversation_id = ? ORDER BY id', [conversationId])
       ).map(toMessage);
+    },
+
+    async listMessageFiles(conversationId) {
+      return (
+        await rows("SELECT files FROM messages WHERE conversation_id = ? AND files != '[]' ORDER BY id", [
+          conversationId,
+        ])
+      ).flatMap((row) => json(row.files) as string[]);
     },
 
     async createRun(input) {

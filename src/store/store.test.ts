@@ -102,6 +102,24 @@ describe('store', () => {
     await store.close();
   });
 
+  test("a conversation's attached uploads are listed oldest first, messages without files left out", async () => {
+    const store = await openStore(freshPath());
+    const conversation = await store.createConversation({ title: 't' });
+    const say = (content: string, files?: string[]) =>
+      store.addMessage({
+        conversationId: conversation.id,
+        role: 'user',
+        content,
+        ...(files ? { files } : {}),
+      });
+    await say('first', ['u_a', 'u_b']);
+    await say('no files');
+    await say('later', ['u_c']);
+    assert.deepEqual(await store.listMessageFiles(conversation.id), ['u_a', 'u_b', 'u_c']);
+    assert.deepEqual(await store.listMessageFiles('c_none'), []);
+    await store.close();
+  });
+
   test('the most recently active conversation is listed first', async () => {
     const store = await openStore(freshPath());
     const older = await store.createConversation({ title: 'older' });
