@@ -256,11 +256,15 @@ export async function drawOnPixels(image: RgbImage, detections: readonly Labelle
   }
 }
 
-/** RGB pixels as a PNG, fast: zlib's lowest effort and no filter search, the most a photo gains anyway. */
-export async function encodePng(image: RgbImage): Promise<Uint8Array> {
+/**
+ * RGB pixels as a PNG, fast: no filter search, and zlib's lowest effort (1) or none (0). On photos zlib
+ * gains little: level 1 took ~12 ms of CPU per display-size photo for files ~14% smaller than level 0's ~2 ms
+ * (1039 vs 1202 KB on average over 5 fixture photos).
+ */
+export async function encodePng(image: RgbImage, compressionLevel: 0 | 1 = 1): Promise<Uint8Array> {
   const sharp = await loadSharp();
   const png = await sharp(image.pixels, { raw: { width: image.width, height: image.height, channels: 3 } })
-    .png({ compressionLevel: 1, adaptiveFiltering: false })
+    .png({ compressionLevel, adaptiveFiltering: false })
     .toBuffer();
   return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
 }

@@ -16,7 +16,7 @@ export { countSummary };
  * The boxes drawn on the pixels the detector saw (the image upright, at most 1280 px a side: display size),
  * which the detector no longer needs, encoded as a fast PNG. Decoding the file a second time at full size,
  * compositing an SVG overlay the size of the image and encoding with zlib's default effort cost ~100 ms per
- * image, as much as the detection itself; this costs 5-15 ms.
+ * image, as much as the detection itself; this costs ~5 ms of CPU.
  */
 async function annotatedPng(
   image: DecodedImage,
@@ -33,7 +33,8 @@ async function annotatedPng(
     },
   }));
   await drawOnPixels(image, drawn);
-  return encodePng(image);
+  // Unpacked: at display size (at most 1280 x 1280, 4.9 MB) zlib saves ~14% on a photo for 5x the CPU.
+  return encodePng(image, 0);
 }
 
 export const humanObjectDetection: LocalExpert = {
