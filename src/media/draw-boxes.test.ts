@@ -36,11 +36,11 @@ test('captions stay inside the image and off each other, even for crowded boxes 
 test('the drawn image keeps the photo upright at its own size', async () => {
   const path = fixture('images', 'b.jpg');
   const { width, height } = await sharp(path).metadata();
-  const png = await drawBoxes(path, [
+  const jpeg = await drawBoxes(path, [
     { label: 'zebra', score: 0.9, box: { xmin: 300, ymin: 40, xmax: 720, ymax: 660 } },
   ]);
-  const drawn = await sharp(png).metadata();
-  assert.deepEqual([drawn.format, drawn.width, drawn.height], ['png', width, height]);
+  const drawn = await sharp(jpeg).metadata();
+  assert.deepEqual([drawn.format, drawn.width, drawn.height], ['jpeg', width, height]);
 });
 
 test('a box is drawn in its colour on its edges, with its caption, and the inside of the box is left as it was', async () => {

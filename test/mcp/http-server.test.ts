@@ -93,7 +93,7 @@ describe('/mcp on jarvis serve (Streamable HTTP)', () => {
     assert.ok(content.some((part) => part.type === 'image'));
     const link = content.find((part) => part.type === 'resource_link')!;
     const read = await client.readResource({ uri: link.uri! });
-    assert.equal((read.contents[0] as { mimeType: string }).mimeType, 'image/png');
+    assert.equal((read.contents[0] as { mimeType: string }).mimeType, 'image/jpeg');
   });
 
   test("the server's files are not readable through a path argument", async () => {

@@ -89,10 +89,10 @@ describe('jarvis mcp (stdio)', () => {
     const content = result.content as Content[];
     assert.match(content.find((part) => part.type === 'text')?.text ?? '', /cat/);
     const image = content.find((part) => part.type === 'image');
-    assert.equal(image?.mimeType, 'image/png');
-    assert.equal(Buffer.from(image!.data!, 'base64').subarray(1, 4).toString(), 'PNG');
+    assert.equal(image?.mimeType, 'image/jpeg');
+    assert.deepEqual([...Buffer.from(image!.data!, 'base64').subarray(0, 3)], [0xff, 0xd8, 0xff]);
     const link = content.find((part) => part.type === 'resource_link');
-    assert.match(link?.uri ?? '', /^jarvis:\/\/runs\/[^/]+\/0-object-detection\.png$/);
+    assert.match(link?.uri ?? '', /^jarvis:\/\/runs\/[^/]+\/0-object-detection\.jpg$/);
     const structured = result.structuredContent as {
       task: string;
       data: { detections: { label: string }[] };
@@ -105,7 +105,7 @@ describe('jarvis mcp (stdio)', () => {
     assert.ok(resources.some((resource) => resource.uri === link!.uri));
     const read = await client.readResource({ uri: link!.uri! });
     const blob = read.contents[0] as { blob: string; mimeType: string };
-    assert.equal(blob.mimeType, 'image/png');
+    assert.equal(blob.mimeType, 'image/jpeg');
     assert.equal(blob.blob, image!.data);
   });
 
@@ -195,7 +195,7 @@ describe('jarvis mcp (stdio)', () => {
     const read = (await inspect('--method', 'resources/read', '--uri', link.uri)) as {
       contents: { uri: string; mimeType: string; blob: string }[];
     };
-    assert.equal(read.contents[0]?.mimeType, 'image/png');
+    assert.equal(read.contents[0]?.mimeType, 'image/jpeg');
     assert.ok(read.contents[0]!.blob.length > 1000);
   });
 });

@@ -145,12 +145,12 @@ describe('hf-inference backend against a loopback Inference Providers server', (
     const artifact = output.artifacts?.[0];
     assert.ok(artifact);
     assert.equal(artifact.kind, 'image');
-    assert.equal(artifact.mimeType, 'image/png');
+    assert.equal(artifact.mimeType, 'image/jpeg');
     const [drawn, original] = await Promise.all([
       sharp(artifact.path).metadata(),
       sharp(fixture('images', 'b.jpg')).metadata(),
     ]);
-    assert.equal(drawn.format, 'png');
+    assert.equal(drawn.format, 'jpeg');
     assert.deepEqual([drawn.width, drawn.height], [original.width, original.height]);
   });
 

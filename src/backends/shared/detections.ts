@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import type { ArtifactSink, TaskOutput } from '../../core/output.js';
 import { drawBoxes, type LabelledBox } from '../../media/draw-boxes.js';
-import { writePng } from './artifacts.js';
+import { writeJpeg } from './artifacts.js';
 
 export type { LabelledBox } from '../../media/draw-boxes.js';
 
@@ -53,7 +53,7 @@ export async function detectionOutput(
   imageName = basename(imagePath),
 ): Promise<TaskOutput> {
   const { text } = countSummary(detections);
-  const artifact = await writePng(artifacts, await drawBoxes(imagePath, detections), `detections: ${text}`);
+  const artifact = await writeJpeg(artifacts, await drawBoxes(imagePath, detections), `detections: ${text}`);
   return {
     text,
     data: detections,

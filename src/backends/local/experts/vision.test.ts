@@ -53,9 +53,10 @@ describe('object detection (human-centernet)', () => {
         zebra.box.ymax <= data.height,
     );
     const artifact = output.artifacts?.[0];
-    assert.equal(artifact?.mimeType, 'image/png');
+    assert.equal(artifact?.mimeType, 'image/jpeg');
+    assert.match(artifact?.path ?? '', /\.jpg$/);
     const meta = await sharp(await readFile(artifact?.path ?? '')).metadata();
-    assert.equal(meta.format, 'png');
+    assert.equal(meta.format, 'jpeg');
     assert.equal(meta.width, data.width);
   });
 
