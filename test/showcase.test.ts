@@ -84,7 +84,7 @@ describe('a given plan on the fixtures, with no LLM configured', () => {
     const annotated = task.output.artifacts?.[0];
     assert.ok(annotated && existsSync(annotated.path));
     assert.ok(annotated.path.startsWith(result.outputDir), 'generated files go to the run folder');
-    assert.equal((await sharp(annotated.path).metadata()).format, 'png');
+    assert.equal((await sharp(annotated.path).metadata()).format, 'jpeg');
   });
 
   test('f.jpg yields zebras and a giraffe', () => {
