@@ -55,6 +55,7 @@ const HEAVY_PACKAGES = [
   'node-llama-cpp',
   'tesseract.js',
   '@techstark/opencv-js',
+  '@gutenye/ocr-common',
 ];
 
 /** The public API, exactly: a new export is a promise to keep, so adding one should be deliberate. */
