@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
 import { writeTinyGguf } from '../../../scripts/make-tiny-gguf.js';
 import { CancelledError, ConfigError, LlmError } from '../../core/errors.js';
-import type { ChatMessage, ControllerModel } from '../../core/llm.js';
+import type { ChatMessage, ControllerModel, GrammarSteps } from '../../core/llm.js';
 import { planJsonSchema } from '../../plan/prompt.js';
 import { selectionJsonSchema } from '../../select/index.js';
 import { createEmbeddedController } from './controller.js';
@@ -122,6 +122,62 @@ describe('embedded controller on a tiny random GGUF model', () => {
       maxOutputTokens: 4,
     });
     assert.ok(next.usage.outputTokens <= 5);
+  });
+
+  test('writes a reply in steps, each under the grammar chosen from the reply so far, streamed as one', async () => {
+    const seen: string[] = [];
+    // Three steps: a word, then a digit that says how many letters the last step writes.
+    const steps: GrammarSteps = {
+      maxSteps: 5,
+      next(reply) {
+        seen.push(reply);
+        if (reply === '') return 'root ::= "count:"';
+        if (reply === 'count:') return 'root ::= [1-4]';
+        if (/^count:\d$/.test(reply)) return `root ::= " " [a-z]{${reply.at(-1)}}`;
+        return undefined;
+      },
+    };
+    let streamed = '';
+    const result = await controller.chat({
+      stage: 'plan',
+      messages: PLAN_MESSAGES,
+      grammarSteps: steps,
+      onDelta: (text) => {
+        streamed += text;
+      },
+    });
+    assert.match(result.text, /^count:(\d) [a-z]+$/);
+    const [, digit] = /^count:(\d)/.exec(result.text)!;
+    assert.equal(result.text.length, 'count:0 '.length + Number(digit));
+    assert.deepEqual(seen.slice(0, 3), ['', 'count:', `count:${digit}`]);
+    assert.equal(streamed, result.text);
+  });
+
+  test('a reply in steps stops at maxOutputTokens, and when the caller aborts', async () => {
+    const endless: GrammarSteps = { maxSteps: 100, next: () => 'root ::= [a-z]{40} ","' };
+    const bounded = await controller.chat({
+      stage: 'plan',
+      messages: PLAN_MESSAGES,
+      grammarSteps: endless,
+      maxOutputTokens: 100,
+    });
+    assert.ok(bounded.text.length <= 100, `${bounded.text.length} characters`);
+    const abort = new AbortController();
+    let deltas = 0;
+    await assert.rejects(
+      controller.chat({
+        stage: 'plan',
+        messages: PLAN_MESSAGES,
+        grammarSteps: endless,
+        signal: abort.signal,
+        onDelta: () => {
+          deltas += 1;
+          if (deltas === 3) abort.abort();
+        },
+      }),
+      CancelledError,
+    );
+    assert.ok(deltas < 50, `generation went on for ${deltas} deltas after the abort`);
   });
 
   test('refuses a call whose signal is already aborted', async () => {
