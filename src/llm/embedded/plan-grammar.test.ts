@@ -43,6 +43,8 @@ function jarvisPlan(
     env: cleanEnvironment(dir, {
       JARVIS_LOCAL_MODEL: model,
       JARVIS_OFFLINE: '1',
+      // One thread on every machine: the same sums in the same order, so a seed writes the same plan.
+      JARVIS_LLM_THREADS: '1',
       JARVIS_DATA_DIR: join(dir, 'data'),
       JARVIS_CACHE_DIR: join(dir, 'cache'),
     }),
