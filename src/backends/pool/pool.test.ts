@@ -338,7 +338,7 @@ describe('transformers.js in the worker pool', () => {
       assert.equal(output.text, '1 red');
       assert.equal(output.artifacts?.[0]?.path, artifacts.written[0]?.path);
       const drawn = await sharp(artifacts.written[0]?.path ?? '').metadata();
-      assert.deepEqual([drawn.format, drawn.width, drawn.height], ['png', 64, 48]);
+      assert.deepEqual([drawn.format, drawn.width, drawn.height], ['jpeg', 64, 48]);
       assert.deepEqual(pool.stats().workers[0]?.warm, [`transformers:${TINY_MODELS.objectDetector}`]);
       const cards = await transformers.listModels('object-detection');
       assert.ok(
