@@ -225,6 +225,15 @@ export interface DefineVocabularyOptions<Name extends string> {
  * underscores), every task needs at least one output kind, and required inputs must be inputs; a broken
  * list throws a TypeError naming the task.
  */
+/** The tasks of `vocabulary`, or only those named in `names` when given (unknown names left out). */
+export function vocabularyTasks(
+  vocabulary: TaskVocabulary,
+  names: readonly string[] | undefined,
+): readonly TaskDefinition[] {
+  if (!names) return vocabulary.tasks;
+  return [...new Set(names)].flatMap((name) => vocabulary.get(name) ?? []);
+}
+
 export function defineTaskVocabulary<Name extends string>(
   definitions: readonly TaskDefinition<Name>[],
   options: DefineVocabularyOptions<Name> = {},

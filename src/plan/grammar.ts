@@ -5,6 +5,7 @@ import {
   type ResourceKind,
   type TaskDefinition,
   type TaskVocabulary,
+  vocabularyTasks,
 } from '../core/tasks.js';
 
 /** Most tasks a plan may have under the grammar (each position is its own set of rules). */
@@ -190,15 +191,6 @@ export class PlanGrammar {
   }
 }
 
-/** The tasks of `vocabulary`, or only those named in `tasks` when given. */
-function tasksOf(
-  vocabulary: TaskVocabulary,
-  tasks: readonly string[] | undefined,
-): readonly TaskDefinition[] {
-  if (!tasks) return vocabulary.tasks;
-  return [...new Set(tasks)].flatMap((name) => vocabulary.get(name) ?? []);
-}
-
 /**
  * The grammar steps of a plan for controllers that constrain decoding themselves (the embedded model), at
  * no prompt cost: whatever the model writes under them is a plan the validator accepts, empty or not.
@@ -208,6 +200,6 @@ export function planGrammarSteps(
   vocabulary: TaskVocabulary = HUGGING_FACE_TASKS,
   maxTasks = MAX_GRAMMAR_TASKS,
 ): GrammarSteps {
-  const grammar = new PlanGrammar(tasksOf(vocabulary, tasks), maxTasks);
+  const grammar = new PlanGrammar(vocabularyTasks(vocabulary, tasks), maxTasks);
   return { maxSteps: maxTasks + 1, next: (written) => grammar.next(written) };
 }

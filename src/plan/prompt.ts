@@ -5,6 +5,7 @@ import {
   RESOURCE_KINDS,
   type TaskDefinition,
   type TaskVocabulary,
+  vocabularyTasks,
 } from '../core/tasks.js';
 
 /** What a task takes and gives: "image, text? -> image" ("?" marks an optional input). */
@@ -35,15 +36,6 @@ function describeTasks(definitions: readonly TaskDefinition[]): string {
   );
 }
 
-/** The tasks of `vocabulary`, or only those named in `tasks` when given. */
-function tasksOf(
-  vocabulary: TaskVocabulary,
-  tasks: readonly string[] | undefined,
-): readonly TaskDefinition[] {
-  if (!tasks) return vocabulary.tasks;
-  return [...new Set(tasks)].flatMap((name) => vocabulary.get(name) ?? []);
-}
-
 /**
  * The system prompt of the planning stage, in the spirit of HuggingGPT's "#1 Task Planning Stage", kept
  * short: every word here is paid on every request. `tasks` limits the list to those names; `vocabulary` is
@@ -60,7 +52,7 @@ export function planSystemPrompt(
     '- "args": only the kinds the task takes (text, image, audio, video), each a string: a text, a file name ' +
       'or URL from the request or chat log, or "<GENERATED>-k" for the output of that kind of task k.',
     'Available tasks (inputs -> output; "?" marks an optional input):',
-    describeTasks(tasksOf(vocabulary, tasks)),
+    describeTasks(vocabularyTasks(vocabulary, tasks)),
     'Rules: use only these tasks, as few as the request needs; never invent a file; one task per file; ' +
       'a task uses only outputs of other tasks; reply [] when no task is needed (chit-chat, questions ' +
       'you can answer from knowledge); reply with the JSON list only.',

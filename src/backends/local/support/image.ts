@@ -23,13 +23,7 @@ export interface DecodedImage {
  */
 export async function decodeImage(path: string, maxSide = 1280): Promise<DecodedImage> {
   const sharp = await loadSharp();
-  let meta: Awaited<ReturnType<Sharp['metadata']>>;
-  try {
-    meta = await sharp(path).metadata();
-  } catch (error) {
-    throw new InputError(unreadableFileMessage(path, 'image', error), { path });
-  }
-  refuseOversized(path, meta);
+  const meta = await readImageHeader(path);
   try {
     const upright = sharp(path, { failOn: 'error', limitInputPixels: MAX_IMAGE_PIXELS }).rotate();
     const swapped = (meta.orientation ?? 1) >= 5;
@@ -54,12 +48,21 @@ export async function decodeImage(path: string, maxSide = 1280): Promise<Decoded
 }
 
 /**
- * Refuses an image whose header declares more than `MAX_IMAGE_PIXELS`: sharp's metadata reads only the
- * header, and decoding a 746 KB PNG of 16000×16000 takes over 1 GB before any resizing can help.
+ * The image's header (sharp's metadata reads only the header), checked: a file no decoder can read and an
+ * image over `MAX_IMAGE_PIXELS` are InputErrors. Decoding a 746 KB PNG of 16000×16000 would take over 1 GB
+ * before any resizing could help.
  */
-function refuseOversized(path: string, meta: { width?: number; height?: number }): void {
+export async function readImageHeader(path: string): Promise<Awaited<ReturnType<Sharp['metadata']>>> {
+  const sharp = await loadSharp();
+  let meta: Awaited<ReturnType<Sharp['metadata']>>;
+  try {
+    meta = await sharp(path).metadata();
+  } catch (error) {
+    throw new InputError(unreadableFileMessage(path, 'image', error), { path });
+  }
   const problem = imageSizeProblem(meta.width ?? 0, meta.height ?? 0);
   if (problem) throw new InputError(`Cannot read the image ${path}: ${problem}`, { path });
+  return meta;
 }
 
 /**

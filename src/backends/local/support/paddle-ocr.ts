@@ -3,8 +3,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
 import { CancelledError, InputError } from '../../../core/errors.js';
-import { imageSizeProblem, MAX_IMAGE_PIXELS } from '../../../core/media-limits.js';
+import { MAX_IMAGE_PIXELS } from '../../../core/media-limits.js';
 import { unreadableFileMessage } from '../../../media/types.js';
+import { readImageHeader } from './image.js';
 import { lazyModel } from './lazy.js';
 import { loadSharp } from './modules.js';
 import { openCv } from './opencv.js';
@@ -104,24 +105,10 @@ interface Prepared {
   scale: number;
 }
 
-/** The image's header, checked: unreadable files and images over the pixel limit are InputErrors. */
-async function readMetadata(path: string) {
-  const sharp = await loadSharp();
-  let meta: Awaited<ReturnType<ReturnType<typeof sharp>['metadata']>>;
-  try {
-    meta = await sharp(path).metadata();
-  } catch (error) {
-    throw new InputError(unreadableFileMessage(path, 'image', error), { path });
-  }
-  const problem = imageSizeProblem(meta.width ?? 0, meta.height ?? 0);
-  if (problem) throw new InputError(`Cannot read the image ${path}: ${problem}`, { path });
-  return meta;
-}
-
 /** Decodes, turns upright (EXIF), scales and pads the image for the detector; input problems are InputErrors. */
 async function prepare(path: string): Promise<Prepared> {
   const sharp = await loadSharp();
-  const meta = await readMetadata(path);
+  const meta = await readImageHeader(path);
   const swapped = (meta.orientation ?? 1) >= 5;
   const width = (swapped ? meta.height : meta.width) ?? 0;
   const height = (swapped ? meta.width : meta.height) ?? 0;
@@ -354,7 +341,7 @@ const PAGE_MAX_COLOUR = 0.05;
 
 export async function measurePageLikeness(path: string): Promise<PageLikeness> {
   const sharp = await loadSharp();
-  await readMetadata(path);
+  await readImageHeader(path);
   const { data, info } = await sharp(path, { failOn: 'error', limitInputPixels: MAX_IMAGE_PIXELS })
     .rotate()
     .flatten({ background: '#ffffff' })

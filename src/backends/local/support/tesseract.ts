@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import type { Worker as ThreadWorker } from 'node:worker_threads';
 import type { Worker } from 'tesseract.js';
 import { InputError } from '../../../core/errors.js';
-import { imageSizeProblem, MAX_IMAGE_PIXELS } from '../../../core/media-limits.js';
+import { MAX_IMAGE_PIXELS } from '../../../core/media-limits.js';
 import { unreadableFileMessage } from '../../../media/types.js';
+import { readImageHeader } from './image.js';
 import { lazyModel, serialQueue } from './lazy.js';
 import { loadSharp } from './modules.js';
 
@@ -83,14 +84,7 @@ export interface OcrResult {
  */
 async function prepare(path: string): Promise<{ png: Buffer; scale: number }> {
   const sharp = await loadSharp();
-  let meta: Awaited<ReturnType<ReturnType<typeof sharp>['metadata']>>;
-  try {
-    meta = await sharp(path).metadata();
-  } catch (error) {
-    throw new InputError(unreadableFileMessage(path, 'image', error), { path });
-  }
-  const problem = imageSizeProblem(meta.width ?? 0, meta.height ?? 0);
-  if (problem) throw new InputError(`Cannot read the image ${path}: ${problem}`, { path });
+  const meta = await readImageHeader(path);
   const swapped = (meta.orientation ?? 1) >= 5;
   const width = (swapped ? meta.height : meta.width) ?? 0;
   const height = (swapped ? meta.width : meta.height) ?? 0;
