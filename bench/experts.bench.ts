@@ -481,12 +481,12 @@ async function comparisons(): Promise<void> {
       {
         figure: 'detection, Jarvis on the main thread',
         value: ms(spread(inProcess)),
-        includes: 'the bare call + boxes drawn into the pixels, PNG encoded, artifact written',
+        includes: 'the bare call + boxes drawn into the pixels, JPEG encoded, artifact written',
       },
       {
         figure: 'detection, Jarvis in the worker pool',
         value: ms(spread(viaPool)),
-        includes: 'the same in a worker + request, PNG bytes (moved) and result as messages',
+        includes: 'the same in a worker + request, JPEG bytes (copied) and result as messages',
       },
       {
         figure: 'detection, CPU time: bare / Jarvis in the pool',
