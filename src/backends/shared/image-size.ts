@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { InputError } from '../../core/errors.js';
 import { imageSizeProblem } from '../../core/media-limits.js';
 
@@ -14,5 +15,5 @@ export async function checkImageSize(path: string): Promise<void> {
     .metadata()
     .catch(() => ({ width: undefined, height: undefined }));
   const problem = imageSizeProblem(meta.width ?? 0, meta.height ?? 0);
-  if (problem) throw new InputError(`Cannot read the image ${path}: ${problem}`, { path });
+  if (problem) throw new InputError(`${basename(path)} cannot be read as an image: ${problem}`, { path });
 }

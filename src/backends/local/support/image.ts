@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import type { InferenceRequest } from '../../../core/backend.js';
 import { InputError } from '../../../core/errors.js';
 import { imageSizeProblem, MAX_IMAGE_PIXELS } from '../../../core/media-limits.js';
@@ -61,7 +62,7 @@ export async function readImageHeader(path: string): Promise<Awaited<ReturnType<
     throw new InputError(unreadableFileMessage(path, 'image', error), { path });
   }
   const problem = imageSizeProblem(meta.width ?? 0, meta.height ?? 0);
-  if (problem) throw new InputError(`Cannot read the image ${path}: ${problem}`, { path });
+  if (problem) throw new InputError(`${basename(path)} cannot be read as an image: ${problem}`, { path });
   return meta;
 }
 
