@@ -23,6 +23,11 @@ export interface TaskOutput {
    * is skipped with this reason instead of being fed the sentence.
    */
   nothingFound?: string;
+  /**
+   * How the expert got its result, in a few words for the answer ("scene text: 2 lines found and read by
+   * PaddleOCR"), kept out of `text`, which a next task reads (speech would read it aloud).
+   */
+  how?: string;
 }
 
 /** A file handed to an expert. */

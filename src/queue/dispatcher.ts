@@ -244,6 +244,7 @@ export async function createQueueDispatcher(options: QueueDispatcherOptions): Pr
       if (result.data.data !== undefined) output.data = result.data.data;
       if (artifacts.length > 0) output.artifacts = artifacts;
       if (result.data.nothingFound !== undefined) output.nothingFound = result.data.nothingFound;
+      if (result.data.how !== undefined) output.how = result.data.how;
       return output;
     } finally {
       listeners.delete(key);

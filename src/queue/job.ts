@@ -52,6 +52,8 @@ export const taskJobResultSchema = z.strictObject({
   worker: z.string().max(200),
   /** The expert worked but found nothing (TaskOutput.nothingFound). */
   nothingFound: z.string().max(2000).optional(),
+  /** How the expert got its result (TaskOutput.how). */
+  how: z.string().max(2000).optional(),
 });
 export type TaskJobResult = z.infer<typeof taskJobResultSchema>;
 

@@ -225,6 +225,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
         if (output.text !== undefined) result.text = output.text;
         if (output.data !== undefined) result.data = output.data;
         if (output.nothingFound !== undefined) result.nothingFound = output.nothingFound;
+        if (output.how !== undefined) result.how = output.how;
         const size = Buffer.byteLength(JSON.stringify(result));
         if (size > MAX_RESULT_BYTES)
           throw new UnrecoverableError(`the result takes ${size} bytes, over ${MAX_RESULT_BYTES}`);

@@ -91,6 +91,7 @@ export function describeResults(
     });
     return {
       ...base,
+      ...(output.how ? { how: clip(output.how, MAX_REASON_CHARS) } : {}),
       ...(text ? { text: clip(text, MAX_RESULT_CHARS) } : {}),
       ...(!text && output.data !== undefined
         ? { data: clip(JSON.stringify(output.data), MAX_RESULT_CHARS) }

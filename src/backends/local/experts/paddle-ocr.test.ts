@@ -64,6 +64,7 @@ describe('OCR on photos (paddle-ocr, the default image-to-text expert)', () => {
       const data = output.data as ReadData;
       assert.equal(data.reader, 'paddleocr');
       assert.match(data.reading, /^scene text \(\d+ lines? found and read by PaddleOCR\)$/);
+      assert.equal(output.how, data.reading, 'the answer is told how the text was read');
       assert.equal(output.nothingFound, undefined);
       const cer = characterErrorRate(reference, output.text ?? '');
       // Measured (npm run bench:ocr): 0-7.1% per photo, 3.0% overall; tesseract read none of them.

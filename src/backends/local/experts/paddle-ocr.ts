@@ -30,14 +30,8 @@ export const paddleOcr: LocalExpert = {
       const page = await recognizeText(input.path, request.onProgress);
       throwIfAborted(request.signal);
       if (page.text !== '' && page.confidence >= TESSERACT_MIN_CONFIDENCE) {
-        return {
-          text: page.text,
-          data: {
-            ...page,
-            reader: 'tesseract',
-            reading: 'printed page (a clean page of print, read by Tesseract)',
-          },
-        };
+        const reading = 'printed page (a clean page of print, read by Tesseract)';
+        return { text: page.text, how: reading, data: { ...page, reader: 'tesseract', reading } };
       }
     }
     throwIfAborted(request.signal);
@@ -57,12 +51,14 @@ export const paddleOcr: LocalExpert = {
         nothingFound: `no printed text was found in ${name}`,
       };
     }
+    const reading = `scene text (${scene.lines.length} line${scene.lines.length === 1 ? '' : 's'} found and read by PaddleOCR)`;
     return {
       text: scene.text,
+      how: reading,
       data: {
         text: scene.text,
         reader: 'paddleocr',
-        reading: `scene text (${scene.lines.length} line${scene.lines.length === 1 ? '' : 's'} found and read by PaddleOCR)`,
+        reading,
         confidence: scene.confidence,
         lines: scene.lines,
         detectedLines: scene.detectedLines,

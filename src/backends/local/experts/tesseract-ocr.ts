@@ -41,6 +41,7 @@ export const tesseractOcr: LocalExpert = {
     }
     return {
       text: result.text,
+      how: 'printed text read by Tesseract',
       data: { ...result, reader: 'tesseract', reading: 'printed text (Tesseract)' },
     };
   },
