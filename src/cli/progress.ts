@@ -45,6 +45,7 @@ function outcomeLines(line: TaskLine, cwd: string): string[] {
   const lines: string[] = [];
   const text = result.output.text?.replace(/\s+/g, ' ').trim();
   if (text) lines.push(pc.dim(`      → ${text.length > 100 ? `${text.slice(0, 99)}…` : text}`));
+  if (result.output.how) lines.push(pc.dim(`        (${result.output.how})`));
   for (const artifact of result.output.artifacts ?? []) {
     lines.push(pc.dim(`      → ${relative(cwd, artifact.path) || artifact.path}`));
   }

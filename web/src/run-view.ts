@@ -182,6 +182,7 @@ function renderOutput(task: TaskView): HTMLElement | null {
   const output = result.output;
   const parts: (HTMLElement | null)[] = [];
   if (output.text) parts.push(h('p', { class: 'task-text' }, output.text));
+  if (output.how) parts.push(h('p', { class: 'task-how' }, output.how));
   const detections = detectionsOf(output.data);
   if (detections.length > 0) {
     parts.push(

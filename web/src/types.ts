@@ -37,6 +37,8 @@ export interface Artifact {
 
 export interface TaskOutput {
   text?: string;
+  /** How the expert got its result ("scene text (2 lines found and read by PaddleOCR)"). */
+  how?: string;
   data?: unknown;
   artifacts?: Artifact[];
 }
