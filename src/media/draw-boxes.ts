@@ -140,21 +140,6 @@ function captionSvg(
   );
 }
 
-/** An SVG the size of the image with a labelled rectangle per detection, to composite over it. */
-export function boxesOverlay(width: number, height: number, detections: readonly LabelledBox[]): string {
-  const { stroke, fontSize, boxes } = layout(width, height, detections);
-  const frames = boxes.map(({ box, colour }) => {
-    const rect = `x="${box.xmin}" y="${box.ymin}" width="${Math.max(1, box.xmax - box.xmin)}" height="${Math.max(1, box.ymax - box.ymin)}" fill="none"`;
-    // A dark edge under the colour keeps the box visible on light and dark photos alike.
-    return `<rect ${rect} stroke="#000000" stroke-opacity="0.6" stroke-width="${stroke + 2}"/><rect ${rect} stroke="${colour}" stroke-width="${stroke}"/>`;
-  });
-  const captions = boxes.map(({ caption, colour, place }) =>
-    captionSvg(place.x, place.y, place.width, place.height, caption, colour, fontSize),
-  );
-  // Boxes first, captions over every box: a caption is never hidden by a neighbour's frame.
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${frames.join('')}${captions.join('')}</svg>`;
-}
-
 /** RGB pixels, row by row, three bytes each. */
 export interface RgbImage {
   pixels: Uint8Array;
