@@ -4,6 +4,7 @@
  * below it, else inside it, moved down until it is clear), sized with the image.
  */
 import { MAX_IMAGE_PIXELS } from '../core/media-limits.js';
+import { loadSharp } from './sharp.js';
 
 export interface LabelledBox {
   label: string;
@@ -272,11 +273,4 @@ export async function drawBoxes(imagePath: string, detections: readonly Labelled
   };
   await drawOnPixels(image, detections);
   return encodeAnnotated(image);
-}
-
-/** sharp, loaded on first use: its native binding costs start-up time that runs without images should not pay. */
-let sharpModule: Promise<typeof import('sharp')['default']> | undefined;
-function loadSharp() {
-  sharpModule ??= import('sharp').then((module) => module.default);
-  return sharpModule;
 }

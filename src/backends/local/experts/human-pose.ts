@@ -1,11 +1,11 @@
 import type { InferenceRequest } from '../../../core/backend.js';
 import { inputName, type TaskOutput } from '../../../core/output.js';
+import { loadSharp } from '../../../media/sharp.js';
 import { writePng } from '../../shared/artifacts.js';
 import type { LocalExpert } from '../expert.js';
 import { MIN_KEYPOINT_SCORE, movenet } from '../support/human-models.js';
 import { decodeRequestImage } from '../support/image.js';
 import { pluralize, throwIfAborted } from '../support/inputs.js';
-import { loadSharp } from '../support/modules.js';
 
 /** MoveNet's 17 COCO keypoints. */
 const MOVENET_PARTS = [

@@ -5,13 +5,13 @@ import { pathToFileURL } from 'node:url';
 import type { InferenceRequest } from '../../../core/backend.js';
 import { MAX_IMAGE_PIXELS } from '../../../core/media-limits.js';
 import { inputName, type TaskOutput } from '../../../core/output.js';
+import { loadSharp } from '../../../media/sharp.js';
 import { writePng } from '../../shared/artifacts.js';
 import type { LocalExpert } from '../expert.js';
 import { humanModel, toTensor } from '../support/human.js';
 import { MIN_KEYPOINT_SCORE, movenet } from '../support/human-models.js';
 import { decodeImage } from '../support/image.js';
 import { requireImage, throwIfAborted } from '../support/inputs.js';
-import { loadSharp } from '../support/modules.js';
 
 const require = createRequire(import.meta.url);
 

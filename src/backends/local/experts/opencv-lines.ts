@@ -1,9 +1,9 @@
 import type { InferenceRequest } from '../../../core/backend.js';
 import { inputName, type TaskOutput } from '../../../core/output.js';
+import { loadSharp } from '../../../media/sharp.js';
 import { writePng } from '../../shared/artifacts.js';
 import type { LocalExpert } from '../expert.js';
 import { decodeRequestImage } from '../support/image.js';
-import { loadSharp } from '../support/modules.js';
 import { openCv } from '../support/opencv.js';
 
 export interface LineSegment {

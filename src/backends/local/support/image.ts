@@ -3,10 +3,10 @@ import type { InferenceRequest } from '../../../core/backend.js';
 import { InputError } from '../../../core/errors.js';
 import { imageSizeProblem, MAX_IMAGE_PIXELS } from '../../../core/media-limits.js';
 import type { InputFile } from '../../../core/output.js';
+import { loadSharp, type Sharp } from '../../../media/sharp.js';
 import { unreadableFileMessage } from '../../../media/types.js';
 import { checkImageSize } from '../../shared/image-size.js';
 import { requireImage, throwIfAborted } from './inputs.js';
-import { loadSharp, type Sharp } from './modules.js';
 
 export interface DecodedImage {
   /** RGB pixels, row by row, of the image as displayed (EXIF orientation applied). */

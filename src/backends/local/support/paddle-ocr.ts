@@ -4,10 +4,10 @@ import { dirname, join } from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
 import { CancelledError, InputError } from '../../../core/errors.js';
 import { MAX_IMAGE_PIXELS } from '../../../core/media-limits.js';
+import { loadSharp } from '../../../media/sharp.js';
 import { unreadableFileMessage } from '../../../media/types.js';
 import { readImageHeader } from './image.js';
 import { lazyModel } from './lazy.js';
-import { loadSharp } from './modules.js';
 import { openCv } from './opencv.js';
 import type { OcrLine, OcrResult } from './tesseract.js';
 

@@ -4,10 +4,10 @@ import type { Worker as ThreadWorker } from 'node:worker_threads';
 import type { Worker } from 'tesseract.js';
 import { InputError } from '../../../core/errors.js';
 import { MAX_IMAGE_PIXELS } from '../../../core/media-limits.js';
+import { loadSharp } from '../../../media/sharp.js';
 import { unreadableFileMessage } from '../../../media/types.js';
 import { readImageHeader } from './image.js';
 import { lazyModel, serialQueue } from './lazy.js';
-import { loadSharp } from './modules.js';
 
 const require = createRequire(import.meta.url);
 

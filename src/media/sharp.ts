@@ -1,9 +1,9 @@
 import type sharpModule from 'sharp';
 
 /**
- * Heavy libraries are imported on first use, not when the backend is created: compromise's lexicon,
- * wink's model and sharp's native binding together took ~2 s of start-up on this machine, which every
- * `jarvis` command would pay even when it runs no local expert.
+ * sharp, imported on first use rather than when a module that may need it loads: its native binding costs
+ * start-up time (with compromise's lexicon and wink's model it took ~2 s of every `jarvis` command), which a
+ * run without images should not pay.
  */
 let sharpPromise: Promise<typeof sharpModule> | undefined;
 
