@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { siblingModule, startModuleWorker } from '../core/threads.js';
 
 /**
  * The main thread's side of the store's writer thread (writer-thread.ts): writes go to the thread in batches,
@@ -45,21 +45,7 @@ export interface Writer {
   close(): Promise<void>;
 }
 
-const ENTRY = new URL(
-  import.meta.url.endsWith('.ts') ? './writer-thread.ts' : './writer-thread.js',
-  import.meta.url,
-);
-
-function startThread(file: string): Worker {
-  if (ENTRY.pathname.endsWith('.ts')) {
-    // Under `node --import tsx` (tests, development) a worker cannot load .ts by itself: the loader hooks of the
-    // main thread do not reach it, so it registers tsx first. Built code (dist/) loads writer-thread.js directly.
-    const tsx = import.meta.resolve('tsx/esm/api');
-    const source = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(ENTRY.href)}); })`;
-    return new Worker(source, { eval: true, workerData: { file } });
-  }
-  return new Worker(ENTRY, { workerData: { file } });
-}
+const ENTRY = siblingModule(import.meta.url, 'writer-thread');
 
 const asError = ({ message, code }: { message: string; code?: string }) =>
   Object.assign(new Error(message), code ? { code } : {});
@@ -72,7 +58,7 @@ interface PendingWrite {
 
 /** Starts the writer thread for the database `file` (already created, in WAL mode) once it has opened it. */
 export async function startWriter(file: string): Promise<Writer> {
-  const worker = startThread(file);
+  const worker = startModuleWorker(ENTRY, { workerData: { file } });
   let stopped: Error | undefined;
   const inFlight = new Map<number, PendingWrite[]>();
   let nextId = 0;

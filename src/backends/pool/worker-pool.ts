@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
-import { type ResourceLimits, Worker } from 'node:worker_threads';
+import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { type ErrorContext, InferenceError } from '../../core/errors.js';
 import type { ArtifactSink, TaskOutput } from '../../core/output.js';
+import { siblingModule, startModuleWorker } from '../../core/threads.js';
 import {
   type JobRequest,
   type MainToWorker,
@@ -71,20 +72,7 @@ interface Slot {
   ended: boolean;
 }
 
-const ENTRY = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
-
-function startThread(resourceLimits: ResourceLimits | undefined): Worker {
-  const options = resourceLimits ? { resourceLimits } : {};
-  if (ENTRY.pathname.endsWith('.ts')) {
-    // Under `node --import tsx` (tests, development) a worker cannot load .ts by itself: the loader hooks of
-    // the main thread do not reach it, so it registers tsx first. Built code (dist/) loads worker.js directly.
-    // tsx is resolved from here: the evaluated source would resolve it from the working directory.
-    const tsx = import.meta.resolve('tsx/esm/api');
-    const source = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(ENTRY.href)}); })`;
-    return new Worker(source, { ...options, eval: true });
-  }
-  return new Worker(ENTRY, options);
-}
+const ENTRY = siblingModule(import.meta.url, 'worker');
 
 function keyOf(backend: WorkerBackendSpec, modelId: string): string {
   return `${backend.kind}:${modelId}`;
@@ -189,7 +177,10 @@ export class ExpertPool {
   }
 
   #spawn(): Slot {
-    const worker = startThread(this.#resourceLimits);
+    const worker = startModuleWorker(
+      ENTRY,
+      this.#resourceLimits ? { resourceLimits: this.#resourceLimits } : {},
+    );
     this.#started++;
     const slot: Slot = {
       worker,
