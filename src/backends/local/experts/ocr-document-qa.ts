@@ -1,7 +1,6 @@
-import { basename } from 'node:path';
 import type { InferenceRequest } from '../../../core/backend.js';
 import { ModelUnavailableError } from '../../../core/errors.js';
-import type { TaskOutput } from '../../../core/output.js';
+import { inputName, type TaskOutput } from '../../../core/output.js';
 import type { ExpertContext, LocalExpert } from '../expert.js';
 import { requireImage, requireText, throwIfAborted } from '../support/inputs.js';
 import { recognizeText } from '../support/tesseract.js';
@@ -36,7 +35,7 @@ export const ocrDocumentQa: LocalExpert = {
     const ocr = await recognizeText(input.path, request.onProgress);
     throwIfAborted(request.signal);
     if (ocr.text === '') {
-      const name = input.name ?? basename(input.path);
+      const name = inputName(input);
       return {
         text: `No printed text was found in ${name}, so the question cannot be answered from it.`,
         data: { answer: null, question, ocrText: '', ocrConfidence: ocr.confidence },

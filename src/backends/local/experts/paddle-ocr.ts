@@ -1,6 +1,5 @@
-import { basename } from 'node:path';
 import type { InferenceRequest } from '../../../core/backend.js';
-import type { TaskOutput } from '../../../core/output.js';
+import { inputName, type TaskOutput } from '../../../core/output.js';
 import type { LocalExpert } from '../expert.js';
 import { CAPTIONING_HINT } from '../support/captioning-hint.js';
 import { requireImage, throwIfAborted } from '../support/inputs.js';
@@ -22,7 +21,7 @@ export const paddleOcr: LocalExpert = {
   async run(request: InferenceRequest): Promise<TaskOutput> {
     const input = requireImage(request);
     throwIfAborted(request.signal);
-    const name = input.name ?? basename(input.path);
+    const name = inputName(input);
     // A clean page of print goes to Tesseract first: as exact as PaddleOCR there and ~3x faster (bench:ocr).
     const likeness = await measurePageLikeness(input.path);
     if (isCleanPage(likeness)) {

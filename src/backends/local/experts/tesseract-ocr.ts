@@ -1,6 +1,5 @@
-import { basename } from 'node:path';
 import type { InferenceRequest } from '../../../core/backend.js';
-import type { TaskOutput } from '../../../core/output.js';
+import { inputName, type TaskOutput } from '../../../core/output.js';
 import type { LocalExpert } from '../expert.js';
 import { CAPTIONING_HINT } from '../support/captioning-hint.js';
 import { requireImage, throwIfAborted } from '../support/inputs.js';
@@ -25,7 +24,7 @@ export const tesseractOcr: LocalExpert = {
     const result = await recognizeText(input.path, request.onProgress);
     throwIfAborted(request.signal);
     if (result.text === '' || result.confidence < TESSERACT_MIN_CONFIDENCE) {
-      const name = input.name ?? basename(input.path);
+      const name = inputName(input);
       return {
         text: `No printed text was found in ${name}. ${CAPTIONING_HINT}`,
         data: {

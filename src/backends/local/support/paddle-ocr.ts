@@ -2,11 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
-import { CancelledError, InputError } from '../../../core/errors.js';
+import { InputError } from '../../../core/errors.js';
 import { MAX_IMAGE_PIXELS } from '../../../core/media-limits.js';
 import { loadSharp } from '../../../media/sharp.js';
 import { unreadableFileMessage } from '../../../media/types.js';
 import { readImageHeader } from './image.js';
+import { throwIfAborted } from './inputs.js';
 import { lazyModel } from './lazy.js';
 import { openCv } from './opencv.js';
 import type { OcrLine, OcrResult } from './tesseract.js';
@@ -295,15 +296,15 @@ export async function recognizeScene(
   onProgress?: (message: string) => void,
 ): Promise<PaddleOcrResult> {
   const prepared = await prepare(path);
-  if (signal.aborted) throw new CancelledError('The task');
+  throwIfAborted(signal);
   const model = await engine.get(onProgress);
-  if (signal.aborted) throw new CancelledError('The task');
+  throwIfAborted(signal);
   const mask = await detect(model, prepared.image);
-  if (signal.aborted) throw new CancelledError('The task');
+  throwIfAborted(signal);
   const crops = await model.split(mask, prepared.image);
   const pieces: Piece[] = [];
   for (const crop of crops) {
-    if (signal.aborted) throw new CancelledError('The task');
+    throwIfAborted(signal);
     const read = await recognise(model, crop.image);
     if (read.mean >= MIN_PIECE_CONFIDENCE && read.text.trim() !== '') pieces.push({ ...read, box: crop.box });
   }
