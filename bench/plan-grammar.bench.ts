@@ -180,7 +180,8 @@ try {
       const rounds = models++ < TIMED_MODELS ? ROUNDS : 0;
       for (let round = 0; round < rounds; round++) {
         const runBefore = () =>
-          controller.chat({ stage: 'plan', messages, jsonSchema: planJsonSchema, grammar: before });
+          // The embedded controller makes its grammar of the JSON schema: here the old one-shot plan grammar.
+          controller.chat({ stage: 'plan', messages, jsonSchema: before });
         const runAfter = () =>
           controller.chat({
             stage: 'plan',

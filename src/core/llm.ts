@@ -17,14 +17,9 @@ export interface ChatRequest {
   /** Ask for JSON matching this schema where the provider supports it; the reply is still text. */
   jsonSchema?: { name: string; schema: Record<string, unknown> };
   /**
-   * A stricter schema for controllers that constrain decoding themselves (the embedded model makes a grammar
-   * of it, which costs no prompt tokens); others ignore it. Must accept only replies `jsonSchema` accepts.
-   */
-  grammar?: { name: string; schema: Record<string, unknown> };
-  /**
    * For controllers that constrain decoding with llama.cpp grammars (the embedded model): the reply written
    * in steps, each under a grammar chosen from what the reply says so far, for rules no single grammar can
-   * follow. Takes precedence over `grammar`; others ignore it. Must accept only replies `jsonSchema`'s reader
+   * follow. Takes precedence over `jsonSchema` there; others ignore it. Must accept only replies `jsonSchema`'s reader
    * accepts.
    */
   grammarSteps?: GrammarSteps;

@@ -138,8 +138,8 @@ function isAbort(error: unknown, signal: AbortSignal | undefined): boolean {
 
 /**
  * The controller running in this process on a GGUF model through node-llama-cpp: no server, no key.
- * The request's `grammar` (else its `jsonSchema`) becomes a grammar (bounded, so that generation always
- * ends), so every reply parses.
+ * The request's grammar steps, else its `jsonSchema` (bounded, so that generation always ends), constrain
+ * the reply, so every reply parses.
  */
 export async function createEmbeddedController(options: EmbeddedControllerOptions): Promise<ControllerModel> {
   const threads = options.threads ?? defaultThreads();
@@ -167,37 +167,31 @@ export async function createEmbeddedController(options: EmbeddedControllerOption
     return loading;
   }
   if (options.preload) await load();
+  /** Compiled grammars, kept for the next calls (a plan's schema and step grammars repeat); the oldest go first. */
   const grammars = new Map<string, Promise<LlamaGrammar>>();
-
-  function grammarFor(loaded: LoadedModel, schema: Record<string, unknown>): Promise<LlamaGrammar> {
-    const key = JSON.stringify(schema);
+  function cachedGrammar(key: string, compile: () => Promise<LlamaGrammar>): Promise<LlamaGrammar> {
     let grammar = grammars.get(key);
     if (!grammar) {
-      const bounded = boundJsonSchema(schema, options.schemaLimits);
-      grammar = loaded.model.llama.createGrammarForJsonSchema<GbnfJsonSchema>(bounded);
+      if (grammars.size >= MAX_CACHED_GRAMMARS) grammars.delete(grammars.keys().next().value!);
+      grammar = compile();
       grammars.set(key, grammar);
       grammar.catch(() => grammars.delete(key));
     }
     return grammar;
   }
 
-  const gbnfGrammars = new Map<string, Promise<LlamaGrammar>>();
-
-  /** The grammars of stepwise replies, kept for the next plan (a plan's step grammars repeat across calls). */
-  function gbnfGrammarFor(loaded: LoadedModel, gbnf: string): Promise<LlamaGrammar> {
-    let grammar = gbnfGrammars.get(gbnf);
-    if (!grammar) {
-      if (gbnfGrammars.size >= MAX_CACHED_GRAMMARS) gbnfGrammars.delete(gbnfGrammars.keys().next().value!);
-      grammar = loaded.model.llama.createGrammar({ grammar: gbnf });
-      gbnfGrammars.set(gbnf, grammar);
-      grammar.catch(() => gbnfGrammars.delete(gbnf));
-    }
-    return grammar;
-  }
+  const grammarFor = (loaded: LoadedModel, schema: Record<string, unknown>) =>
+    cachedGrammar(`json:${JSON.stringify(schema)}`, () =>
+      loaded.model.llama.createGrammarForJsonSchema<GbnfJsonSchema>(
+        boundJsonSchema(schema, options.schemaLimits),
+      ),
+    );
+  const gbnfGrammarFor = (loaded: LoadedModel, gbnf: string) =>
+    cachedGrammar(`gbnf:${gbnf}`, () => loaded.model.llama.createGrammar({ grammar: gbnf }));
 
   async function generate(loaded: LoadedModel, request: ChatRequest): Promise<ChatResult> {
     const history = toHistory(request.messages);
-    const schema = request.grammarSteps ? undefined : (request.grammar ?? request.jsonSchema);
+    const schema = request.grammarSteps ? undefined : request.jsonSchema;
     const grammar = schema ? await grammarFor(loaded, schema.schema) : undefined;
     const prompt = loaded.chat.chatWrapper.generateContextState({ chatHistory: history }).contextText;
     const inputTokens = prompt.tokenize(loaded.model.tokenizer).length;
