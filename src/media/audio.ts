@@ -89,25 +89,21 @@ async function nextTurn(signal?: AbortSignal): Promise<void> {
   signal?.throwIfAborted();
 }
 
-async function decodeMp3(bytes: Uint8Array, signal?: AbortSignal): Promise<MonoAudio> {
-  const { MPEGDecoder } = await import('mpg123-decoder');
-  const decoder = new MPEGDecoder();
-  await decoder.ready;
-  try {
-    const audio = new BoundedAudio();
-    for (let at = 0; at < bytes.length; at += CHUNK_BYTES) {
-      audio.add(decoder.decode(bytes.subarray(at, at + CHUNK_BYTES)));
-      await nextTurn(signal);
-    }
-    return audio.result('MPEG audio frames');
-  } finally {
-    decoder.free();
-  }
+/** What the MPEG and Vorbis decoders share: a chunk decoded (at once or not), then what is left (Vorbis). */
+interface ChunkDecoder {
+  ready: Promise<void>;
+  decode(chunk: Uint8Array): DecodedChunk | Promise<DecodedChunk>;
+  flush?: () => Promise<DecodedChunk>;
+  free(): void;
 }
 
-async function decodeVorbis(bytes: Uint8Array, signal?: AbortSignal): Promise<MonoAudio> {
-  const { OggVorbisDecoder } = await import('@wasm-audio-decoders/ogg-vorbis');
-  const decoder = new OggVorbisDecoder();
+/** Feeds the file to `decoder` a chunk at a time, checking what it produced against the limits after each. */
+async function decodeInChunks(
+  decoder: ChunkDecoder,
+  bytes: Uint8Array,
+  what: string,
+  signal?: AbortSignal,
+): Promise<MonoAudio> {
   await decoder.ready;
   try {
     const audio = new BoundedAudio();
@@ -115,11 +111,21 @@ async function decodeVorbis(bytes: Uint8Array, signal?: AbortSignal): Promise<Mo
       audio.add(await decoder.decode(bytes.subarray(at, at + CHUNK_BYTES)));
       await nextTurn(signal);
     }
-    audio.add(await decoder.flush());
-    return audio.result('Vorbis audio');
+    if (decoder.flush) audio.add(await decoder.flush());
+    return audio.result(what);
   } finally {
     decoder.free();
   }
+}
+
+async function decodeMp3(bytes: Uint8Array, signal?: AbortSignal): Promise<MonoAudio> {
+  const { MPEGDecoder } = await import('mpg123-decoder');
+  return decodeInChunks(new MPEGDecoder(), bytes, 'MPEG audio frames', signal);
+}
+
+async function decodeVorbis(bytes: Uint8Array, signal?: AbortSignal): Promise<MonoAudio> {
+  const { OggVorbisDecoder } = await import('@wasm-audio-decoders/ogg-vorbis');
+  return decodeInChunks(new OggVorbisDecoder(), bytes, 'Vorbis audio', signal);
 }
 
 /** Any format ffmpeg knows, as 16-bit mono WAV at the given rate. */
