@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { worstEventLoopGap } from '../../test/support/event-loop.js';
 import { temporarySink } from '../../test/support/expert-requests.js';
+import { fixture } from '../../test/support/fixtures.js';
 import { wavDeclaring } from '../../test/support/hostile-media.js';
 import { wordErrorRate } from '../backends/local/support/word-error-rate.js';
 import { audioHeaderProblem, MAX_AUDIO_SAMPLES } from '../core/media-limits.js';
+import { findExecutable, runCommand } from '../core/processes.js';
 import { decodeAudio, sniffAudio } from './audio.js';
 import { encodeWav, type MonoAudio, parseWav, resample } from './wav.js';
 
@@ -116,6 +118,26 @@ function silentMp3(count: number): Uint8Array {
   const frame = Buffer.concat([Buffer.from([0xff, 0xe3, 0x18, 0xc0]), Buffer.alloc(68)]);
   return Buffer.concat(Array.from({ length: count }, () => frame));
 }
+
+test('an MP3 and an Ogg Vorbis of a recording decode, without ffmpeg, to as many samples as its WAV', async () => {
+  const wav = fixture('audio', 'sense_and_sensibility_01_austen_64kb-0870.wav');
+  const ffmpeg = await findExecutable('ffmpeg');
+  assert.ok(ffmpeg, 'ffmpeg makes the MP3 and Ogg copies (.ci/apt-packages.txt)');
+  const expected = (await decodeAudio(wav, 16_000)).samples.length;
+  for (const [name, codec] of [
+    ['clip.mp3', 'libmp3lame'],
+    ['clip.ogg', 'libvorbis'],
+  ] as const) {
+    const path = join(temporarySink().dir, name);
+    await runCommand(ffmpeg, ['-v', 'error', '-y', '-i', wav, '-c:a', codec, path]);
+    const decoded = await decodeAudio(path, 16_000);
+    assert.equal(decoded.sampleRate, 16_000);
+    assert.ok(
+      Math.abs(decoded.samples.length - expected) <= 1_600,
+      `${name}: ${decoded.samples.length} vs ${expected}`,
+    );
+  }
+});
 
 describe('recordings whose headers lie', () => {
   test('a 2 KB WAV declaring a sample rate of 0xFFFFFFFF Hz is refused at once, naming the rate and the range', async () => {
