@@ -154,7 +154,7 @@ describe('hf-inference backend against a loopback Inference Providers server', (
     assert.deepEqual([drawn.width, drawn.height], [original.width, original.height]);
   });
 
-  test('NER and segmentation that find nothing say so as data, not as a sentence a next task would read', async () => {
+  test('NER, segmentation and detection that find nothing say so as data, not as a sentence a next task would read', async () => {
     server.onInference('dslim/bert-base-NER', [
       { json: [] },
       { json: [{ entity_group: 'LOC', word: 'Paris', score: 0.99, start: 12, end: 17 }] },
@@ -177,6 +177,15 @@ describe('hf-inference backend against a loopback Inference Providers server', (
       }),
     );
     assert.equal(segments.nothingFound, 'no segments were found in b.jpg');
+
+    // Named as the user named the file, not by the expert's copy of it.
+    server.onInference('facebook/detr-resnet-50', [{ json: [] }]);
+    const objects = await backend().infer(
+      inferenceRequest('object-detection', 'facebook/detr-resnet-50', {
+        image: { path: fixture('images', 'b.jpg'), mimeType: 'image/jpeg', name: 'savanna.jpg' },
+      }),
+    );
+    assert.equal(objects.nothingFound, 'no objects were found in savanna.jpg');
   });
 
   test('a generated image (binary response) becomes an image artifact', async () => {

@@ -215,7 +215,7 @@ const RUNNERS: Partial<Record<TaskName, TaskRunner>> = {
       { ...target(call), inputs: await blob(call, 'image') },
       call.options,
     )) as LabelledBox[];
-    return detectionOutput(image.path, output, call.request.artifacts);
+    return detectionOutput(image, output, call.request.artifacts);
   },
   async 'image-segmentation'(call) {
     const output = await call.client.imageSegmentation(

@@ -1,5 +1,4 @@
-import { basename } from 'node:path';
-import type { ArtifactSink, TaskOutput } from '../../core/output.js';
+import { type ArtifactSink, type InputFile, inputName, type TaskOutput } from '../../core/output.js';
 import { drawBoxes, type LabelledBox } from '../../media/draw-boxes.js';
 import { writeJpeg } from './artifacts.js';
 
@@ -47,17 +46,16 @@ export function countSummary(detections: readonly LabelledBox[]): {
  * the annotated image as an artifact; no detection is "nothing found", not an error.
  */
 export async function detectionOutput(
-  imagePath: string,
+  image: InputFile,
   detections: LabelledBox[],
   artifacts: ArtifactSink,
-  imageName = basename(imagePath),
 ): Promise<TaskOutput> {
   const { text } = countSummary(detections);
-  const artifact = await writeJpeg(artifacts, await drawBoxes(imagePath, detections), `detections: ${text}`);
+  const artifact = await writeJpeg(artifacts, await drawBoxes(image.path, detections), `detections: ${text}`);
   return {
     text,
     data: detections,
     artifacts: [artifact],
-    ...(detections.length === 0 ? { nothingFound: `no objects were found in ${imageName}` } : {}),
+    ...(detections.length === 0 ? { nothingFound: `no objects were found in ${inputName(image)}` } : {}),
   };
 }

@@ -76,7 +76,7 @@ const RUNNERS: Partial<Record<TaskName, Runner>> = {
   async 'object-detection'(pipe, request) {
     const image = file(request, 'image');
     const output = (await pipe(image.path, { threshold: 0.9 })) as LabelledBox[];
-    return detectionOutput(image.path, output, request.artifacts);
+    return detectionOutput(image, output, request.artifacts);
   },
   async 'image-segmentation'(pipe, request) {
     const image = file(request, 'image');
