@@ -1,3 +1,4 @@
+import type { ControllerModel } from './llm.js';
 import type { ArtifactSink, ResolvedInputs, TaskOutput } from './output.js';
 import type { TaskName } from './tasks.js';
 
@@ -38,6 +39,11 @@ export interface InferenceRequest {
   signal: AbortSignal;
   /** For progress a user should see ("loading model", "downloading 40%"). */
   onProgress?: (message: string) => void;
+  /**
+   * The controller LLM as the run making this request sees it: an expert that calls the controller uses this
+   * one, so that its calls count in the run's usage. Stays on the main thread (never sent to a worker).
+   */
+  controller?: ControllerModel;
 }
 
 /** Version 1 of the backend interface: one object per backend, registered by `id`. */

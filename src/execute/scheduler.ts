@@ -15,6 +15,7 @@ import {
   type TaskResult,
   TimeoutError,
 } from '../core/index.js';
+import type { ControllerModel } from '../core/llm.js';
 import { isRecord } from '../core/records.js';
 import { createArtifactDirectory } from './artifacts.js';
 import type { InputPolicy } from './inputs.js';
@@ -35,6 +36,8 @@ export interface ExecuteOptions {
   concurrency: number;
   /** Each task's limit, from the moment it starts (argument resolution and downloads included). */
   taskTimeoutMs: number;
+  /** The run's controller, handed to experts that call it (so their calls count in the run's usage). */
+  controller?: ControllerModel;
   signal?: AbortSignal;
   onEvent?: RunEventListener;
 }
@@ -369,6 +372,7 @@ export function executePlan(options: ExecuteOptions): Promise<TaskResult[]> {
             artifacts: directory.sinkForTask(task.id, task.task),
             signal,
             onProgress: progress,
+            ...(options.controller ? { controller: options.controller } : {}),
           });
         try {
           return await attempt(backend, choice.modelId);

@@ -16,7 +16,7 @@ import { planTasks, validatePlan } from '../plan/index.js';
 import { chatResponse, generateResponse } from '../respond/index.js';
 import { selectModels } from '../select/index.js';
 import type { RunOptions } from './types.js';
-import { meteredController, UsageMeter, withUsageMeter } from './usage.js';
+import { meteredController, UsageMeter } from './usage.js';
 
 export type { RunOptions } from './types.js';
 
@@ -68,12 +68,10 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
   const onNotice = overrides.onNotice ?? ((message: string) => process.stderr.write(`jarvis: ${message}\n`));
   // A first LLM call may download the default model: its progress lines are notices, which the CLI's live
   // view prints above its table and the server writes to stderr.
-  const configured =
+  const controller =
     overrides.controller === null
       ? undefined
       : (overrides.controller ?? (await createController(config, { onProgress: onNotice })));
-  // One metered controller for stages and backends alike: each call counts on the run that made it.
-  const controller = configured ? meteredController(configured) : undefined;
   const backends = [
     ...(overrides.backends ?? createBackends({ config, controller })),
     ...(overrides.extraBackends ?? []),
@@ -94,6 +92,7 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
     signal: AbortSignal | undefined,
     onEvent?: RunEventListener,
     notice: (message: string) => void = onNotice,
+    planner: ControllerModel | undefined = controller,
   ) {
     // MCP servers' tools join the built-in tasks (the servers start on the first plan that needs their list).
     const extended = await planningVocabulary(backends);
@@ -108,7 +107,7 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
       ...(runnable.some(isTaskName) ? { availableTasks: runnable } : {}),
       request,
       ...(history ? { history } : {}),
-      controller: requireController(controller, 'Planning'),
+      controller: requireController(planner, 'Planning'),
       maxHistoryMessages: config.plan.maxHistoryMessages,
       ...(signal ? { signal } : {}),
       ...(onEvent ? { onEvent } : {}),
@@ -116,12 +115,10 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
     });
   }
 
-  function run(options: RunOptions): Promise<RunResult> {
+  async function run(options: RunOptions): Promise<RunResult> {
     const meter = new UsageMeter();
-    return withUsageMeter(meter, () => runStages(options, meter));
-  }
-
-  async function runStages(options: RunOptions, meter: UsageMeter): Promise<RunResult> {
+    // This run's view of the controller: every call through it, the experts' included, counts on its meter.
+    const runController = controller ? meteredController(controller, meter) : undefined;
     const runId = options.runId ?? newRunId();
     const cwd = resolve(options.cwd ?? process.cwd());
     const outputDir = runOutputDir(config, runId);
@@ -186,7 +183,14 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
       plan = validated;
       emit({ type: 'plan-done', plan, source: 'given', at: Date.now() });
     } else {
-      const outcome = await planRequest(options.request, options.history, signal, emit, notice);
+      const outcome = await planRequest(
+        options.request,
+        options.history,
+        signal,
+        emit,
+        notice,
+        runController,
+      );
       plan = outcome.plan;
       if (!outcome.ok) {
         errors.push({ stage: 'plan', code: 'plan', message: outcome.problems.join('; ') || 'invalid plan' });
@@ -202,7 +206,7 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
         strategy,
         topK: config.select.topK,
         descriptionChars: config.select.descriptionChars,
-        ...(controller ? { controller } : {}),
+        ...(runController ? { controller: runController } : {}),
         ...(signal ? { signal } : {}),
         onEvent: emit,
       });
@@ -223,13 +227,14 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
         outputDir,
         concurrency: config.execute.concurrency,
         taskTimeoutMs: config.execute.taskTimeoutMs,
+        ...(runController ? { controller: runController } : {}),
         ...(signal ? { signal } : {}),
         onEvent: emit,
       });
     }
     checkCancelled();
 
-    if (wantAnswer && controller) {
+    if (wantAnswer && runController) {
       emit({ type: 'response-start', at: Date.now() });
       const onDelta = (text: string) => emit({ type: 'response-delta', text, at: Date.now() });
       try {
@@ -238,7 +243,7 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
             ? await chatResponse({
                 request: options.request,
                 ...(options.history ? { history: options.history } : {}),
-                controller,
+                controller: runController,
                 onDelta,
                 onNotice: notice,
                 ...(signal ? { signal } : {}),
@@ -248,7 +253,7 @@ export async function createJarvis(config: JarvisConfig, overrides: JarvisOverri
                 ...(options.history ? { history: options.history } : {}),
                 plan,
                 results: tasks,
-                controller,
+                controller: runController,
                 roots: [cwd, config.dataDir],
                 onDelta,
                 onNotice: notice,

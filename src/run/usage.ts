@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { UsageReport } from '../core/events.js';
 import type { ControllerModel } from '../core/llm.js';
 
@@ -22,19 +21,13 @@ export class UsageMeter {
   }
 }
 
-/** The meter of the run whose code is executing: runs may overlap (the server), each counts its own calls. */
-const currentRun = new AsyncLocalStorage<UsageMeter>();
-
-/** Runs `work` with every metered LLM call inside it, however deep (stages, backends), counted on `meter`. */
-export function withUsageMeter<T>(meter: UsageMeter, work: () => Promise<T>): Promise<T> {
-  return currentRun.run(meter, work);
-}
-
 /**
- * The shared controller, counting each call on the meter of the run that made it. The `llm` backend and
- * document question answering get this one too, so their calls show in the run's usage.
+ * The controller as one run sees it: each call is counted on the run's meter. A run hands this one to its
+ * stages and, with each inference request, to the experts that call the controller themselves (the `llm`
+ * backend, document question answering), so their calls show in the run's usage too. (Passed explicitly
+ * rather than found through AsyncLocalStorage: on Node 20 that hooks every promise the server makes.)
  */
-export function meteredController(controller: ControllerModel): ControllerModel {
+export function meteredController(controller: ControllerModel, meter: UsageMeter): ControllerModel {
   return {
     // Read through: an embedded controller learns its model's context only once the model is downloaded.
     get id() {
@@ -45,7 +38,7 @@ export function meteredController(controller: ControllerModel): ControllerModel 
     },
     async chat(request) {
       const result = await controller.chat(request);
-      currentRun.getStore()?.record(request.stage, result.usage.inputTokens, result.usage.outputTokens);
+      meter.record(request.stage, result.usage.inputTokens, result.usage.outputTokens);
       return result;
     },
   };

@@ -55,7 +55,9 @@ export function createLlmBackend(controller: ControllerModel | undefined): Infer
     supports: (task) => LLM_TEXT_TASKS.includes(task),
     listModels: async (task) => cards(task),
     async infer(request: InferenceRequest): Promise<TaskOutput> {
-      if (!controller) {
+      // The run's own view of the controller when it gives one: the call then counts in the run's usage.
+      const llm = request.controller ?? controller;
+      if (!llm) {
         throw new InferenceError(
           'The llm backend needs a controller LLM; set JARVIS_LLM_BASE_URL or JARVIS_LOCAL_MODEL.',
           {
@@ -79,7 +81,7 @@ export function createLlmBackend(controller: ControllerModel | undefined): Infer
         { role: 'system', content: instruction },
         { role: 'user', content: text },
       ];
-      const result = await controller.chat({ stage: 'execute', messages, signal: request.signal });
+      const result = await llm.chat({ stage: 'execute', messages, signal: request.signal });
       return { text: result.text.trim() };
     },
   };

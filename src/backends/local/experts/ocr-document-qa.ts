@@ -28,7 +28,8 @@ export const ocrDocumentQa: LocalExpert = {
     return context.controller ? undefined : NO_CONTROLLER;
   },
   async run(request: InferenceRequest, context: ExpertContext): Promise<TaskOutput> {
-    const controller = context.controller;
+    // The run's own view of the controller when it gives one: the call then counts in the run's usage.
+    const controller = request.controller ?? context.controller;
     if (!controller) throw new ModelUnavailableError(`tesseract-ocr-llm ${NO_CONTROLLER}`);
     const input = requireImage(request);
     const question = requireText(request);
