@@ -58,6 +58,13 @@ export interface CatalogOptions {
   availabilityTimeoutMs?: number;
   /** How long an availability answer is trusted (default 10 minutes). */
   availabilityTtlMs?: number;
+  /**
+   * How long one listing of the backends' and sources' cards is reused (default 1 s). Every request lists the
+   * runnable tasks for its planner and the candidates of each planned task; under load that rebuilt every
+   * card many times a second. A model installed or removed shows within this time (the transformers.js
+   * backend rescans its folders every 2 s anyway); availability checks are applied fresh on every call.
+   */
+  listingTtlMs?: number;
   /** Hears about sources that failed; the other sources still answer. */
   onNotice?: (message: string) => void;
   now?: () => number;
@@ -87,7 +94,7 @@ export interface Catalog {
    * The tasks some backend has a model for that can run now in this mode, from the backends' own cards only
    * (cheap: no source listing read from disk or the network), for the planner's task list on every request.
    */
-  runnableTasks(): Promise<Set<string>>;
+  runnableTasks(): Promise<ReadonlySet<string>>;
 }
 
 /** Cards the mode allows: `local` keeps models that run on this machine, `huggingface` remote ones. */
@@ -138,6 +145,16 @@ export function createCatalog(options: CatalogOptions): Catalog {
   const now = options.now ?? Date.now;
   const checked = new Map<string, { at: number; result: CardAvailability }>();
   const inFlight = new Map<string, Promise<CardAvailability>>();
+  const listingTtlMs = options.listingTtlMs ?? 1_000;
+  const listings = new Map<string, { at: number; value: Promise<unknown> }>();
+  /** `work`'s answer, shared by every call within `listingTtlMs` of the first (and while it is pending). */
+  function reused<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const entry = listings.get(key);
+    if (entry && now() - entry.at < listingTtlMs) return entry.value as Promise<T>;
+    const value = work();
+    listings.set(key, { at: now(), value });
+    return value;
+  }
 
   const safely = async (what: string, work: () => Promise<ModelCard[]>): Promise<ModelCard[]> => {
     try {
@@ -158,6 +175,11 @@ export function createCatalog(options: CatalogOptions): Catalog {
   }
 
   async function merged(task: TaskName | undefined): Promise<ModelCard[]> {
+    return (await reused(`cards:${task ?? '*'}`, () => listed(task))).map(applyCachedCheck);
+  }
+
+  /** Every card of the backends and sources for `task` (or all), merged, as the mode allows. */
+  async function listed(task: TaskName | undefined): Promise<ModelCard[]> {
     const backendLists = await Promise.all(
       options.backends
         .filter((backend) => task === undefined || backend.supports(task))
@@ -204,7 +226,7 @@ export function createCatalog(options: CatalogOptions): Catalog {
         cards.set(key, card);
       }
     }
-    return [...cards.values()].filter((card) => allowedByMode(card, mode)).map(applyCachedCheck);
+    return [...cards.values()].filter((card) => allowedByMode(card, mode));
   }
 
   function checkOne(
@@ -299,13 +321,17 @@ export function createCatalog(options: CatalogOptions): Catalog {
     sourceStatus() {
       return (options.sources ?? []).flatMap((source) => (source.status ? [source.status()] : []));
     },
-    async runnableTasks() {
-      const lists = await Promise.all(
-        options.backends.map((backend) => safely(`listing ${backend.id} models`, () => backend.listModels())),
-      );
-      return new Set(
-        lists.flat().flatMap((card) => (card.available && allowedByMode(card, mode) ? [card.task] : [])),
-      );
+    runnableTasks() {
+      return reused('runnable-tasks', async () => {
+        const lists = await Promise.all(
+          options.backends.map((backend) =>
+            safely(`listing ${backend.id} models`, () => backend.listModels()),
+          ),
+        );
+        return new Set(
+          lists.flat().flatMap((card) => (card.available && allowedByMode(card, mode) ? [card.task] : [])),
+        );
+      });
     },
   };
 }
