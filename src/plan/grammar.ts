@@ -200,6 +200,13 @@ export function planGrammarSteps(
   vocabulary: TaskVocabulary = HUGGING_FACE_TASKS,
   maxTasks = MAX_GRAMMAR_TASKS,
 ): GrammarSteps {
-  const grammar = new PlanGrammar(vocabularyTasks(vocabulary, tasks), maxTasks);
-  return { maxSteps: maxTasks + 1, next: (written) => grammar.next(written) };
+  // Built on the first step: controllers that do not constrain decoding (OpenAI-compatible ones) never ask.
+  let grammar: PlanGrammar | undefined;
+  return {
+    maxSteps: maxTasks + 1,
+    next: (written) => {
+      grammar ??= new PlanGrammar(vocabularyTasks(vocabulary, tasks), maxTasks);
+      return grammar.next(written);
+    },
+  };
 }
