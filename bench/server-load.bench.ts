@@ -27,12 +27,15 @@
  * not measured, so that the figures are those of a server in steady state (its code optimised by V8).
  *
  *   npm run build && npm run bench:server -- [--levels 1,8,32,100] [--turns 4] [--repeat 5] [--latency 100] [--warmup 96]
- *     [--max-seconds 120] [--server-config config.json] [--cpu-prof DIR]
+ *     [--max-seconds 120] [--server-config config.json] [--cpu-prof DIR] [--server-node-options "--trace-gc ..." [--server-stdout FILE]]
  *     [--compare OTHER/bin/jarvis.js [--compare-config config.json]]
  *
  * `--compare` runs a second `jarvis serve` from another build (e.g. a worktree of the commit before a change)
  * beside this one, repetitions interleaved so that the machine's load falls on both, and prints the ratios
  * of their medians.
+ *
+ * `--server-node-options` passes flags to the servers' node (e.g. `--trace-gc`, `--max-semi-space-size=32`);
+ * `--server-stdout FILE` appends what the servers print on stdout (where such flags report) to FILE.
  *
  * `--cpu-prof DIR` profiles the server (`node --cpu-prof`, into `DIR/this` and `DIR/compare`) and writes the
  * measured spans beside each profile (`windows.json`); `bench/support/cpu-profile-summary.ts FILE --windows
@@ -40,6 +43,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import {
+  createWriteStream,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -84,6 +88,9 @@ const SERVER_CONFIG = option('server-config', '');
 const COMPARE_BIN = option('compare', '');
 /** A config file for the compared server (JSON). */
 const COMPARE_CONFIG = option('compare-config', '');
+/** Flags for the servers' node, e.g. `--trace-gc` or `--max-semi-space-size=32`. */
+const SERVER_NODE_OPTIONS = option('server-node-options', '').split(/\s+/).filter(Boolean);
+const SERVER_STDOUT = option('server-stdout', '');
 /** A folder for a CPU profile of the server (`node --cpu-prof`), written when it stops. */
 const CPU_PROFILE_DIR = option('cpu-prof', '');
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -188,12 +195,13 @@ async function startJarvisServe(
     ...(config ? { JARVIS_CONFIG: resolve(config) } : {}),
   });
   const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const args = [...profile, bin, 'serve', '--host', '127.0.0.1', '--port', '0'];
+  const args = [...profile, ...SERVER_NODE_OPTIONS, bin, 'serve', '--host', '127.0.0.1', '--port', '0'];
   const child = spawn(process.execPath, args, {
     cwd: home,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  if (SERVER_STDOUT) child.stdout!.pipe(createWriteStream(SERVER_STDOUT, { flags: 'a' }));
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
