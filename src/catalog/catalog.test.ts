@@ -109,6 +109,32 @@ describe('catalog ranking over real candidates', () => {
     );
   });
 
+  test('a model added to the catalog file shows once the listing is a second old; within it one listing serves every request', async () => {
+    const dir = temporaryDir();
+    const path = join(dir, 'models.jsonl');
+    const line = (id: string) =>
+      `{"id": "${id}", "task": "token-classification", "downloads": 5, "backend": "hf-inference"}\n`;
+    writeFileSync(path, line('dslim/bert-base-NER'));
+    let clock = 1_000_000;
+    const catalog = createCatalog({
+      backends: [createLocalBackend()],
+      sources: [createCatalogFileSource(path, { hfToken: 'hf_test_token_123' })],
+      now: () => clock,
+    });
+    const ids = async () => (await catalog.list('token-classification')).map((card) => card.id).sort();
+    assert.deepEqual(await ids(), ['compromise-ner', 'dslim/bert-base-NER']);
+    writeFileSync(path, line('dslim/bert-base-NER') + line('Jean-Baptiste/roberta-large-ner-english'));
+    clock += 500;
+    assert.deepEqual(await ids(), ['compromise-ner', 'dslim/bert-base-NER']);
+    clock += 600;
+    assert.deepEqual(await ids(), [
+      'Jean-Baptiste/roberta-large-ner-english',
+      'compromise-ner',
+      'dslim/bert-base-NER',
+    ]);
+    await rm(dir, { recursive: true });
+  });
+
   test('a catalog file that cannot be read is reported once and the other backends still answer', async () => {
     const notices: string[] = [];
     const catalog = createCatalog({
