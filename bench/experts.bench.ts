@@ -29,6 +29,7 @@ import { createLocalBackend } from '../src/backends/local/index.js';
 import { wordErrorRate } from '../src/backends/local/support/word-error-rate.js';
 import type { InferenceRequest } from '../src/core/backend.js';
 import type { Artifact, ResolvedInputs } from '../src/core/output.js';
+import { procCpuMs } from '../src/core/processes.js';
 import type { TaskName } from '../src/core/tasks.js';
 import { loopDelayMs } from '../src/server/metrics.js';
 import { formatTable } from './table.js';
@@ -804,10 +805,7 @@ function childrenCpuMs(): Map<string, number> | undefined {
     const cpu = new Map<string, number>();
     for (const pid of pids) {
       try {
-        // utime and stime are the 14th and 15th fields; the command name (field 2) may hold spaces.
-        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-        // Linux counts in ticks of 1/100 s (USER_HZ) on every architecture Node runs on.
-        cpu.set(pid, (Number(fields[11]) + Number(fields[12])) * 10);
+        cpu.set(pid, procCpuMs(`/proc/${pid}/stat`));
       } catch {
         // ended meanwhile
       }

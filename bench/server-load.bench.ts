@@ -57,13 +57,11 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { procCpuMs } from '../src/core/processes.js';
 import { cleanEnvironment, JARVIS_BIN } from '../test/support/cli.js';
+import { option } from './stats.js';
 import { formatTable } from './table.js';
 
-function option(name: string, fallback: string): string {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 ? (process.argv[index + 1] ?? fallback) : fallback;
-}
 function positiveNumbers(name: string, fallback: string): number[] {
   const values = option(name, fallback).split(',').map(Number);
   if (values.some((value) => !Number.isFinite(value) || value <= 0)) {
@@ -93,7 +91,6 @@ const SERVER_NODE_OPTIONS = option('server-node-options', '').split(/\s+/).filte
 const SERVER_STDOUT = option('server-stdout', '');
 /** A folder for a CPU profile of the server (`node --cpu-prof`), written when it stops. */
 const CPU_PROFILE_DIR = option('cpu-prof', '');
-const CLOCK_TICKS_PER_SECOND = 100;
 
 const FAKE_LLM = fileURLToPath(new URL('./support/fake-llm-process.ts', import.meta.url));
 const TSX = import.meta.resolve('tsx');
@@ -106,14 +103,6 @@ const median = (values: readonly number[]) =>
     50,
   );
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A process's CPU ticks (user + system) from a `stat` file of /proc. */
-function cpuTicks(statFile: string): number {
-  const stat = readFileSync(statFile, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // After the command name: state is field 3 of stat(5), utime 14 and stime 15.
-  return Number(fields[11]) + Number(fields[12]);
-}
 
 function rssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -323,10 +312,10 @@ async function repetition(server: Server, llm: FakeLlm, conversations: number): 
   await serverMetrics(server.url, true);
   const processStat = `/proc/${server.pid}/stat`;
   const loopThreadStat = `/proc/${server.pid}/task/${server.pid}/stat`;
-  const cpuBefore = cpuTicks(processStat);
-  const loopCpuBefore = cpuTicks(loopThreadStat);
+  const cpuBefore = procCpuMs(processStat);
+  const loopCpuBefore = procCpuMs(loopThreadStat);
   const llmStat = `/proc/${llm.pid}/stat`;
-  const llmCpuBefore = cpuTicks(llmStat);
+  const llmCpuBefore = procCpuMs(llmStat);
   const clientCpuBefore = process.cpuUsage();
   const startUs = monotonicUs();
   let peakRssMiB = rssMiB(server.pid);
@@ -358,11 +347,11 @@ async function repetition(server: Server, llm: FakeLlm, conversations: number): 
   const seconds = (performance.now() - started) / 1000;
   const endUs = monotonicUs();
   const clientCpuMs = usageMs(process.cpuUsage(clientCpuBefore));
-  const llmCpuMs = ((cpuTicks(llmStat) - llmCpuBefore) * 1000) / CLOCK_TICKS_PER_SECOND;
+  const llmCpuMs = procCpuMs(llmStat) - llmCpuBefore;
   clearInterval(sampler);
   const turns = latencies.length;
-  const cpuMs = ((cpuTicks(processStat) - cpuBefore) * 1000) / CLOCK_TICKS_PER_SECOND;
-  const loopCpuMs = ((cpuTicks(loopThreadStat) - loopCpuBefore) * 1000) / CLOCK_TICKS_PER_SECOND;
+  const cpuMs = procCpuMs(processStat) - cpuBefore;
+  const loopCpuMs = procCpuMs(loopThreadStat) - loopCpuBefore;
   const calls = (await llm.calls()) - callsBefore;
   const metrics = await serverMetrics(server.url);
   return {

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile } from 'node:child_process';
-import { constants } from 'node:fs';
+import { constants, readFileSync } from 'node:fs';
 import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -97,4 +97,16 @@ export async function withTemporaryFolder<T>(job: (dir: string) => Promise<T>): 
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * CPU ms (user + system) that a process or thread has used, from its `stat` file in /proc (`/proc/<pid>/stat`,
+ * `/proc/<pid>/task/<tid>/stat`): Linux counts it in ticks of 1/100 s (USER_HZ) on every architecture Node
+ * runs on. Throws where the file cannot be read (not Linux, or the process has ended).
+ */
+export function procCpuMs(statFile: string): number {
+  const stat = readFileSync(statFile, 'utf8');
+  // After the command name, which may hold spaces and parentheses: state is field 3 of stat(5), utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Hono } from 'hono';
+import { procCpuMs } from '../core/processes.js';
 import type { AdmissionStats } from './admission.js';
 import type { AppEnv } from './app.js';
 
@@ -10,15 +10,10 @@ import type { AppEnv } from './app.js';
  * `POST /v1/metrics/reset` starts anew; CPU time is cumulative since the process started (take differences).
  */
 
-/** Clock ticks of /proc's CPU times: 100 per second on Linux (USER_HZ). */
-const TICKS_PER_SECOND = 100;
-
 /** CPU ms of the thread that runs the event loop (on Linux, the thread whose id is the process id), or null. */
 function eventLoopThreadCpuMs(): number | null {
   try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+    return procCpuMs(`/proc/self/task/${process.pid}/stat`);
   } catch {
     return null;
   }
