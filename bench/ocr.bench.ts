@@ -68,13 +68,15 @@ async function measure(file: string): Promise<{
   const likeness = await time(() => measurePageLikeness(path));
   const tesseract = await time(() => recognizeText(path));
   const paddle = await time(() => recognizeScene(path, signal));
+  // As the tesseract-ocr expert does: below its confidence floor it reports nothing found.
+  const tesseractText = tesseract.value.confidence < TESSERACT_MIN_CONFIDENCE ? '' : tesseract.value.text;
+  if (process.env.BENCH_VERBOSE) {
+    console.log(
+      `${file}\n  tesseract: ${JSON.stringify(tesseractText)}\n  paddle:    ${JSON.stringify(paddle.value.text)}`,
+    );
+  }
   return {
-    // As the tesseract-ocr expert does: below its confidence floor it reports nothing found.
-    tesseract: {
-      text: tesseract.value.confidence < TESSERACT_MIN_CONFIDENCE ? '' : tesseract.value.text,
-      raw: tesseract.value.text,
-      times: tesseract.times,
-    },
+    tesseract: { text: tesseractText, raw: tesseract.value.text, times: tesseract.times },
     paddle: { text: paddle.value.text, times: paddle.times, result: paddle.value },
     page: isCleanPage(likeness.value),
     check: likeness.times,
@@ -139,11 +141,6 @@ async function main(): Promise<void> {
         ms(paddle.times),
         ms(check),
       ]);
-      if (process.env.BENCH_VERBOSE) {
-        console.log(
-          `${file}\n  tesseract: ${JSON.stringify(tesseract.text)}\n  paddle:    ${JSON.stringify(paddle.text)}`,
-        );
-      }
     }
   }
   for (const file of NO_TEXT) {
@@ -160,11 +157,6 @@ async function main(): Promise<void> {
       ms(paddle.times),
       ms(check),
     ]);
-    if (process.env.BENCH_VERBOSE) {
-      console.log(
-        `${file}\n  tesseract: ${JSON.stringify(tesseract.text)}\n  paddle:    ${JSON.stringify(paddle.text)}`,
-      );
-    }
   }
   console.log(
     formatTable(
