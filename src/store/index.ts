@@ -5,6 +5,7 @@ import Database from 'libsql';
 import { ConfigError } from '../core/errors.js';
 import type { RunEvent } from '../core/events.js';
 import type { Artifact } from '../core/output.js';
+import { statementCache } from './statements.js';
 import type {
   Conversation,
   RunStatus,
@@ -258,16 +259,7 @@ export async function openStore(path: string): Promise<Store> {
     // Not ours to change (a shared file); its owner decides.
   }
 
-  // Each SQL text is prepared once: preparing costs more than running these small statements.
-  const statements = new Map<string, Database.Statement>();
-  const statement = (sql: string) => {
-    let prepared = statements.get(sql);
-    if (!prepared) {
-      prepared = db.prepare(sql);
-      statements.set(sql, prepared);
-    }
-    return prepared;
-  };
+  const statement = statementCache(db);
 
   /**
    * Writes go to the writer thread (writer.ts): those asked for within one turn of the event loop (every run's

@@ -8,6 +8,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'libsql';
+import { statementCache } from './statements.js';
 import type { WriterReply, WriterRequest, WriteStatement } from './writer.js';
 
 const port = parentPort;
@@ -19,15 +20,7 @@ db.exec('PRAGMA busy_timeout = 5000');
 // Per connection: commits are not synced, checkpoints are (see openStore).
 db.exec('PRAGMA synchronous = NORMAL');
 
-const statements = new Map<string, Database.Statement>();
-function prepared(sql: string): Database.Statement {
-  let statement = statements.get(sql);
-  if (!statement) {
-    statement = db.prepare(sql);
-    statements.set(sql, statement);
-  }
-  return statement;
-}
+const prepared = statementCache(db);
 
 type Outcome = Extract<WriterReply, { outcomes: unknown }>['outcomes'][number];
 
