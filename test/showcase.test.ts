@@ -32,9 +32,7 @@ const SENTENCE = 'Please read this document aloud and tell me the weather in Par
 const recognizer = (await createLocalBackend().listModels('automatic-speech-recognition')).find(
   (card) => card.available,
 );
-const NO_SPEECH = recognizer
-  ? false
-  : 'no speech recognizer available (sudo apt-get install pocketsphinx pocketsphinx-en-us)';
+const NO_SPEECH = recognizer ? false : 'no speech recognizer available (npm install brings moonshine-tiny)';
 
 let home: string;
 before(() => {

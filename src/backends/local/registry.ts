@@ -5,6 +5,7 @@ import { fliteWasmTts } from './experts/flite-wasm-tts.js';
 import { humanObjectDetection } from './experts/human-object-detection.js';
 import { humanPose } from './experts/human-pose.js';
 import { humanSegmentation } from './experts/human-segmentation.js';
+import { moonshineAsr } from './experts/moonshine-asr.js';
 import { ocrDocumentQa } from './experts/ocr-document-qa.js';
 import { opencvCanny } from './experts/opencv-canny.js';
 import { opencvLines } from './experts/opencv-lines.js';
@@ -27,5 +28,6 @@ export const LOCAL_EXPERTS: readonly LocalExpert[] = [
   ocrDocumentQa,
   fliteTts,
   fliteWasmTts,
+  moonshineAsr,
   pocketsphinxAsr,
 ];

@@ -1,13 +1,12 @@
 import { dirname, join } from 'node:path';
 import type { InferenceRequest } from '../../../core/backend.js';
-import { inputName, type TaskOutput } from '../../../core/output.js';
+import type { TaskOutput } from '../../../core/output.js';
 import { findExecutable, readable } from '../../../core/processes.js';
-import { decodeAudio } from '../../../media/audio.js';
 import { encodeWav } from '../../../media/wav.js';
 import type { LocalExpert } from '../expert.js';
-import { requireAudio, throwIfAborted } from '../support/inputs.js';
 import { lazyModel } from '../support/lazy.js';
 import { PocketsphinxDecoder } from '../support/pocketsphinx-decoder.js';
+import { speechToRecognize, transcriptOutput } from '../support/recognition.js';
 
 /**
  * The US English acoustic model, language model and dictionary sit beside the binary's prefix:
@@ -68,11 +67,7 @@ export const pocketsphinxAsr: LocalExpert = {
     return typeof found === 'string' ? found : undefined;
   },
   async run(request: InferenceRequest): Promise<TaskOutput> {
-    const input = requireAudio(request);
-    const audio = await decodeAudio(input.path, SAMPLE_RATE, request.signal);
-    throwIfAborted(request.signal);
-    const seconds = Math.round((audio.samples.length / SAMPLE_RATE) * 10) / 10;
-    request.onProgress?.(`recognizing ${seconds} s of speech ...`);
+    const { audio, seconds } = await speechToRecognize(request, SAMPLE_RATE);
     const loaded = await decoder.get(request.onProgress);
     const recognized = loaded.decode(encodeWav(audio));
     // The decoder cannot drop one utterance: a cancelled task stops it (it loads again on the next call).
@@ -87,11 +82,6 @@ export const pocketsphinxAsr: LocalExpert = {
     } finally {
       request.signal.removeEventListener('abort', onAbort);
     }
-    const name = inputName(request.inputs.audio, 'the recording');
-    return {
-      text: transcript === '' ? `No speech was recognized in ${name}.` : transcript,
-      data: { text: transcript, seconds, sampleRate: SAMPLE_RATE },
-      ...(transcript === '' ? { nothingFound: `no speech was recognized in ${name}` } : {}),
-    };
+    return transcriptOutput(request, transcript, { seconds, sampleRate: SAMPLE_RATE });
   },
 };

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fixture, inferenceRequest, temporarySink } from '../../../../test/support/expert-requests.js';
 import { findExecutable, runCommand } from '../../../core/processes.js';
-import { parseWav } from '../../../media/wav.js';
+import { encodeWav, parseWav } from '../../../media/wav.js';
 import { createLocalBackend } from '../index.js';
 import { MAX_SPEECH_CHARS, speakableText } from '../support/speech-text.js';
 import { wordErrorRate } from '../support/word-error-rate.js';
@@ -14,8 +14,10 @@ const backend = createLocalBackend();
 const SENTENCE = 'Please read this document aloud and tell me the weather in Paris tomorrow.';
 
 const flite = await findExecutable('flite');
-const pocketsphinx = (await backend.listModels('automatic-speech-recognition'))[0];
+const recognizers = await backend.listModels('automatic-speech-recognition');
+const pocketsphinx = recognizers.find((card) => card.id === 'pocketsphinx-en-us');
 const NO_ASR = pocketsphinx?.available ? false : `pocketsphinx is not installed: ${pocketsphinx?.reason}`;
+const moonshine = recognizers.find((card) => card.id === 'moonshine-tiny');
 const ffmpeg = await findExecutable('ffmpeg');
 
 async function speak(modelId: string, text: string) {
@@ -25,10 +27,19 @@ async function speak(modelId: string, text: string) {
   return { output, artifact, audio: parseWav(await readFile(artifact.path)) };
 }
 
-async function transcribe(path: string, mimeType = 'audio/wav') {
+async function transcribe(path: string, mimeType = 'audio/wav', modelId = 'pocketsphinx-en-us') {
   return backend.infer(
-    inferenceRequest('automatic-speech-recognition', 'pocketsphinx-en-us', { audio: { path, mimeType } }),
+    inferenceRequest('automatic-speech-recognition', modelId, { audio: { path, mimeType } }),
   );
+}
+
+/** The fixture clips read from Sense and Sensibility, with what the reader says in each. */
+async function audiobookClips() {
+  const lines = (await readFile(fixture('audio', 'transcription'), 'utf8')).trim().split('\n');
+  return lines.map((line) => {
+    const [, words, id] = /^<s> (.*) <\/s> \((.*)\)$/.exec(line) ?? [];
+    return { path: fixture('audio', `${id}.wav`), reference: words ?? '' };
+  });
 }
 
 describe('text-to-speech', () => {
@@ -68,24 +79,76 @@ describe('text-to-speech', () => {
   });
 });
 
-describe('speech recognition (pocketsphinx-en-us)', { skip: NO_ASR }, () => {
-  test('text-to-speech then recognition of that audio returns most of the words', async () => {
-    const { artifact } = await speak('flite-wasm', SENTENCE);
-    const output = await transcribe(artifact.path);
-    const { rate } = wordErrorRate(SENTENCE, output.text ?? '');
-    assert.ok(rate <= 0.4, `word error rate ${rate}: "${output.text}"`);
-    assert.match(output.text ?? '', /weather in paris tomorrow/);
+describe('speech recognition (moonshine-tiny, the default)', () => {
+  test('is the first recognizer listed and needs no system package', () => {
+    assert.equal(recognizers[0]?.id, 'moonshine-tiny');
+    assert.equal(moonshine?.available, true, moonshine?.reason);
   });
 
-  test('transcribes real read speech from an audiobook', async () => {
-    const output = await transcribe(fixture('audio', 'sense_and_sensibility_01_austen_64kb-0920.wav'));
-    const reference =
-      'had he married a more amiable woman he might have been made still more respectable than he was';
-    const { rate } = wordErrorRate(reference, output.text ?? '');
-    // PocketSphinx gets roughly two words in three right on read speech; this clip is one of its better ones.
+  test('transcribes the five audiobook clips almost word for word, with case and punctuation', async () => {
+    let errors = 0;
+    let words = 0;
+    const heard: string[] = [];
+    for (const { path, reference } of await audiobookClips()) {
+      const output = await transcribe(path, 'audio/wav', 'moonshine-tiny');
+      heard.push(output.text ?? '');
+      const result = wordErrorRate(reference, output.text ?? '');
+      errors += result.errors;
+      words += result.words;
+    }
+    // 71 words; pocketsphinx gets ~16 of them wrong. "Mr." for "mister" counts as one error.
+    assert.ok(errors / words <= 0.1, `${errors} of ${words} words wrong: ${heard.join(' | ')}`);
+    assert.ok(heard.includes('He might even have been made amiable himself.'), heard.join(' | '));
+  });
+
+  test("recognizes flite's synthetic voice", async () => {
+    const { artifact } = await speak('flite-wasm', SENTENCE);
+    const output = await transcribe(artifact.path, 'audio/wav', 'moonshine-tiny');
+    const { rate } = wordErrorRate(SENTENCE, output.text ?? '');
     assert.ok(rate <= 0.4, `word error rate ${rate}: "${output.text}"`);
-    const data = output.data as { seconds: number };
-    assert.ok(data.seconds > 1 && data.seconds < 10);
+    // Trained on public-domain audiobooks, it sometimes spells "to-morrow".
+    assert.match(output.text ?? '', /the weather in Paris to-?morrow/);
+  });
+
+  test('a 31 s recording is cut at a pause into two segments and every clip comes back, in order', async () => {
+    const clips = await audiobookClips();
+    const pause = new Float32Array(24_000);
+    const parts: Float32Array[] = [];
+    for (const { path } of clips) parts.push(parseWav(await readFile(path)).samples, pause);
+    const samples = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0));
+    let offset = 0;
+    for (const part of parts) {
+      samples.set(part, offset);
+      offset += part.length;
+    }
+    const path = join(temporarySink().dir, 'chapter.wav');
+    await writeFile(path, encodeWav({ samples, sampleRate: 16_000 }));
+    const output = await transcribe(path, 'audio/wav', 'moonshine-tiny');
+    const data = output.data as { seconds: number; segments: number };
+    assert.ok(data.seconds > 30 && data.seconds < 33, `${data.seconds} s`);
+    assert.equal(data.segments, 2);
+    const reference = clips.map((clip) => clip.reference).join(' ');
+    const { rate } = wordErrorRate(reference, output.text ?? '');
+    assert.ok(rate <= 0.1, `word error rate ${rate}: "${output.text}"`);
+  });
+
+  test('a cancelled recognition stops with "cancelled"', async () => {
+    const controller = new AbortController();
+    const path = fixture('audio', 'sense_and_sensibility_01_austen_64kb-0870.wav');
+    const running = backend.infer(
+      inferenceRequest(
+        'automatic-speech-recognition',
+        'moonshine-tiny',
+        { audio: { path, mimeType: 'audio/wav' } },
+        {
+          signal: controller.signal,
+          onProgress: (message) => {
+            if (message.startsWith('recognizing')) controller.abort();
+          },
+        },
+      ),
+    );
+    await assert.rejects(running, { code: 'cancelled' });
   });
 
   test('reads MP3, Ogg Vorbis and Opus input', {
@@ -109,26 +172,54 @@ describe('speech recognition (pocketsphinx-en-us)', { skip: NO_ASR }, () => {
         ...codec,
         path,
       ]);
-      const output = await transcribe(path, name.endsWith('.mp3') ? 'audio/mpeg' : 'audio/ogg');
+      const output = await transcribe(
+        path,
+        name.endsWith('.mp3') ? 'audio/mpeg' : 'audio/ogg',
+        'moonshine-tiny',
+      );
       const { rate } = wordErrorRate(SENTENCE, output.text ?? '');
       assert.ok(rate <= 0.4, `${name}: word error rate ${rate}: "${output.text}"`);
     }
   });
 });
 
+describe('speech recognition (pocketsphinx-en-us)', { skip: NO_ASR }, () => {
+  test('text-to-speech then recognition of that audio returns most of the words', async () => {
+    const { artifact } = await speak('flite-wasm', SENTENCE);
+    const output = await transcribe(artifact.path);
+    const { rate } = wordErrorRate(SENTENCE, output.text ?? '');
+    assert.ok(rate <= 0.4, `word error rate ${rate}: "${output.text}"`);
+    assert.match(output.text ?? '', /weather in paris tomorrow/);
+  });
+
+  test('transcribes real read speech from an audiobook', async () => {
+    const output = await transcribe(fixture('audio', 'sense_and_sensibility_01_austen_64kb-0920.wav'));
+    const reference =
+      'had he married a more amiable woman he might have been made still more respectable than he was';
+    const { rate } = wordErrorRate(reference, output.text ?? '');
+    // PocketSphinx gets roughly two words in three right on read speech; this clip is one of its better ones.
+    assert.ok(rate <= 0.4, `word error rate ${rate}: "${output.text}"`);
+    const data = output.data as { seconds: number };
+    assert.ok(data.seconds > 1 && data.seconds < 10);
+  });
+});
+
 describe('without the Debian packages', () => {
-  test('flite and pocketsphinx are listed unavailable with the install command; flite-wasm still speaks', async () => {
+  test('flite and pocketsphinx are listed unavailable with the install command; flite-wasm and moonshine still work', async () => {
     // A child process with an empty PATH sees a machine where neither flite nor pocketsphinx is installed.
     const script = `
       import { createLocalBackend } from ${JSON.stringify(new URL('../index.ts', import.meta.url).href)};
       const backend = createLocalBackend();
       const cards = [...(await backend.listModels('text-to-speech')), ...(await backend.listModels('automatic-speech-recognition'))];
+      const heard = await backend.infer({ task: 'automatic-speech-recognition', modelId: 'moonshine-tiny',
+        inputs: { audio: { path: ${JSON.stringify(fixture('audio', 'sense_and_sensibility_01_austen_64kb-0930.wav'))}, mimeType: 'audio/wav' } },
+        artifacts: null, signal: new AbortController().signal });
       let error;
       try {
         await backend.infer({ task: 'automatic-speech-recognition', modelId: 'pocketsphinx-en-us', inputs: {},
           artifacts: null, signal: new AbortController().signal });
       } catch (caught) { error = { code: caught.code, message: caught.message }; }
-      console.log(JSON.stringify({ cards: cards.map(({ id, available, reason }) => ({ id, available, reason })), error }));
+      console.log(JSON.stringify({ cards: cards.map(({ id, available, reason }) => ({ id, available, reason })), error, heard: heard.text }));
     `;
     const { stdout } = await runCommand(
       process.execPath,
@@ -137,14 +228,17 @@ describe('without the Debian packages', () => {
         env: { ...process.env, PATH: '' },
       },
     );
-    const { cards, error } = JSON.parse(stdout.toString('utf8').trim().split('\n').pop() ?? '{}') as {
+    const { cards, error, heard } = JSON.parse(stdout.toString('utf8').trim().split('\n').pop() ?? '{}') as {
       cards: { id: string; available: boolean; reason?: string }[];
       error: { code: string; message: string };
+      heard: string;
     };
+    assert.equal(heard, 'He might even have been made amiable himself.');
     const card = (id: string) => cards.find((entry) => entry.id === id);
     assert.equal(card('flite')?.available, false);
     assert.equal(card('flite')?.reason, 'needs the Debian package flite: sudo apt-get install flite');
     assert.equal(card('flite-wasm')?.available, true);
+    assert.equal(card('moonshine-tiny')?.available, true);
     assert.equal(card('pocketsphinx-en-us')?.available, false);
     assert.match(
       card('pocketsphinx-en-us')?.reason ?? '',

@@ -12,7 +12,8 @@ export interface LazyModel<T> {
   reset(): Promise<void>;
 }
 
-// Models that hold something beyond memory (a worker thread): `closeAllModels` ends them.
+// Models that hold something beyond memory (a worker thread, a process, native ONNX sessions): `closeAllModels`
+// ends them.
 const closable = new Set<LazyModel<unknown>>();
 
 export function lazyModel<T>(
