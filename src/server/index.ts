@@ -19,6 +19,9 @@ import { assertSafeBinding, createUrlSigner } from './security.js';
 import { createSettingsController } from './settings.js';
 import { type SweepResult, sweepAtStart, sweepWorkspaces } from './sweep.js';
 
+/** How long an idle keep-alive connection stays open. */
+export const KEEP_ALIVE_MS = 72_000;
+
 export { type AppEnv, createApp } from './app.js';
 export { isLoopbackHost } from './security.js';
 export type { SweepResult } from './sweep.js';
@@ -175,6 +178,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Model loading and long plans can keep a request quiet for minutes; Node's defaults would cut it.
   http.requestTimeout = 0;
   http.headersTimeout = 60_000;
+  // An idle keep-alive connection stays open 72 s (Fastify's default), not Node's 5 s: a client that sends its
+  // next request just as the server closes the connection gets "socket hang up" (seen once in ~10,000 turns of
+  // bench:server, whose client reuses connections as OpenAI clients do). Longer than the 60 s idle timeout of
+  // common proxies and load balancers, so that they, not Jarvis, close first; clients read the hint in the
+  // `Keep-Alive: timeout=72` header.
+  http.keepAliveTimeout = KEEP_ALIVE_MS;
   const address = http.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { streamText } from 'ai';
 import { ConfigError } from '../../src/core/errors.js';
-import { type RunningServer, startServer } from '../../src/server/index.js';
+import { KEEP_ALIVE_MS, type RunningServer, startServer } from '../../src/server/index.js';
 import {
   answerWhen,
   fixture,
@@ -221,6 +222,32 @@ describe('over a real socket', () => {
 });
 
 describe('safety', () => {
+  test('an idle keep-alive connection is still open after 6 s (Node would have closed it at 5 s)', async () => {
+    const server = await serve();
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const get = () =>
+      new Promise<{ reused: boolean; keepAlive: string }>((resolve, reject) => {
+        const sent = request(`${server.url}/v1/models`, { agent }, (response) => {
+          response.resume();
+          response.on('end', () =>
+            resolve({ reused: sent.reusedSocket, keepAlive: String(response.headers['keep-alive']) }),
+          );
+        });
+        sent.on('error', reject);
+        sent.end();
+      });
+    try {
+      const first = await get();
+      assert.equal(first.keepAlive, `timeout=${KEEP_ALIVE_MS / 1000}`);
+      await new Promise((resolve) => setTimeout(resolve, 6_000));
+      const second = await get();
+      assert.equal(second.reused, true, 'the second request went over the same connection');
+    } finally {
+      agent.destroy();
+      await server.close();
+    }
+  });
+
   test('listening beyond loopback without an API key is refused', async () => {
     await assert.rejects(serve({}, '0.0.0.0'), (error: unknown) => {
       assert.ok(error instanceof ConfigError);
