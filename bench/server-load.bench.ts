@@ -28,13 +28,15 @@
  *
  *   npm run build && npm run bench:server -- [--levels 1,8,32,100] [--turns 4] [--repeat 5] [--latency 100] [--warmup 96]
  *     [--max-seconds 120] [--server-config config.json] [--cpu-prof DIR] [--server-node-options "--trace-gc ..." [--server-stdout FILE]]
- *     [--compare OTHER/bin/jarvis.js [--compare-config config.json]]
+ *     [--compare OTHER/bin/jarvis.js [--compare-config config.json] [--compare-node-options "..."]]
  *
  * `--compare` runs a second `jarvis serve` from another build (e.g. a worktree of the commit before a change)
  * beside this one, repetitions interleaved so that the machine's load falls on both, and prints the ratios
  * of their medians.
  *
  * `--server-node-options` passes flags to the servers' node (e.g. `--trace-gc`, `--max-semi-space-size=32`);
+ * `--compare-node-options "..."` gives the compared server other flags (default: the same), so that one flag
+ * is weighed side by side against the same build without it (`--compare bin/jarvis.js`);
  * `--server-stdout FILE` appends what the servers print on stdout (where such flags report) to FILE.
  *
  * `--cpu-prof DIR` profiles the server (`node --cpu-prof`, into `DIR/this` and `DIR/compare`) and writes the
@@ -88,6 +90,10 @@ const COMPARE_BIN = option('compare', '');
 const COMPARE_CONFIG = option('compare-config', '');
 /** Flags for the servers' node, e.g. `--trace-gc` or `--max-semi-space-size=32`. */
 const SERVER_NODE_OPTIONS = option('server-node-options', '').split(/\s+/).filter(Boolean);
+/** Flags for the compared server's node alone (default: `--server-node-options`), e.g. to weigh one flag. */
+const COMPARE_NODE_OPTIONS = option('compare-node-options', SERVER_NODE_OPTIONS.join(' '))
+  .split(/\s+/)
+  .filter(Boolean);
 const SERVER_STDOUT = option('server-stdout', '');
 /** A folder for a CPU profile of the server (`node --cpu-prof`), written when it stops. */
 const CPU_PROFILE_DIR = option('cpu-prof', '');
@@ -173,6 +179,7 @@ async function startJarvisServe(
   bin: string,
   config: string,
   profileDir: string | undefined,
+  nodeOptions: string[],
 ): Promise<Server> {
   const env = cleanEnvironment(home, {
     JARVIS_DATA_DIR: join(home, 'data'),
@@ -184,7 +191,7 @@ async function startJarvisServe(
     ...(config ? { JARVIS_CONFIG: resolve(config) } : {}),
   });
   const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const args = [...profile, ...SERVER_NODE_OPTIONS, bin, 'serve', '--host', '127.0.0.1', '--port', '0'];
+  const args = [...profile, ...nodeOptions, bin, 'serve', '--host', '127.0.0.1', '--port', '0'];
   const child = spawn(process.execPath, args, {
     cwd: home,
     env,
@@ -450,15 +457,24 @@ async function main(): Promise<void> {
   const windows = new Map<Server, Repetition['window'][]>();
   try {
     const wanted = [
-      { label: 'this', bin: JARVIS_BIN, config: SERVER_CONFIG },
-      ...(COMPARE_BIN ? [{ label: 'compare', bin: resolve(COMPARE_BIN), config: COMPARE_CONFIG }] : []),
+      { label: 'this', bin: JARVIS_BIN, config: SERVER_CONFIG, nodeOptions: SERVER_NODE_OPTIONS },
+      ...(COMPARE_BIN
+        ? [
+            {
+              label: 'compare',
+              bin: resolve(COMPARE_BIN),
+              config: COMPARE_CONFIG,
+              nodeOptions: COMPARE_NODE_OPTIONS,
+            },
+          ]
+        : []),
     ];
-    for (const { label, bin, config } of wanted) {
+    for (const { label, bin, config, nodeOptions } of wanted) {
       const home = mkdtempSync(join(tmpdir(), 'jarvis-server-load-'));
       homes.push(home);
       const profileDir = CPU_PROFILE_DIR ? resolve(CPU_PROFILE_DIR, label) : undefined;
       if (profileDir) mkdirSync(profileDir, { recursive: true });
-      const server = await startJarvisServe(llm.baseURL, home, bin, config, profileDir);
+      const server = await startJarvisServe(llm.baseURL, home, bin, config, profileDir, nodeOptions);
       servers.push({ label, server });
       // Loads the expert, opens the database and the LLM client's connections before anything is measured.
       await Promise.all(
