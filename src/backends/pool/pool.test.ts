@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fixture, temporarySink } from '../../../test/support/expert-requests.js';
+import { ended, isRunning } from '../../../test/support/processes.js';
 import { CancelledError, NoSuchModelError, TimeoutError } from '../../core/errors.js';
 import type { ResolvedInputs } from '../../core/output.js';
 import type { TaskName } from '../../core/tasks.js';
@@ -53,20 +54,6 @@ async function cpuMsOver(ms: number): Promise<number> {
   await new Promise((resolve) => setTimeout(resolve, ms));
   const used = process.cpuUsage(start);
   return (used.user + used.system) / 1000;
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    // A killed child that nobody reaped yet is a zombie: it uses nothing any more.
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  }
 }
 
 const warmOn = (stats: PoolStats, key: string) => stats.workers.filter((worker) => worker.warm.includes(key));
@@ -295,9 +282,7 @@ describe('expert worker pool and the programs experts start', {
       assert.ok(isRunning(pid));
       controller.abort(new CancelledError('The task'));
       await assert.rejects(running.output, CancelledError);
-      for (let tries = 0; tries < 40 && isRunning(pid); tries++)
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      assert.ok(!isRunning(pid), `pocketsphinx (pid ${pid}) was killed with its worker`);
+      assert.ok(await ended(pid), `pocketsphinx (pid ${pid}) was killed with its worker`);
     } finally {
       await pool.close();
     }

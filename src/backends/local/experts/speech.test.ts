@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fixture, inferenceRequest, temporarySink } from '../../../../test/support/expert-requests.js';
+import { ended } from '../../../../test/support/processes.js';
 import { findExecutable, runCommand } from '../../../core/processes.js';
 import { encodeWav, parseWav } from '../../../media/wav.js';
 import { createLocalBackend } from '../index.js';
@@ -184,6 +185,35 @@ describe('speech recognition (moonshine-tiny, the default)', () => {
 });
 
 describe('speech recognition (pocketsphinx-en-us)', { skip: NO_ASR }, () => {
+  test('a script that exits while the decoder loads leaves no pocketsphinx process behind', async () => {
+    // The decoder loads its model for ~0.5 s before it opens the pipe it answers on; a process gone by then
+    // used to leave it waiting for a reader forever.
+    const script = `
+      import { onChildProcess } from ${JSON.stringify(new URL('../../../core/processes.ts', import.meta.url).href)};
+      import { createLocalBackend } from ${JSON.stringify(new URL('../index.ts', import.meta.url).href)};
+      onChildProcess((child) => {
+        console.log(JSON.stringify({ pid: child.pid }));
+        process.exit(0);
+      });
+      createLocalBackend().infer({ task: 'automatic-speech-recognition', modelId: 'pocketsphinx-en-us',
+        inputs: { audio: { path: ${JSON.stringify(fixture('audio', 'sense_and_sensibility_01_austen_64kb-0930.wav'))}, mimeType: 'audio/wav' } },
+        artifacts: null, signal: new AbortController().signal });
+    `;
+    const { stdout } = await runCommand(process.execPath, [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      script,
+    ]);
+    const { pid } = JSON.parse(stdout.toString('utf8').trim().split('\n').pop() ?? '{}') as { pid: number };
+    assert.ok(pid > 0);
+    assert.ok(
+      await ended(pid),
+      `pocketsphinx (pid ${pid}) still runs after the script that started it ended`,
+    );
+  });
+
   test('text-to-speech then recognition of that audio returns most of the words', async () => {
     const { artifact } = await speak('flite-wasm', SENTENCE);
     const output = await transcribe(artifact.path);

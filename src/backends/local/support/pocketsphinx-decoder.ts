@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, constants, openSync, write } from 'node:fs';
+import { closeSync, constants, openSync, rmSync, write } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { devNull, tmpdir } from 'node:os';
@@ -43,11 +43,21 @@ export class PocketsphinxDecoder {
   readonly #pending = new Map<string, { resolve: (text: string) => void; reject: (error: Error) => void }>();
   #next = 0;
   #failure: Error | undefined;
+  /**
+   * Ends the decoder when this process (or worker thread) exits without stopping it, as a test file or a
+   * script that never closes its backend does. A decoder still loading its model when the process went would
+   * otherwise wait forever for a reader of its hypotheses pipe, and its folder would stay in the temp folder.
+   */
+  readonly #onExit = () => {
+    this.#child.kill('SIGKILL');
+    rmSync(this.#dir, { recursive: true, force: true });
+  };
 
   private constructor(child: ChildProcess, dir: string, fifos: Fifos) {
     this.#child = child;
     this.#dir = dir;
     this.#fifos = fifos;
+    process.once('exit', this.#onExit);
     const lines = createInterface({ input: fifos.hypotheses });
     lines.on('line', (line) => {
       const hypothesis = parseHypothesis(line);
@@ -64,6 +74,7 @@ export class PocketsphinxDecoder {
     });
     child.on('error', (error) => this.#fail(new Error(`pocketsphinx_batch failed: ${error.message}`)));
     child.on('exit', (code, signal) => {
+      process.off('exit', this.#onExit);
       const detail = stderr.trim().split('\n').slice(-3).join(' ');
       this.#fail(
         new Error(
@@ -145,6 +156,7 @@ export class PocketsphinxDecoder {
 
   /** Stops the process; calls still waiting fail. */
   async stop(): Promise<void> {
+    process.off('exit', this.#onExit);
     this.#fail(new Error('the pocketsphinx decoder was stopped'));
     if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL');
     this.#fifos.close();
@@ -189,8 +201,8 @@ interface Fifos {
 /**
  * Named pipes for the control list and the hypotheses: pocketsphinx_batch opens both by path, and Node's
  * stdio pipes are sockets, which `/dev/stdin` cannot be opened on. Every end is opened without blocking
- * (a reader first, so that the writer's open succeeds), and a spare writer keeps the hypotheses pipe from
- * reading as ended before the decoder opens it.
+ * (a reader first, so that the writer's open succeeds), a spare writer keeps the hypotheses pipe from
+ * reading as ended before the decoder opens it, and a spare reader lets the decoder open it for writing.
  */
 async function openFifos(dir: string): Promise<Fifos> {
   const controlPath = join(dir, 'control');
@@ -201,6 +213,9 @@ async function openFifos(dir: string): Promise<Fifos> {
   const control = openSync(controlPath, constants.O_WRONLY | nonBlocking);
   const reader = openSync(hypothesesPath, constants.O_RDONLY | nonBlocking);
   const spareWriter = openSync(hypothesesPath, constants.O_WRONLY | nonBlocking);
+  // A second reader, a plain descriptor: the Socket above is closed with the worker thread that made it, and a
+  // decoder still loading then would wait forever to open a pipe nobody reads.
+  const spareHypothesesReader = openSync(hypothesesPath, constants.O_RDONLY | nonBlocking);
   const hypotheses = new Socket({ fd: reader, readable: true, writable: false });
   let closed = false;
   return {
@@ -212,7 +227,7 @@ async function openFifos(dir: string): Promise<Fifos> {
       if (closed) return;
       closed = true;
       hypotheses.destroy();
-      for (const fd of [spareReader, control, spareWriter]) {
+      for (const fd of [spareReader, control, spareWriter, spareHypothesesReader]) {
         try {
           closeSync(fd);
         } catch {
