@@ -32,7 +32,9 @@
  *
  * `--compare` runs a second `jarvis serve` from another build (e.g. a worktree of the commit before a change)
  * beside this one, repetitions interleaved so that the machine's load falls on both, and prints the ratios
- * of their medians.
+ * of their medians. `--compare bench/support/bare-server.ts` compares with the floor: a bare Node.js server
+ * making the same two LLM calls and running the same NER on its event loop, and nothing else (no database,
+ * validation, pool or events): what any Node.js server would take per turn on this machine under this load.
  *
  * `--server-node-options` passes flags to the servers' node (e.g. `--trace-gc`, `--max-semi-space-size=32`);
  * `--compare-node-options "..."` gives the compared server other flags (default: the same), so that one flag
@@ -191,7 +193,10 @@ async function startJarvisServe(
     ...(config ? { JARVIS_CONFIG: resolve(config) } : {}),
   });
   const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const args = [...profile, ...nodeOptions, bin, 'serve', '--host', '127.0.0.1', '--port', '0'];
+  // A server written in TypeScript (bench/support/bare-server.ts, the floor to compare with) runs through tsx.
+  // (resolved here: the server runs in its own folder, where no node_modules is found).
+  const loader = bin.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [];
+  const args = [...loader, ...profile, ...nodeOptions, bin, 'serve', '--host', '127.0.0.1', '--port', '0'];
   const child = spawn(process.execPath, args, {
     cwd: home,
     env,
