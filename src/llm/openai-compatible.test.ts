@@ -122,6 +122,16 @@ describe('OpenAI-compatible controller', () => {
       assert.ok(Date.now() - started >= 900, 'waited for Retry-After');
     });
 
+    test('a Retry-After given as an HTTP date is waited for too (it used to mean the 2 s default)', async () => {
+      // Whole seconds only in an HTTP date: 6 s from now is 5-6 s away, well past the default's 2 s (2.7 s here).
+      const at = new Date(Date.now() + 6000).toUTCString();
+      server.enqueue({ status: 503, headers: { 'retry-after': at } }, 'after the date');
+      const started = Date.now();
+      const { done } = stream();
+      assert.equal((await done).text, 'after the date');
+      assert.ok(Date.now() - started >= 4500, `waited ${Date.now() - started} ms`);
+    });
+
     test('a persistent 500 becomes an LlmError naming the status and the attempts, key redacted', async () => {
       const failing = {
         status: 500,

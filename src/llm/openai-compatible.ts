@@ -5,6 +5,7 @@ import { createParser } from 'eventsource-parser';
 import type { JarvisConfig } from '../config/schema.js';
 import { CancelledError, LlmError, LlmReplyTooLargeError, redact, TimeoutError } from '../core/errors.js';
 import type { ChatRequest, ChatResult, ControllerModel, TokenUsage } from '../core/llm.js';
+import { retryAfterMs } from '../core/retry-after.js';
 
 export interface OpenAICompatibleSettings {
   baseURL: string;
@@ -151,8 +152,8 @@ function retryDelayMs(error: unknown, attempt: number): number {
   const headers = (error as { responseHeaders?: Record<string, string> }).responseHeaders ?? {};
   const milliseconds = Number(headers['retry-after-ms']);
   if (Number.isFinite(milliseconds) && milliseconds >= 0 && milliseconds <= 60_000) return milliseconds;
-  const seconds = Number(headers['retry-after']);
-  if (Number.isFinite(seconds) && seconds >= 0 && seconds <= 60) return seconds * 1000;
+  const hinted = retryAfterMs(headers['retry-after']);
+  if (hinted !== undefined && hinted <= 60_000) return hinted;
   return 2000 * 2 ** (attempt - 1);
 }
 

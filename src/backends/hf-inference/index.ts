@@ -3,6 +3,7 @@ import { TASKS_DATA } from '@huggingface/tasks';
 import type { InferenceBackend, InferenceRequest, ModelCard } from '../../core/backend.js';
 import { CancelledError, errorMessage, ModelUnavailableError, redact } from '../../core/errors.js';
 import type { TaskOutput } from '../../core/output.js';
+import { retryAfterMs } from '../../core/retry-after.js';
 import type { TaskName } from '../../core/tasks.js';
 import { HF_INFERENCE_TASKS, runnerFor } from './tasks.js';
 
@@ -88,15 +89,6 @@ function redirectingFetch(base: typeof fetch, hubUrl: string, routerUrl: string)
     else if (url.startsWith(HUGGING_FACE_HUB_URL)) target = hubUrl + url.slice(HUGGING_FACE_HUB_URL.length);
     return base(target, init);
   };
-}
-
-/** Retry-After as seconds or an HTTP date, in milliseconds from now. */
-export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
-  if (!header) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
