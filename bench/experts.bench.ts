@@ -32,6 +32,7 @@ import type { Artifact, ResolvedInputs } from '../src/core/output.js';
 import { procCpuMs } from '../src/core/processes.js';
 import type { TaskName } from '../src/core/tasks.js';
 import { loopDelayMs } from '../src/server/metrics.js';
+import { median } from './stats.js';
 import { formatTable } from './table.js';
 
 const FIXTURES = fileURLToPath(new URL('../test/fixtures/', import.meta.url));
@@ -283,13 +284,7 @@ interface Spread {
 }
 
 function spread(values: number[]): Spread {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  const median =
-    sorted.length % 2 === 1
-      ? (sorted[middle] as number)
-      : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-  return { median, min: sorted[0] ?? 0, max: sorted[sorted.length - 1] ?? 0 };
+  return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
 }
 
 const ms = (value: Spread, digits = 0) =>

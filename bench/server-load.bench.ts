@@ -63,7 +63,7 @@ import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { procCpuMs } from '../src/core/processes.js';
 import { cleanEnvironment, JARVIS_BIN } from '../test/support/cli.js';
-import { option } from './stats.js';
+import { median, option } from './stats.js';
 import { formatTable } from './table.js';
 
 function positiveNumbers(name: string, fallback: string): number[] {
@@ -105,11 +105,6 @@ const TSX = import.meta.resolve('tsx');
 
 const percentile = (sorted: readonly number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
-const median = (values: readonly number[]) =>
-  percentile(
-    [...values].sort((a, b) => a - b),
-    50,
-  );
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function rssMiB(pid: number): number {
@@ -195,7 +190,7 @@ async function startJarvisServe(
   const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   // A server written in TypeScript (bench/support/bare-server.ts, the floor to compare with) runs through tsx.
   // (resolved here: the server runs in its own folder, where no node_modules is found).
-  const loader = bin.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [];
+  const loader = bin.endsWith('.ts') ? ['--import', TSX] : [];
   const args = [...loader, ...profile, ...nodeOptions, bin, 'serve', '--host', '127.0.0.1', '--port', '0'];
   const child = spawn(process.execPath, args, {
     cwd: home,
