@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Whether a process still runs: a killed child that nobody reaped yet is a zombie, which uses nothing any more. */
 export function isRunning(pid: number): boolean {
@@ -20,4 +20,22 @@ export async function ended(pid: number, ms = 2_000): Promise<boolean> {
     if (isRunning(pid)) await new Promise((resolve) => setTimeout(resolve, 50));
     else return true;
   return !isRunning(pid);
+}
+
+/** This process's children still running whose command name starts with `name` (Linux; elsewhere none). */
+export function runningChildren(name: string): number[] {
+  if (process.platform !== 'linux') return [];
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(ppid) === process.pid && state !== 'Z' && comm.startsWith(name)) found.push(Number(entry));
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return found;
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fixture, temporarySink } from '../../../test/support/expert-requests.js';
-import { ended, isRunning } from '../../../test/support/processes.js';
+import { ended, isRunning, runningChildren } from '../../../test/support/processes.js';
 import { CancelledError, NoSuchModelError, TimeoutError } from '../../core/errors.js';
 import type { ResolvedInputs } from '../../core/output.js';
 import type { TaskName } from '../../core/tasks.js';
@@ -243,6 +243,33 @@ const asr = (await createLocalBackend().listModels('automatic-speech-recognition
 describe('expert worker pool and the programs experts start', {
   skip: asr?.available ? false : asr?.reason,
 }, () => {
+  test('closing the pool just as speech recognition starts its decoder leaves no decoder behind', async () => {
+    // The decoder is announced by a message from its worker; a worker ended before that message arrived used to
+    // leave the decoder running, waiting on pipes nobody held. Closing at several moments catches that window.
+    const path = fixture('audio', 'sense_and_sensibility_01_austen_64kb-0880.wav');
+    for (const delayMs of [0, 2, 5, 10, 20, 40, 80]) {
+      const pool = new ExpertPool({ size: 1 });
+      const running = job(
+        pool,
+        'automatic-speech-recognition',
+        'pocketsphinx-en-us',
+        {
+          audio: { path, mimeType: 'audio/wav' },
+        },
+        {
+          onProgress: (message) => {
+            if (message.startsWith('recognizing')) setTimeout(() => void pool.close(), delayMs);
+          },
+        },
+      );
+      await assert.rejects(running.output, /closed/);
+      await pool.close();
+    }
+    for (let tries = 0; tries < 40 && runningChildren('pocketsphinx').length > 0; tries++)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(runningChildren('pocketsphinx'), []);
+  });
+
   test('cancelling speech recognition kills the pocketsphinx process its worker started', async () => {
     // Four minutes of real speech: the fixture clips end to end, decoded for about a minute.
     const clips = ['0870', '0880', '0890', '0920', '0930'].map((id) =>

@@ -46,9 +46,15 @@ export type WorkerToMain =
   | { type: 'progress'; job: number; message: string }
   | { type: 'artifact'; job: number; call: number; file: ArtifactFile }
   | { type: 'done'; job: number; output: TaskOutput }
-  | { type: 'failed'; job: number; error: SerializedError }
-  /** A program the worker started (pocketsphinx, flite): the main thread kills it if it terminates the worker. */
-  | { type: 'child'; pid: number; running: boolean };
+  | { type: 'failed'; job: number; error: SerializedError };
+
+/** The environment variable, set to the worker's thread id, that every program a worker starts inherits. */
+export const WORKER_TAG = 'JARVIS_POOL_WORKER';
+
+/** What a worker is started with: where to list the programs it starts (see `Slot.childPids`). */
+export interface WorkerData {
+  childPids: SharedArrayBuffer;
+}
 
 export interface SerializedError {
   name: string;

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { type ErrorContext, InferenceError } from '../../core/errors.js';
@@ -8,7 +9,9 @@ import {
   type MainToWorker,
   reviveError,
   serializeError,
+  WORKER_TAG,
   type WorkerBackendSpec,
+  type WorkerData,
   type WorkerToMain,
 } from './protocol.js';
 
@@ -67,12 +70,18 @@ interface Slot {
   threadId: number;
   warm: Set<string>;
   job: Job | undefined;
-  /** Processes the worker started and that still run. */
-  children: Set<number>;
+  /**
+   * Processes the worker started and that still run: the worker writes each pid here the moment it has
+   * started the program (and clears it when the program ends), in memory shared with this thread, so that
+   * ending the worker kills them even when it is terminated before any message about them could arrive.
+   */
+  childPids: Int32Array;
   ended: boolean;
 }
 
 const ENTRY = siblingModule(import.meta.url, 'worker');
+/** Programs a worker can have running at once that are tracked (a decoder, flite, mkfifo: a few at most). */
+const MAX_CHILDREN = 16;
 
 function keyOf(backend: WorkerBackendSpec, modelId: string): string {
   return `${backend.kind}:${modelId}`;
@@ -131,7 +140,7 @@ export class ExpertPool {
         threadId: slot.threadId,
         busy: slot.job !== undefined,
         warm: [...slot.warm],
-        children: [...slot.children],
+        children: [...slot.childPids].filter((pid) => pid !== 0),
       })),
       queued: this.#queue.length,
     };
@@ -177,17 +186,18 @@ export class ExpertPool {
   }
 
   #spawn(): Slot {
-    const worker = startModuleWorker(
-      ENTRY,
-      this.#resourceLimits ? { resourceLimits: this.#resourceLimits } : {},
-    );
+    const childPids = new Int32Array(new SharedArrayBuffer(MAX_CHILDREN * Int32Array.BYTES_PER_ELEMENT));
+    const worker = startModuleWorker(ENTRY, {
+      workerData: { childPids: childPids.buffer } satisfies WorkerData,
+      ...(this.#resourceLimits ? { resourceLimits: this.#resourceLimits } : {}),
+    });
     this.#started++;
     const slot: Slot = {
       worker,
       threadId: worker.threadId,
       warm: new Set(),
       job: undefined,
-      children: new Set(),
+      childPids,
       ended: false,
     };
     this.#slots.push(slot);
@@ -226,11 +236,6 @@ export class ExpertPool {
   }
 
   #onMessage(slot: Slot, message: WorkerToMain): void {
-    if (message.type === 'child') {
-      if (message.running) slot.children.add(message.pid);
-      else slot.children.delete(message.pid);
-      return;
-    }
     const job = slot.job;
     if (!job || job.id !== message.job) return;
     switch (message.type) {
@@ -286,17 +291,19 @@ export class ExpertPool {
   #end(slot: Slot, reason: unknown): void {
     if (slot.ended) return;
     slot.ended = true;
-    for (const pid of slot.children) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    slot.children.clear();
+    // Again once the worker has stopped: a program it started meanwhile is listed by then, or, started just
+    // before the worker was stopped and not listed yet, found by the worker's tag in its environment.
+    const killChildren = (afterExit: boolean) => {
+      for (const pid of slot.childPids) if (pid !== 0) killProcess(pid);
+      if (afterExit) for (const pid of taggedChildren(slot.threadId)) killProcess(pid);
+    };
+    killChildren(false);
     const index = this.#slots.indexOf(slot);
     if (index >= 0) this.#slots.splice(index, 1);
-    const exit = slot.worker.terminate().catch(() => undefined);
+    const exit = slot.worker
+      .terminate()
+      .catch(() => undefined)
+      .then(() => killChildren(true));
     this.#exits.add(exit);
     void exit.then(() => this.#exits.delete(exit));
     const job = slot.job;
@@ -307,4 +314,36 @@ export class ExpertPool {
     }
     this.#pump();
   }
+}
+
+function killProcess(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/** This process's children (Linux) whose environment carries the tag of the worker `threadId`. */
+function taggedChildren(threadId: number): number[] {
+  if (process.platform !== 'linux') return [];
+  const tag = `${WORKER_TAG}=${threadId}\0`;
+  const found: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== process.pid) continue;
+      if (readFileSync(`/proc/${entry}/environ`, 'utf8').includes(tag)) found.push(Number(entry));
+    } catch {
+      // ended meanwhile, or not ours to read
+    }
+  }
+  return found;
 }

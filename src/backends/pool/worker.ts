@@ -5,7 +5,7 @@
  */
 import { readlinkSync } from 'node:fs';
 import { constants, setPriority } from 'node:os';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
 import type { InferenceBackend } from '../../core/backend.js';
 import type { Artifact, ArtifactSink } from '../../core/output.js';
 import { onChildProcess } from '../../core/processes.js';
@@ -16,7 +16,9 @@ import {
   type MainToWorker,
   reviveError,
   serializeError,
+  WORKER_TAG,
   type WorkerBackendSpec,
+  type WorkerData,
   type WorkerToMain,
 } from './protocol.js';
 
@@ -41,11 +43,19 @@ function lowerThisThreadsPriority(): void {
 }
 lowerThisThreadsPriority();
 
+process.env[WORKER_TAG] = String(threadId);
+// Every program this worker starts carries this worker's thread id in its environment (a worker's process.env
+// is its own; programs inherit it), so that the pool finds it even if it was started in the last moment before
+// the worker was terminated; and it is listed in memory shared with the pool as soon as its start returns.
+const childPids = new Int32Array((workerData as WorkerData).childPids);
 onChildProcess((child) => {
   const pid = child.pid;
   if (pid === undefined) return;
-  post({ type: 'child', pid, running: true });
-  child.once('exit', () => post({ type: 'child', pid, running: false }));
+  for (let index = 0; index < childPids.length; index++) {
+    if (Atomics.compareExchange(childPids, index, 0, pid) !== 0) continue;
+    child.once('exit', () => Atomics.compareExchange(childPids, index, pid, 0));
+    return;
+  }
 });
 
 const backends = new Map<string, InferenceBackend>();
