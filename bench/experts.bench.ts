@@ -20,7 +20,7 @@
  *   npm run bench:experts -- --table           the per-expert table
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism, constants, loadavg, setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,10 +32,10 @@ import type { Artifact, ResolvedInputs } from '../src/core/output.js';
 import { procCpuMs } from '../src/core/processes.js';
 import type { TaskName } from '../src/core/tasks.js';
 import { loopDelayMs } from '../src/server/metrics.js';
+import { audiobookClips, FIXTURES } from '../test/support/fixtures.js';
 import { median } from './stats.js';
 import { formatTable } from './table.js';
 
-const FIXTURES = fileURLToPath(new URL('../test/fixtures/', import.meta.url));
 const image = (name: string): ResolvedInputs => ({
   image: {
     path: join(FIXTURES, 'images', name),
@@ -54,17 +54,7 @@ const SENTENCES = [
   'Barack Obama met Angela Merkel in Berlin to talk about the United Nations.',
 ];
 
-const AUDIO = readdirAudio();
-
-function readdirAudio(): { file: string; reference: string }[] {
-  const path = join(FIXTURES, 'audio', 'transcription');
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .map((line) => /^<s>\s*(.*?)\s*<\/s>\s*\((.+)\)\s*$/.exec(line.trim()))
-    .filter((match) => match !== null)
-    .map((match) => ({ file: `${match[2]}.wav`, reference: match[1] ?? '' }));
-}
+const AUDIO = audiobookClips();
 
 interface Case {
   task: TaskName;

@@ -188,8 +188,8 @@ async function startJarvisServe(
     ...(config ? { JARVIS_CONFIG: resolve(config) } : {}),
   });
   const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  // A server written in TypeScript (bench/support/bare-server.ts, the floor to compare with) runs through tsx.
-  // (resolved here: the server runs in its own folder, where no node_modules is found).
+  // A server written in TypeScript (bench/support/bare-server.ts, the floor) runs through tsx, resolved here:
+  // the server runs in its own folder, where no node_modules is found.
   const loader = bin.endsWith('.ts') ? ['--import', TSX] : [];
   const args = [...loader, ...profile, ...nodeOptions, bin, 'serve', '--host', '127.0.0.1', '--port', '0'];
   const child = spawn(process.execPath, args, {

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile } from 'node:child_process';
-import { constants, readFileSync } from 'node:fs';
+import { constants, readdirSync, readFileSync } from 'node:fs';
 import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -105,8 +105,38 @@ export async function withTemporaryFolder<T>(job: (dir: string) => Promise<T>): 
  * runs on. Throws where the file cannot be read (not Linux, or the process has ended).
  */
 export function procCpuMs(statFile: string): number {
-  const stat = readFileSync(statFile, 'utf8');
-  // After the command name, which may hold spaces and parentheses: state is field 3 of stat(5), utime 14, stime 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const { fields } = parseStat(readFileSync(statFile, 'utf8'));
   return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/**
+ * A /proc `stat` file: the command name (in parentheses, which it may itself hold, as spaces) and the fields
+ * after it, from field 3 of stat(5) on (state, ppid, ..., utime at index 11, stime at 12).
+ */
+function parseStat(stat: string): { command: string; fields: string[] } {
+  const end = stat.lastIndexOf(')');
+  return { command: stat.slice(stat.indexOf('(') + 1, end), fields: stat.slice(end + 2).split(' ') };
+}
+
+/** This process's child processes (Linux, from /proc; elsewhere none), zombies included (state `Z`). */
+export function childProcesses(): { pid: number; command: string; state: string }[] {
+  if (process.platform !== 'linux') return [];
+  const children: { pid: number; command: string; state: string }[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const { command, fields } = parseStat(readFileSync(`/proc/${entry}/stat`, 'utf8'));
+      if (Number(fields[1]) === process.pid)
+        children.push({ pid: Number(entry), command, state: fields[0] ?? '' });
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return children;
 }

@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { childProcesses } from '../../src/core/processes.js';
 
 /** Whether a process still runs: a killed child that nobody reaped yet is a zombie, which uses nothing any more. */
 export function isRunning(pid: number): boolean {
@@ -24,18 +25,7 @@ export async function ended(pid: number, ms = 2_000): Promise<boolean> {
 
 /** This process's children still running whose command name starts with `name` (Linux; elsewhere none). */
 export function runningChildren(name: string): number[] {
-  if (process.platform !== 'linux') return [];
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(ppid) === process.pid && state !== 'Z' && comm.startsWith(name)) found.push(Number(entry));
-    } catch {
-      // ended meanwhile
-    }
-  }
-  return found;
+  return childProcesses()
+    .filter(({ command, state }) => state !== 'Z' && command.startsWith(name))
+    .map(({ pid }) => pid);
 }

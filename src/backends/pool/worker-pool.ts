@@ -1,8 +1,9 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { type ErrorContext, InferenceError } from '../../core/errors.js';
 import type { ArtifactSink, TaskOutput } from '../../core/output.js';
+import { childProcesses } from '../../core/processes.js';
 import { siblingModule, startModuleWorker } from '../../core/threads.js';
 import {
   type JobRequest,
@@ -326,24 +327,14 @@ function killProcess(pid: number): void {
 
 /** This process's children (Linux) whose environment carries the tag of the worker `threadId`. */
 function taggedChildren(threadId: number): number[] {
-  if (process.platform !== 'linux') return [];
   const tag = `${WORKER_TAG}=${threadId}\0`;
-  const found: number[] = [];
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return [];
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== process.pid) continue;
-      if (readFileSync(`/proc/${entry}/environ`, 'utf8').includes(tag)) found.push(Number(entry));
-    } catch {
-      // ended meanwhile, or not ours to read
-    }
-  }
-  return found;
+  return childProcesses()
+    .filter(({ pid }) => {
+      try {
+        return readFileSync(`/proc/${pid}/environ`, 'utf8').includes(tag);
+      } catch {
+        return false; // ended meanwhile, or not ours to read
+      }
+    })
+    .map(({ pid }) => pid);
 }

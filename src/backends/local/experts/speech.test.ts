@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fixture, inferenceRequest, temporarySink } from '../../../../test/support/expert-requests.js';
+import { audiobookClips } from '../../../../test/support/fixtures.js';
 import { ended } from '../../../../test/support/processes.js';
 import { findExecutable, runCommand } from '../../../core/processes.js';
 import { encodeWav, parseWav } from '../../../media/wav.js';
@@ -32,15 +33,6 @@ async function transcribe(path: string, mimeType = 'audio/wav', modelId = 'pocke
   return backend.infer(
     inferenceRequest('automatic-speech-recognition', modelId, { audio: { path, mimeType } }),
   );
-}
-
-/** The fixture clips read from Sense and Sensibility, with what the reader says in each. */
-async function audiobookClips() {
-  const lines = (await readFile(fixture('audio', 'transcription'), 'utf8')).trim().split('\n');
-  return lines.map((line) => {
-    const [, words, id] = /^<s> (.*) <\/s> \((.*)\)$/.exec(line) ?? [];
-    return { path: fixture('audio', `${id}.wav`), reference: words ?? '' };
-  });
 }
 
 describe('text-to-speech', () => {
@@ -90,7 +82,7 @@ describe('speech recognition (moonshine-tiny, the default)', () => {
     let errors = 0;
     let words = 0;
     const heard: string[] = [];
-    for (const { path, reference } of await audiobookClips()) {
+    for (const { path, reference } of audiobookClips()) {
       const output = await transcribe(path, 'audio/wav', 'moonshine-tiny');
       heard.push(output.text ?? '');
       const result = wordErrorRate(reference, output.text ?? '');
@@ -112,7 +104,7 @@ describe('speech recognition (moonshine-tiny, the default)', () => {
   });
 
   test('a 31 s recording is cut at a pause into two segments and every clip comes back, in order', async () => {
-    const clips = await audiobookClips();
+    const clips = audiobookClips();
     const pause = new Float32Array(24_000);
     const parts: Float32Array[] = [];
     for (const { path } of clips) parts.push(parseWav(await readFile(path)).samples, pause);

@@ -201,8 +201,9 @@ interface Fifos {
 /**
  * Named pipes for the control list and the hypotheses: pocketsphinx_batch opens both by path, and Node's
  * stdio pipes are sockets, which `/dev/stdin` cannot be opened on. Every end is opened without blocking
- * (a reader first, so that the writer's open succeeds), a spare writer keeps the hypotheses pipe from
- * reading as ended before the decoder opens it, and a spare reader lets the decoder open it for writing.
+ * (a reader first, so that the writer's open succeeds), and a spare writer keeps the hypotheses pipe from
+ * reading as ended before the decoder opens it. A decoder whose worker thread is ended goes with it (the pool
+ * kills what a worker started); one in a process that exits goes by the exit hook above.
  */
 async function openFifos(dir: string): Promise<Fifos> {
   const controlPath = join(dir, 'control');
@@ -213,9 +214,6 @@ async function openFifos(dir: string): Promise<Fifos> {
   const control = openSync(controlPath, constants.O_WRONLY | nonBlocking);
   const reader = openSync(hypothesesPath, constants.O_RDONLY | nonBlocking);
   const spareWriter = openSync(hypothesesPath, constants.O_WRONLY | nonBlocking);
-  // A second reader, a plain descriptor: the Socket above is closed with the worker thread that made it, and a
-  // decoder still loading then would wait forever to open a pipe nobody reads.
-  const spareHypothesesReader = openSync(hypothesesPath, constants.O_RDONLY | nonBlocking);
   const hypotheses = new Socket({ fd: reader, readable: true, writable: false });
   let closed = false;
   return {
@@ -227,7 +225,7 @@ async function openFifos(dir: string): Promise<Fifos> {
       if (closed) return;
       closed = true;
       hypotheses.destroy();
-      for (const fd of [spareReader, control, spareWriter, spareHypothesesReader]) {
+      for (const fd of [spareReader, control, spareWriter]) {
         try {
           closeSync(fd);
         } catch {
